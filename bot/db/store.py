@@ -1,0 +1,225 @@
+"""The narrow async interface the rest of the bot uses to reach the database."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot import messages as texts
+from bot.db.engine import create_sessionmaker
+from bot.db.models import Claim, Message
+from bot.errors import StorageUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadKey:
+    """Where a conversation lives: workspace, channel and thread root."""
+
+    team_id: str
+    channel_id: str
+    thread_ts: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to append to a thread."""
+
+    role: str
+    content: str = ""
+    user_id: str | None = None
+    slack_ts: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    status: str = "complete"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message read back from a thread, oldest first."""
+
+    id: int
+    role: str
+    content: str
+    user_id: str | None = None
+    slack_ts: str | None = None
+    tool_calls: list[dict[str, Any]] | None = field(default=None)
+    tool_call_id: str | None = None
+    status: str = "complete"
+
+
+@dataclass(frozen=True, slots=True)
+class UnfinishedReply:
+    """An assistant message left streaming by a process that is gone."""
+
+    id: int
+    key: ThreadKey
+    slack_ts: str | None
+    content: str
+
+
+def _stored(row: Message) -> StoredMessage:
+    return StoredMessage(
+        id=row.id,
+        role=row.role,
+        content=row.content or "",
+        user_id=row.user_id,
+        slack_ts=row.slack_ts,
+        tool_calls=row.tool_calls,
+        tool_call_id=row.tool_call_id,
+        status=row.status,
+    )
+
+
+class Store:
+    """Claims, thread history and reply state, each call one short transaction."""
+
+    def __init__(self, engine: AsyncEngine, sessions: async_sessionmaker | None = None) -> None:
+        self.engine = engine
+        self._sessions = sessions or create_sessionmaker(engine)
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncSession]:
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        except IntegrityError:
+            raise
+        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+            logger.warning("database unavailable: %s", type(exc).__name__)
+            raise StorageUnavailable(texts.STORAGE_DOWN, detail=type(exc).__name__) from exc
+
+    async def ping(self) -> bool:
+        """Tell whether the database answers a trivial query."""
+        try:
+            async with self._sessions() as session:
+                await session.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not reachable"
+            return False
+
+    async def claim(
+        self, team_id: str, channel_id: str, message_ts: str, event_id: str | None
+    ) -> bool:
+        """Claim a Slack message for answering; False when someone already did."""
+        try:
+            async with self._tx() as session:
+                session.add(
+                    Claim(
+                        team_id=team_id,
+                        channel_id=channel_id,
+                        message_ts=message_ts,
+                        event_id=event_id,
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    async def release_claim(self, team_id: str, channel_id: str, message_ts: str) -> None:
+        """Give a claim back so a redelivery can try again (used when nothing was posted)."""
+        async with self._tx() as session:
+            claim = await session.get(Claim, (team_id, channel_id, message_ts))
+            if claim is not None:
+                await session.delete(claim)
+
+    async def has_thread(self, key: ThreadKey) -> bool:
+        """Tell whether the bot has stored anything for this thread."""
+        async with self._tx() as session:
+            found = await session.scalar(
+                select(Message.id)
+                .where(
+                    Message.team_id == key.team_id,
+                    Message.channel_id == key.channel_id,
+                    Message.thread_ts == key.thread_ts,
+                )
+                .limit(1)
+            )
+        return found is not None
+
+    async def append(self, key: ThreadKey, items: Sequence[NewMessage]) -> list[int]:
+        """Append messages to a thread in order; return their ids."""
+        async with self._tx() as session:
+            rows = [
+                Message(
+                    team_id=key.team_id,
+                    channel_id=key.channel_id,
+                    thread_ts=key.thread_ts,
+                    role=item.role,
+                    content=item.content,
+                    user_id=item.user_id,
+                    slack_ts=item.slack_ts,
+                    tool_calls=item.tool_calls,
+                    tool_call_id=item.tool_call_id,
+                    status=item.status,
+                )
+                for item in items
+            ]
+            session.add_all(rows)
+            await session.flush()
+            return [row.id for row in rows]
+
+    async def set_reply(
+        self,
+        message_id: int,
+        *,
+        content: str | None = None,
+        status: str | None = None,
+        tool_calls: list[dict[str, Any]] | None = None,
+        slack_ts: str | None = None,
+    ) -> None:
+        """Update an assistant message as its answer progresses or ends."""
+        values: dict[str, Any] = {}
+        if content is not None:
+            values["content"] = content
+        if status is not None:
+            values["status"] = status
+        if tool_calls is not None:
+            values["tool_calls"] = tool_calls
+        if slack_ts is not None:
+            values["slack_ts"] = slack_ts
+        if not values:
+            return
+        async with self._tx() as session:
+            await session.execute(update(Message).where(Message.id == message_id).values(**values))
+
+    async def history(self, key: ThreadKey, *, limit: int) -> list[StoredMessage]:
+        """Return the newest `limit` messages of a thread, oldest first (reads through the index)."""
+        async with self._tx() as session:
+            rows = (
+                await session.scalars(
+                    select(Message)
+                    .where(
+                        Message.team_id == key.team_id,
+                        Message.channel_id == key.channel_id,
+                        Message.thread_ts == key.thread_ts,
+                    )
+                    .order_by(Message.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        return [_stored(row) for row in reversed(rows)]
+
+    async def unfinished_replies(self) -> list[UnfinishedReply]:
+        """Return assistant messages still marked as streaming."""
+        async with self._tx() as session:
+            rows = (
+                await session.scalars(select(Message).where(Message.status == "streaming"))
+            ).all()
+        return [
+            UnfinishedReply(
+                id=row.id,
+                key=ThreadKey(row.team_id, row.channel_id, row.thread_ts),
+                slack_ts=row.slack_ts,
+                content=row.content or "",
+            )
+            for row in rows
+        ]

@@ -1,0 +1,19 @@
+"""One exception root; each subclass says who sees it."""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Root of every error the bot raises on purpose."""
+
+
+class UserFacingError(BotError):
+    """A failure the asking user is told about, with a short message from `bot.messages`."""
+
+    def __init__(self, user_message: str, *, detail: str = "") -> None:
+        super().__init__(detail or user_message)
+        self.user_message = user_message
+
+
+class StorageUnavailable(UserFacingError):
+    """The database could not be reached; the turn fails and the bot keeps serving."""

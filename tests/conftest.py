@@ -1,0 +1,94 @@
+"""Fixtures: databases (SQLite always, PostgreSQL when reachable), fake servers, the real bot."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from tests.fakes.openai import FakeOpenAI
+from tests.fakes.slack import FakeSlack
+from tests.harness import Harness
+
+PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def _pg_exec(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN.replace("postgresql+asyncpg", "postgresql"), timeout=3)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _pg_available() -> bool:
+    try:
+        asyncio.run(_pg_exec("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str | None]:
+    """Create a throwaway PostgreSQL database for this run (None when PostgreSQL is absent)."""
+    if not _pg_available():
+        if os.environ.get("CI") or os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required in CI but not reachable at {PG_ADMIN}")
+        yield None
+        return
+    name = f"bot_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    yield f"postgresql+asyncpg://{base.split('://', 1)[1]}/{name}"
+    asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path, pg_database) -> str:
+    """Yield a fresh database URL for each backend."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    if pg_database is None:
+        pytest.skip("PostgreSQL is not reachable here (CI runs these)")
+    import asyncpg
+
+    conn = await asyncpg.connect(pg_database.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+    return pg_database
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def llm() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def harness(slack: FakeSlack, llm: FakeOpenAI, database_url: str) -> AsyncIterator[Harness]:
+    """The real bot, not yet started (call `await harness.start()`)."""
+    h = Harness(slack=slack, llm=llm, database_url=database_url)
+    try:
+        yield h
+    finally:
+        await h.close()
+
+
+@pytest.fixture
+async def bot(harness: Harness) -> Harness:
+    """The real bot, started with default test settings."""
+    return await harness.start()
