@@ -95,8 +95,16 @@ def create_app(
     async def slack_events(request: web.Request) -> web.Response:
         if not bot.accepting:
             return web.Response(status=503, text="shutting down")
-        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:
+            logger.warning("rejected a request whose body is not valid JSON or form data")
+            return web.Response(status=400, text="malformed payload")
+        body = bolt_request.body
+        if not isinstance(body, dict) or not isinstance(body.get("event", {}), dict):
+            logger.warning("rejected a request with a malformed payload")
+            return web.Response(status=400, text="malformed payload")
+        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
     async def healthz(_: web.Request) -> web.Response:
         if bot.ready and bot.accepting and await store.ping():

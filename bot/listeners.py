@@ -96,8 +96,6 @@ def register(app: AsyncApp, *, store: Store, submit: Submit) -> None:
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
-        logger.error(
-            "listener failed: %s (event type %s)",
-            type(error).__name__,
-            (body.get("event") or {}).get("type"),
-        )
+        event = body.get("event") if isinstance(body, dict) else None
+        kind = event.get("type") if isinstance(event, dict) else None
+        logger.error("listener failed: %s (event type %s)", type(error).__name__, kind)

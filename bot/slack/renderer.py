@@ -149,7 +149,7 @@ class StreamingReply:
         room = self.limit - (0 if final else 200)  # keep space for a status line
         while len(self._prefix) + len(self._text) - self._offset > room:
             rest = self._text[self._offset :]
-            cut = split_point(rest, max(1, self.limit - len(self._prefix) - FENCE_SLACK))
+            cut = split_point(rest, max(1, room - len(self._prefix) - FENCE_SLACK))
             part_text, next_prefix = close_part(self._prefix + rest[:cut])
             current = self._parts[-1]
             if part_text != current.sent:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import Self
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
+
+T = TypeVar("T")
 
 
 class FakeServer:
@@ -19,6 +21,7 @@ class FakeServer:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._stopping = asyncio.Event()
+        self._inflight: set[asyncio.Task[Any]] = set()
 
     def _build_app(self) -> web.Application:
         """Return the aiohttp application to serve."""
@@ -57,6 +60,8 @@ class FakeServer:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -87,6 +92,13 @@ class FakeServer:
                     f"condition {name!r} not met within {timeout}s" + (f"\n{detail}" if detail else "")
                 )
             await asyncio.sleep(0.01)
+
+    async def _shielded(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` to completion even if the client disconnects meanwhile."""
+        task = asyncio.ensure_future(coro)
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        return await asyncio.shield(task)
 
     async def _pause(self, seconds: float) -> None:
         """Sleep for ``seconds`` or until the server is stopping."""

@@ -191,12 +191,13 @@ class FakeOpenAI(FakeServer):
                 events.append(chunk)
                 continue
             choice = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": None, **chunk}
-            events.append({**meta, "object": "chat.completion.chunk", "choices": [choice]})
+            events.append({"id": meta["id"], "object": "chat.completion.chunk", **meta,
+                           "choices": [choice]})
             if include_usage:
                 events[-1]["usage"] = None
         if include_usage and not reply.raw:
-            events.append({**meta, "object": "chat.completion.chunk", "choices": [],
-                           "usage": self._usage(body, reply)})
+            events.append({"id": meta["id"], "object": "chat.completion.chunk", **meta,
+                           "choices": [], "usage": self._usage(body, reply)})
         payloads = [f"data: {json.dumps(e, separators=(',', ':'))}\n\n" for e in events]
         payloads.append("data: [DONE]\n\n")
         response = web.StreamResponse(
@@ -262,5 +263,5 @@ class FakeOpenAI(FakeServer):
             message["tool_calls"] = [calls[i] for i in sorted(calls)]
         choice = {"index": 0, "message": message, "logprobs": None,
                   "finish_reason": finish_reason}
-        return {**meta, "object": "chat.completion", "choices": [choice],
+        return {"id": meta["id"], "object": "chat.completion", **meta, "choices": [choice],
                 "usage": self._usage(body, reply)}

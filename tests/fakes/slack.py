@@ -145,41 +145,49 @@ class FakeSlack(FakeServer, SlackWorkspace):
         return f"last calls: {recent or '(none)'}"
 
     async def _handle(self, request: web.Request) -> web.Response:
-        """Answer one Web API request and record it."""
+        """Answer one Web API request; a client timeout does not undo it, as on real Slack."""
         method, at = request.match_info["method"], time.monotonic()
-        headers: dict[str, str] = {}
-        status = 200
         try:
             args = await _parse_args(request)
         except SlackError as exc:
-            args, body = {}, exc.body
-        else:
-            auth = request.headers.get("Authorization", "")
-            token = args.pop("token", None)
-            token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else token
-            await self._pause(self._delays.get(method, 0.0))
-            failure = self._take_failure(method)
-            retry_after = self._take_token(method) if failure is None else None
-            if failure is not None:
-                status, body = failure.status, SlackError(failure.error).body
-                if failure.retry_after is not None:
-                    headers["Retry-After"] = str(failure.retry_after)
-            elif retry_after is not None:
-                status, body = 429, SlackError("ratelimited").body
-                headers["Retry-After"] = str(retry_after)
-            elif not token:
-                body = SlackError("not_authed").body
-            elif method not in self.api_methods:
-                body = SlackError("unknown_method").body
-            else:
-                try:
-                    body = self.api_methods[method](args)
-                except SlackError as exc:
-                    body = exc.body
+            self.calls.append(Call(method, {}, at, exc.body, 200))
+            return web.json_response(exc.body)
+        auth = request.headers.get("Authorization", "")
+        token = args.pop("token", None)
+        token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else token
+        call, headers = await self._shielded(self._answer(method, args, token, at))
+        return web.json_response(call.response, status=call.status, headers=headers)
+
+    async def _answer(
+        self, method: str, args: Json, token: str | None, at: float
+    ) -> tuple[Call, dict[str, str]]:
+        """Apply any configured delay, then compute and record the answer."""
+        await self._pause(self._delays.get(method, 0.0))
+        body, status, headers = self._dispatch(method, args, token)
         if status == 429:
             self.rate_limited += 1
-        self.calls.append(Call(method, args, at, body, status))
-        return web.json_response(body, status=status, headers=headers)
+        call = Call(method, args, at, body, status)
+        self.calls.append(call)
+        return call, headers
+
+    def _dispatch(
+        self, method: str, args: Json, token: str | None
+    ) -> tuple[Json, int, dict[str, str]]:
+        failure = self._take_failure(method)
+        retry_after = self._take_token(method) if failure is None else None
+        if failure is not None:
+            extra = {} if failure.retry_after is None else {"Retry-After": str(failure.retry_after)}
+            return SlackError(failure.error).body, failure.status, extra
+        if retry_after is not None:
+            return SlackError("ratelimited").body, 429, {"Retry-After": str(retry_after)}
+        if not token:
+            return SlackError("not_authed").body, 200, {}
+        if method not in self.api_methods:
+            return SlackError("unknown_method").body, 200, {}
+        try:
+            return self.api_methods[method](args), 200, {}
+        except SlackError as exc:
+            return exc.body, 200, {}
 
     def _take_failure(self, method: str) -> _Failure | None:
         queue = self._failures.get(method)
