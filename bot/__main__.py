@@ -44,8 +44,9 @@ async def _run() -> int:
 
 def _migrate() -> int:
     from bot.db.migrate import upgrade
+    from bot.settings import DatabaseSettings
 
-    settings = load_settings()
+    settings = DatabaseSettings()
     _configure_logging(settings.log_level)
     upgrade(settings.database_url)
     print("database is up to date")

@@ -127,7 +127,7 @@ class Runtime:
         if self.bot is not None:
             self.bot.accepting = False
             if self._socket_handler is not None:
-                await self._socket_handler.disconnect_async()
+                await self._socket_handler.close_async()
             await self.bot.drain(grace)
         if self._runner is not None:
             await self._runner.cleanup()

@@ -52,6 +52,15 @@ class Settings(BaseSettings):
         return bool(self.slack_app_token)
 
 
+class DatabaseSettings(BaseSettings):
+    """Just the database URL, for commands that need nothing else (`migrate`)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Settings.model_fields["database_url"].default
+    log_level: str = "INFO"
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read settings, turning a missing or invalid value into a message naming the variable."""
     try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from tests.fakes.socket_mode import SocketModeMixin
 from tests.fakes._base import FakeServer
 from tests.fakes._slack_workspace import Json, SlackError, SlackWorkspace
 
@@ -77,7 +78,7 @@ async def _parse_args(request: web.Request) -> Json:
     return args
 
 
-class FakeSlack(FakeServer, SlackWorkspace):
+class FakeSlack(FakeServer, SlackWorkspace, SocketModeMixin):
     """Emulate the subset of the Slack Web API the bot uses, recording every call."""
 
     def __init__(
@@ -97,6 +98,7 @@ class FakeSlack(FakeServer, SlackWorkspace):
         self._failures: dict[str, list[_Failure]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._delays: dict[str, float] = {}
+        self._init_socket_mode()
 
     @property
     def api_url(self) -> str:
@@ -136,6 +138,7 @@ class FakeSlack(FakeServer, SlackWorkspace):
         app = web.Application()
         # GET as well: slack_sdk uses GET for conversations.replies/info and users.info.
         app.router.add_route("*", "/api/{method}", self._handle)
+        app.router.add_get("/socket", self._socket)
         return app
 
     def _describe(self) -> str:
