@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from tests.fakes.socket_mode import SocketModeMixin
 from tests.fakes._base import FakeServer
 from tests.fakes._slack_workspace import Json, SlackError, SlackWorkspace
+from tests.fakes.socket_mode import SocketModeMixin
 
 __all__ = ["Call", "FakeSlack", "SlackError"]
 
