@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 
+from bot import commands, logs
 from bot.settings import SettingsError, load_settings
 
 logger = logging.getLogger("bot")
@@ -27,7 +28,18 @@ async def _run() -> int:
     from bot.runtime import Runtime
 
     settings = load_settings()
-    _configure_logging(settings.log_level)
+    logs.configure(
+        settings.log_level,
+        fmt=settings.log_format,
+        secrets=(
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.openai_api_key,
+            settings.slack_client_secret,
+        ),
+        allow_message_text=settings.log_message_text,
+    )
     runtime = Runtime(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -53,16 +65,37 @@ def _migrate() -> int:
     return 0
 
 
+def _console(thread: str | None) -> int:
+    from bot.console import console_settings, run_console
+
+    settings = console_settings()
+    # The terminal is for the chat: only warnings and errors go to stderr.
+    logs.configure("WARNING", fmt="text", secrets=(settings.openai_api_key,))
+    try:
+        return asyncio.run(run_console(settings, thread=thread))
+    except KeyboardInterrupt:
+        return 130
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the chosen command."""
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="apply migrations, then serve Slack (HTTP, or Socket Mode)")
     sub.add_parser("migrate", help="apply pending database migrations and exit")
+    commands.add_parsers(sub)
+    console = sub.add_parser(
+        "console", help="chat with the bot in this terminal (no Slack needed; same pipeline)"
+    )
+    console.add_argument("--thread", help="continue an earlier console conversation")
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
             return asyncio.run(_run())
+        if args.command == "console":
+            return _console(args.thread)
+        if args.command in ("purge", "export-user", "erase-user"):
+            return commands.run(args)
         return _migrate()
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)

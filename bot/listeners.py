@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.conversation import TurnRequest
 from bot.db.store import Store, ThreadKey
 from bot.errors import StorageUnavailable
+from bot.slack.format import from_slack
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 HUMAN_SUBTYPES = {None, "file_share", "thread_broadcast"}
 
 Submit = Callable[[TurnRequest], Awaitable[None]]
+AnswerAll = Callable[[str, str], Awaitable[bool]]  # (team, channel) -> answer every message?
 
 
 def is_from_bot(event: dict[str, Any], bot_user_id: str) -> bool:
@@ -46,13 +48,17 @@ def to_request(event: dict[str, Any], team_id: str, event_id: str | None) -> Tur
         thread_ts=thread_ts,
         message_ts=ts,
         user_id=event.get("user", ""),
-        text=event.get("text") or "",
+        text=from_slack(event.get("text") or ""),
         event_id=event_id,
     )
 
 
 async def should_answer(
-    event: dict[str, Any], bot_user_id: str, store: Store, team_id: str
+    event: dict[str, Any],
+    bot_user_id: str,
+    store: Store,
+    team_id: str,
+    answer_all: AnswerAll | None = None,
 ) -> bool:
     """Decide whether a `message` event is for the bot."""
     if event.get("subtype") not in HUMAN_SUBTYPES or is_from_bot(event, bot_user_id):
@@ -64,6 +70,8 @@ async def should_answer(
         return True
     if f"<@{bot_user_id}" in text:
         return True  # a channel mention (its app_mention twin is deduped by the claim)
+    if answer_all is not None and await answer_all(team_id, event["channel"]):
+        return True  # a channel whose preset answers every message (translation)
     thread_ts = event.get("thread_ts")
     if not thread_ts or thread_ts == event["ts"] or addressed_elsewhere(text, bot_user_id):
         return False
@@ -73,7 +81,9 @@ async def should_answer(
         return False
 
 
-def register(app: AsyncApp, *, store: Store, submit: Submit) -> None:
+def register(
+    app: AsyncApp, *, store: Store, submit: Submit, answer_all: AnswerAll | None = None
+) -> None:
     """Attach the bot's event listeners to `app`."""
 
     @app.event("app_mention")
@@ -91,7 +101,7 @@ def register(app: AsyncApp, *, store: Store, submit: Submit) -> None:
     @app.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         team_id = context.team_id or body.get("team_id", "")
-        if await should_answer(event, context.bot_user_id or "", store, team_id):
+        if await should_answer(event, context.bot_user_id or "", store, team_id, answer_all):
             await submit(to_request(event, team_id, body.get("event_id")))
 
     @app.error

@@ -2,26 +2,66 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import openai
+import redis.asyncio as aioredis
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import messages as texts
+from bot import retention
+from bot.access import AccessLists, Gate
 from bot.app import BotApp, create_app
+from bot.channel_config import ChannelSettings
 from bot.clock import Clock, SystemClock
 from bot.conversation import Conversation, TurnConfig
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
+from bot.db.privacy import Privacy
+from bot.db.replicas import ReplicaRegistry, default_replica_id
 from bot.db.store import Store
 from bot.llm.client import ChatModel, StreamPolicy
+from bot.locks import RedisThreadLocks
+from bot.metrics import Metrics
+from bot.scope import turn_scope
 from bot.settings import Settings
+from bot.slack import install
+from bot.slack.budget import EditBudget
+from bot.slack.budget_redis import SharedEditBudget
+from bot.slack.interrupted import mark_interrupted
+from bot.slack.replies import budget_limits
 from bot.slack.writer import SlackWriter
-from bot.tools.registry import ToolRegistry
+from bot.tools.loading import build_registry
 
 logger = logging.getLogger(__name__)
+
+
+def chat_model(s: Settings, client: openai.AsyncOpenAI) -> ChatModel:
+    """Build the streaming model client from Settings (the bot and the console share it)."""
+    return ChatModel(
+        client=client,
+        model=s.openai_model,
+        policy=StreamPolicy(idle_timeout=s.stream_idle_timeout, max_retries=s.stream_max_retries),
+        max_tokens=s.max_output_tokens,
+    )
+
+
+def turn_config(s: Settings) -> TurnConfig:
+    """Map Settings onto the knobs of a turn (the bot and the console share it)."""
+    return TurnConfig(
+        system_prompt=s.system_prompt,
+        update_interval=s.slack_update_interval,
+        message_limit=s.slack_message_max_chars,
+        history_budget=s.history_token_budget,
+        turn_deadline=s.turn_deadline,
+        stream_mode=s.stream_mode,
+        native_flush_interval=s.native_flush_interval,
+        max_tool_rounds=s.max_tool_rounds,
+        reply_buttons=s.reply_buttons,
+        usage_footer=s.usage_footer,
+    )
 
 
 class Runtime:
@@ -34,14 +74,29 @@ class Runtime:
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._socket_handler: Any = None
+        self._background: set[asyncio.Task[None]] = set()  # purge, heartbeat: cancelled at stop
 
     async def start(self, *, serve: bool = True) -> BotApp:
         """Migrate, build, recover unfinished replies and start serving."""
         s = self.settings
+        tools = build_registry(  # first: a bad TOOL_MODULES fails before anything starts
+            modules=s.tool_modules,
+            builtins=s.builtin_tools,
+            timeout=s.tool_timeout,
+            result_limit=s.history_token_budget * 3 // 2,  # about half the history budget
+        )
         await upgrade_async(s.database_url)
         self.engine = create_engine(s.database_url)
-        store = Store(self.engine)
-        self.client = AsyncWebClient(token=s.slack_bot_token, base_url=s.slack_api_url)
+        replica_id = s.replica_id or default_replica_id(s.port)
+        store = Store(self.engine, owner=replica_id)
+        self.replicas = ReplicaRegistry(self.engine, replica_id, stale_after=s.replica_stale_after)
+        oauth = install.oauth_settings(s, self.engine) if s.oauth else None
+        self.client: AsyncWebClient
+        if oauth is not None:
+            tokens = install.InstalledTokens(oauth.installation_store)
+            self.client = install.TeamTokenClient(tokens=tokens, base_url=s.slack_api_url)
+        else:
+            self.client = AsyncWebClient(token=s.slack_bot_token, base_url=s.slack_api_url)
         self.openai = openai.AsyncOpenAI(
             api_key=s.openai_api_key,
             base_url=s.openai_base_url,
@@ -49,28 +104,47 @@ class Runtime:
             timeout=s.openai_timeout,
         )
         writer = SlackWriter(self.client, clock=self.clock)
-        model = ChatModel(
-            client=self.openai,
-            model=s.openai_model,
-            policy=StreamPolicy(
-                idle_timeout=s.stream_idle_timeout, max_retries=s.stream_max_retries
-            ),
-            max_tokens=s.max_output_tokens,
+        # One edit budget per process: every reply in a workspace shares its Slack rate limits.
+        limits = budget_limits(
+            s.edit_budget_per_minute,
+            s.edit_budget_burst,
+            s.append_budget_per_minute,
+            s.append_budget_burst,
         )
+        self.redis = aioredis.from_url(s.redis_url) if s.redis_url else None
+        locks = None
+        self.budget: EditBudget
+        if self.redis is not None:  # replicas share the budget and the thread order
+            self.budget = SharedEditBudget(
+                limits,
+                redis=self.redis,
+                prefix=s.redis_key_prefix,
+                clock=self.clock,
+                paused_for=writer.paused_for,
+            )
+            locks = RedisThreadLocks(self.redis, s.redis_key_prefix)
+        else:
+            self.budget = EditBudget(limits, clock=self.clock, paused_for=writer.paused_for)
+        self.metrics = Metrics()
+        self.metrics.watch_counter(
+            "slackbot_slack_rate_limited",
+            "Slack answers 429 to a write",
+            lambda: writer.rate_limited,
+        )
+        model = chat_model(s, self.openai)
+        channels = ChannelSettings(store, default_prompt=s.system_prompt, clock=self.clock)
         conversation = Conversation(
             store=store,
             model=model,
             writer=writer,
             client=self.client,
-            config=TurnConfig(
-                system_prompt=s.system_prompt,
-                update_interval=s.slack_update_interval,
-                message_limit=s.slack_message_max_chars,
-                history_budget=s.history_token_budget,
-                turn_deadline=s.turn_deadline,
-            ),
-            tools=ToolRegistry(),
+            config=turn_config(s),
+            tools=tools,
             clock=self.clock,
+            metrics=self.metrics,
+            budget=self.budget,
+            locks=locks,
+            channels=channels,
         )
         self.bot = create_app(
             client=self.client,
@@ -78,29 +152,66 @@ class Runtime:
             conversation=conversation,
             store=store,
             verify_requests=not s.socket_mode,
+            metrics=self.metrics,
+            gate=self._gate(store, writer),
+            oauth=oauth,
+            channels=channels,
+            config_command_name=s.config_command,
+            default_model=s.openai_model,
         )
-        await self._recover(store, writer)
+        await self.replicas.beat()
+        await self._recover(store, writer, startup=True)
+        self._spawn(self._watch_replicas(store, writer))
+        if s.retention_days:
+            self._spawn(
+                retention.purge_forever(
+                    Privacy(self.engine), s.retention_days, s.purge_interval, self.metrics
+                )
+            )
         if serve:
             await self._serve()
         self.bot.ready = True
         return self.bot
 
-    async def _recover(self, store: Store, writer: SlackWriter) -> None:
+    async def _recover(self, store: Store, writer: SlackWriter, *, startup: bool = False) -> None:
         """Mark replies a crashed process left streaming as interrupted, in Slack and the DB."""
-        for reply in await store.unfinished_replies():
+        for reply in await self.replicas.orphaned_replies(startup=startup):
+            if not await self.replicas.take_over(reply.id):
+                continue  # another replica got there first
             logger.warning("reply %s was left unfinished; marking it interrupted", reply.slack_ts)
             if reply.slack_ts:
                 try:
-                    await writer.call(
-                        reply.key.team_id,
-                        "chat.update",
-                        channel=reply.key.channel_id,
-                        ts=reply.slack_ts,
-                        markdown_text=(reply.content + texts.INTERRUPTED).strip(),
-                    )
+                    shown = await store.reply_text(reply.key, reply.slack_ts)
+                    with turn_scope(reply.key.team_id, reply.key.channel_id):
+                        await mark_interrupted(
+                            writer,
+                            reply.key,
+                            reply.slack_ts,
+                            shown,
+                            limit=self.settings.slack_message_max_chars,
+                        )
                 except Exception:
                     logger.exception("could not mark reply %s in Slack", reply.slack_ts)
             await store.set_reply(reply.id, status="interrupted")
+
+    async def _watch_replicas(self, store: Store, writer: SlackWriter) -> None:
+        """Beat for this replica and take over replies of replicas that stopped beating."""
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval)
+            try:
+                await self.replicas.beat()
+                await self._recover(store, writer)
+            except Exception as exc:  # noqa: BLE001 - the next beat tries again
+                logger.warning("replica heartbeat failed (%s)", type(exc).__name__)
+
+    def _spawn(self, job: Any) -> None:
+        task = asyncio.create_task(job)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _gate(self, store: Store, writer: SlackWriter) -> Gate | None:
+        lists = AccessLists.from_settings(self.settings)
+        return None if lists.empty else Gate(lists, store, writer, self.metrics)
 
     async def _serve(self) -> None:
         assert self.bot is not None
@@ -131,6 +242,16 @@ class Runtime:
             await self.bot.drain(grace)
         if self._runner is not None:
             await self._runner.cleanup()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self.bot is not None:
+            await self.budget.close()
+            try:
+                await self.replicas.leave()
+            except Exception as exc:  # noqa: BLE001 - others notice the silence instead
+                logger.warning("could not deregister this replica (%s)", type(exc).__name__)
             await self.openai.close()
             await self.engine.dispose()
+            if self.redis is not None:
+                await self.redis.aclose()

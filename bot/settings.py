@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,7 +22,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    slack_bot_token: str
+    slack_bot_token: str = ""  # required unless SLACK_CLIENT_ID/SECRET enable OAuth installs
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
@@ -38,6 +40,14 @@ class Settings(BaseSettings):
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     slack_update_interval: float = Field(default=1.0, gt=0)
     slack_message_max_chars: int = Field(default=3900, ge=200, le=12000)
+    # Rate limits and streaming modes (README): one edit budget per workspace and method.
+    stream_mode: Literal["update", "native", "auto"] = "update"
+    # chat.update is Tier 3 ("50+ a minute"): stay under 50 a minute, with room for a burst.
+    edit_budget_per_minute: float = Field(default=45.0, gt=0)
+    edit_budget_burst: int = Field(default=20, ge=1)
+    append_budget_per_minute: float = Field(default=90.0, gt=0)  # Tier 4: "100+ a minute"
+    append_budget_burst: int = Field(default=20, ge=1)
+    native_flush_interval: float = Field(default=0.5, gt=0)
     history_token_budget: int = Field(default=8000, ge=200)
     max_output_tokens: int | None = None
     stream_idle_timeout: float = Field(default=30.0, gt=0)
@@ -45,6 +55,47 @@ class Settings(BaseSettings):
     turn_deadline: float = Field(default=600.0, gt=0)
     shutdown_grace: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
+
+    # What users see (README "What users see").
+    reply_buttons: bool = True  # Stop while an answer streams, feedback buttons when done
+    usage_footer: bool = False  # tokens, time and tokens/s under each finished answer
+    config_command: str = "/llm-config"  # slash command for per-channel settings ("" = off)
+
+    # Tools (README "Tools").
+    tool_modules: str = ""  # comma-separated importable modules that define tools
+    builtin_tools: bool = True
+    tool_timeout: float = Field(default=20.0, gt=0)
+    max_tool_rounds: int = Field(default=8, ge=1)
+
+    # Production (README "Production deployment").
+    log_format: Literal["text", "json"] = "text"
+    log_message_text: bool = False
+    allow_teams: str = ""
+    deny_teams: str = ""
+    allow_channels: str = ""
+    deny_channels: str = ""
+    allow_users: str = ""
+    deny_users: str = ""
+    retention_days: float | None = Field(default=None, gt=0)
+    purge_interval: float = Field(default=3600.0, gt=0)
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_scopes: str = (
+        "app_mentions:read,chat:write,channels:history,groups:history,im:history,"
+        "mpim:history,im:read,im:write,channels:read,groups:read,mpim:read,users:read,"
+        "assistant:write,commands"
+    )
+    slack_redirect_uri: str | None = None
+    redis_url: str | None = None
+    redis_key_prefix: str = "slackbot:"
+    replica_id: str | None = None
+    heartbeat_interval: float = Field(default=5.0, gt=0)
+    replica_stale_after: float = Field(default=30.0, gt=0)
+
+    @property
+    def oauth(self) -> bool:
+        """Tell whether workspaces install the app through OAuth (many workspaces)."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
     @property
     def socket_mode(self) -> bool:
@@ -59,14 +110,35 @@ class DatabaseSettings(BaseSettings):
 
     database_url: str = Settings.model_fields["database_url"].default
     log_level: str = "INFO"
+    retention_days: float | None = Field(default=None, gt=0)
+
+
+class _TokenProbe(BaseSettings):
+    """The settings that say how the bot gets its Slack token(s)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: str = ""
+    slack_client_id: str = ""
+    slack_client_secret: str = ""
+
+
+def _token_missing(overrides: dict[str, object]) -> bool:
+    fields = {
+        k: v for k, v in overrides.items() if k.startswith("_") or k in _TokenProbe.model_fields
+    }
+    probe = _TokenProbe(**fields)  # type: ignore[arg-type]
+    return not probe.slack_bot_token and not (probe.slack_client_id and probe.slack_client_secret)
 
 
 def load_settings(**overrides: object) -> Settings:
     """Read settings, turning a missing or invalid value into a message naming the variable."""
+    problems = []
+    if _token_missing(overrides):
+        problems.append("SLACK_BOT_TOKEN is required but not set")
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = []
         for err in exc.errors():
             name = str(err["loc"][0]).upper() if err["loc"] else "?"
             if err["type"] == "missing":
@@ -74,6 +146,10 @@ def load_settings(**overrides: object) -> Settings:
             else:
                 problems.append(f"{name}: {err['msg']}")
         raise SettingsError("; ".join(problems)) from None
+    if problems:
+        raise SettingsError("; ".join(problems))
+    if settings.oauth and settings.socket_mode:
+        raise SettingsError("SLACK_CLIENT_ID/SLACK_CLIENT_SECRET (OAuth installs) need HTTP mode")
     if not settings.socket_mode and not settings.slack_signing_secret:
         raise SettingsError(
             "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"

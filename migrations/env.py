@@ -6,6 +6,7 @@ import asyncio
 import os
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from bot.db.engine import create_engine
@@ -24,6 +25,9 @@ def _url() -> str:
 
 
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Replicas starting together migrate one at a time (held until the commit).
+        connection.execute(text("SELECT pg_advisory_xact_lock(7250018)"))
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -6,16 +6,19 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
 from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
+from bot.slack.blocks import markdown_of
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.signing import event_body, signed_headers
 from tests.fakes.slack import FakeSlack
 
 SECRET = "test-signing-secret"
+FORM = "application/x-www-form-urlencoded"
 _ts = itertools.count(1)
 
 
@@ -106,6 +109,27 @@ class Harness:
         await self.send(event)
         return event
 
+    async def post_form(self, fields: dict[str, str]) -> tuple[int, str]:
+        """Deliver a form-encoded request (slash command or interaction) signed like Slack."""
+        body = urlencode(fields)
+        headers = {**signed_headers(SECRET, body), "Content-Type": FORM}
+        return await self.post_raw(body, headers)
+
+    async def interact(self, payload: dict[str, Any]) -> tuple[int, str]:
+        """Deliver an interactivity payload (`block_actions`, `view_submission`) as Slack does."""
+        return await self.post_form({"payload": json.dumps(payload)})
+
+    async def command(
+        self, command: str, text: str = "", *, channel: str = "C1", user: str = "U1"
+    ) -> tuple[int, str]:
+        """Deliver a slash command as Slack does."""
+        return await self.post_form(
+            {"token": "verification-token", "team_id": "T1", "team_domain": "fake",
+             "channel_id": channel, "channel_name": "general", "user_id": user,
+             "user_name": user.lower(), "command": command, "text": text, "api_app_id": "A1",
+             "response_url": "https://hooks.example/commands/1", "trigger_id": f"trig.{next_ts()}"}
+        )
+
     async def wait_reply_done(self, channel: str, thread_ts: str, count: int = 1) -> list[dict]:
         """Wait until `count` bot replies in the thread are final (not the placeholder)."""
 
@@ -152,8 +176,8 @@ def dm(text: str, **kw: Any) -> dict[str, Any]:
 
 
 def text_of(message: dict[str, Any]) -> str:
-    """Return what a stored fake-Slack message shows."""
-    return message.get("markdown_text") or message.get("text") or ""
+    """Return the Markdown a fake-Slack message (or a call's args) shows, sent either way."""
+    return markdown_of(message)
 
 
 def dumps(obj: Any) -> str:

@@ -23,7 +23,7 @@ async def test_mention_streams_one_edited_message_with_the_whole_answer(bot: Har
     gaps = [b.at - a.at for a, b in zip(updates, updates[1:], strict=False)]
     # SLACK_UPDATE_INTERVAL=0.2 in tests; edits leave the bot >= 0.2 s apart, arrival jitter aside.
     assert all(gap >= 0.2 * 0.5 for gap in gaps), gaps
-    shown = [c.args["markdown_text"] for c in updates]
+    shown = [text_of(c.args) for c in updates]
     assert all(len(b) >= len(a) for a, b in zip(shown, shown[1:], strict=False)), "never older"
     request = bot.llm.requests[-1]
     assert request["stream"] is True

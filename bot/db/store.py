@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import messages as texts
 from bot.db.engine import create_sessionmaker
-from bot.db.models import Claim, Message
+from bot.db.models import ChannelSetting, Claim, Feedback, Message
 from bot.errors import StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,20 @@ class UnfinishedReply:
     content: str
 
 
-def _stored(row: Message) -> StoredMessage:
+_STORED_COLUMNS = (
+    Message.id,
+    Message.role,
+    Message.content,
+    Message.user_id,
+    Message.slack_ts,
+    Message.tool_calls,
+    Message.tool_call_id,
+    Message.status,
+)
+
+
+def _stored(row: Any) -> StoredMessage:
+    """Build a StoredMessage from a Message or a row of `_STORED_COLUMNS`."""
     return StoredMessage(
         id=row.id,
         role=row.role,
@@ -82,8 +96,15 @@ def _stored(row: Message) -> StoredMessage:
 class Store:
     """Claims, thread history and reply state, each call one short transaction."""
 
-    def __init__(self, engine: AsyncEngine, sessions: async_sessionmaker | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker | None = None,
+        *,
+        owner: str | None = None,
+    ) -> None:
         self.engine = engine
+        self.owner = owner  # this replica's id, stamped on the replies it streams
         self._sessions = sessions or create_sessionmaker(engine)
 
     @asynccontextmanager
@@ -93,7 +114,8 @@ class Store:
                 yield session
         except IntegrityError:
             raise
-        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
+        # OSError covers refused connections and connect timeouts; PoolTimeout a full pool.
+        except (OperationalError, DBAPIError, OSError, PoolTimeout) as exc:
             logger.warning("database unavailable: %s", type(exc).__name__)
             raise StorageUnavailable(texts.STORAGE_DOWN, detail=type(exc).__name__) from exc
 
@@ -160,6 +182,7 @@ class Store:
                     tool_calls=item.tool_calls,
                     tool_call_id=item.tool_call_id,
                     status=item.status,
+                    owner=self.owner if item.status == "streaming" else None,
                 )
                 for item in items
             ]
@@ -194,9 +217,11 @@ class Store:
     async def history(self, key: ThreadKey, *, limit: int) -> list[StoredMessage]:
         """Return the newest `limit` messages of a thread, oldest first (reads through the index)."""
         async with self._tx() as session:
+            # Plain column rows, not ORM objects: building 400 tracked instances per turn
+            # cost more than the query itself (bench/RESULTS.md, history load).
             rows = (
-                await session.scalars(
-                    select(Message)
+                await session.execute(
+                    select(*_STORED_COLUMNS)
                     .where(
                         Message.team_id == key.team_id,
                         Message.channel_id == key.channel_id,
@@ -207,6 +232,31 @@ class Store:
                 )
             ).all()
         return [_stored(row) for row in reversed(rows)]
+
+    async def reply_text(self, key: ThreadKey, slack_ts: str) -> str:
+        """Return what a reply showed: the text of every model round that shared its message."""
+        async with self._tx() as session:
+            contents = (
+                await session.scalars(
+                    select(Message.content)
+                    .where(
+                        Message.team_id == key.team_id,
+                        Message.channel_id == key.channel_id,
+                        Message.thread_ts == key.thread_ts,
+                        Message.role == "assistant",
+                        Message.slack_ts == slack_ts,
+                    )
+                    .order_by(Message.id)
+                )
+            ).all()
+        shown = ""
+        for content in contents:
+            if not content:
+                continue
+            if shown and not shown.endswith(("\n", " ")):
+                shown += "\n\n"  # how a turn separates the text of its rounds
+            shown += content
+        return shown
 
     async def unfinished_replies(self) -> list[UnfinishedReply]:
         """Return assistant messages still marked as streaming."""
@@ -223,3 +273,64 @@ class Store:
             )
             for row in rows
         ]
+
+    async def channel_settings(self, team_id: str, channel_id: str) -> dict[str, Any] | None:
+        """Return a channel's stored settings (see `bot.channel_config`), None when unset."""
+        async with self._tx() as session:
+            row = await session.get(ChannelSetting, (team_id, channel_id))
+            if row is None:
+                return None
+            return {
+                "preset": row.preset,
+                "language": row.language,
+                "system_prompt": row.system_prompt,
+                "model": row.model,
+                "temperature": row.temperature,
+                "updated_by": row.updated_by,
+            }
+
+    async def save_channel_settings(
+        self, team_id: str, channel_id: str, values: dict[str, Any]
+    ) -> None:
+        """Create or replace a channel's settings."""
+        async with self._tx() as session:
+            row = await session.get(ChannelSetting, (team_id, channel_id))
+            if row is None:
+                row = ChannelSetting(team_id=team_id, channel_id=channel_id)
+                session.add(row)
+            for name, value in values.items():
+                setattr(row, name, value)
+
+    async def record_feedback(
+        self, message_id: int, *, team_id: str, channel_id: str, user_id: str, rating: str
+    ) -> bool:
+        """Store a user's rating of an answer, replacing their earlier one; False if unknown."""
+        async with self._tx() as session:
+            if await session.get(Message, message_id) is None:
+                return False
+            row = await session.scalar(
+                select(Feedback).where(
+                    Feedback.message_id == message_id, Feedback.user_id == user_id
+                )
+            )
+            if row is None:
+                session.add(
+                    Feedback(
+                        message_id=message_id,
+                        team_id=team_id,
+                        channel_id=channel_id,
+                        user_id=user_id,
+                        rating=rating,
+                    )
+                )
+            else:
+                row.rating = rating
+        return True
+
+    async def feedback_for(self, message_id: int) -> dict[str, str]:
+        """Return the ratings of one answer by user."""
+        async with self._tx() as session:
+            rows = (
+                await session.scalars(select(Feedback).where(Feedback.message_id == message_id))
+            ).all()
+        return {row.user_id: row.rating for row in rows}

@@ -1,4 +1,12 @@
-"""Stream a chat completion as our own events, resuming broken streams without repeats."""
+"""Stream a chat completion as our own events, resuming broken streams without repeats.
+
+A round is one streamed request. When its stream breaks (connection reset, incomplete
+chunked read, an error event, or no chunk for `idle_timeout` seconds) the round is asked
+again after a backoff, with the text already shown sent back as a partial assistant message
+and an instruction to continue it. Whatever the new stream repeats of that text is dropped
+(`overlap.continuation_start`), so the caller sees the whole answer exactly once. Tool calls
+are only reported once a round completed, so a call cut mid-arguments is never run.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,7 @@ from typing import Any
 
 import openai
 
-from bot.llm.errors import StreamBroken, classify, is_transient
+from bot.llm.errors import give_up, is_transient
 from bot.llm.events import StreamEvent, StreamRetry, TextDelta, ToolCallsReady, TurnDone
 from bot.llm.overlap import continuation_start
 from bot.llm.toolcalls import ToolCallAssembler
@@ -36,6 +44,33 @@ class StreamPolicy:
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with full jitter."""
         return random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1)))
+
+
+class _Resumed:
+    """Hold back a resumed attempt's text until it is clear what of it repeats `shown`."""
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
+        self.pending = ""
+        self.decided = not shown
+
+    def feed(self, text: str) -> str:
+        """Return the new part of `text` that can be shown now."""
+        if self.decided:
+            return text
+        self.pending += text
+        skip = continuation_start(self.shown, self.pending)
+        if skip is None:
+            return ""
+        self.decided = True
+        return self.pending[skip:]
+
+    def flush(self) -> str:
+        """Return what is still held back, once the attempt ended."""
+        if self.decided:
+            return ""
+        self.decided = True
+        return self.pending[continuation_start(self.shown, self.pending, final=True) or 0 :]
 
 
 class ChatModel:
@@ -74,43 +109,36 @@ class ChatModel:
                     {"role": "assistant", "content": shown},
                     {"role": "system", "content": RESUME_INSTRUCTION},
                 ]
-            resumed = ""  # text of this attempt not yet matched against `shown`
-            skip: int | None = 0 if not shown else None
+            resumed = _Resumed(shown)
             try:
                 async for event in self._attempt(request, tools, model, temperature):
-                    if isinstance(event, TextDelta) and skip is None:
-                        resumed += event.text
-                        skip = continuation_start(shown, resumed)
-                        if skip is None:
-                            continue
-                        event = TextDelta(resumed[skip:])
-                    elif isinstance(event, TurnDone | ToolCallsReady) and skip is None:
-                        skip = continuation_start(shown, resumed, final=True)
-                        if resumed[skip:]:
-                            shown += resumed[skip:]
-                            yield TextDelta(resumed[skip:])
                     if isinstance(event, TextDelta):
-                        if not event.text:
-                            continue
-                        shown += event.text
+                        text = resumed.feed(event.text)
+                        if text:
+                            shown += text
+                            yield TextDelta(text)
+                        continue
+                    rest = resumed.flush()
+                    if rest:
+                        shown += rest
+                        yield TextDelta(rest)
                     yield event
                 return
-            except openai.APIError as exc:
-                if not is_transient(exc) or attempt >= self.policy.max_retries:
-                    if is_transient(exc):
-                        raise StreamBroken(shown, type(exc).__name__) from exc
-                    raise classify(exc) from exc
-                reason = type(exc).__name__
             except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                if attempt >= self.policy.max_retries:
-                    raise StreamBroken(shown, type(exc).__name__) from exc
+                transient = is_transient(exc)
+                if not transient and not isinstance(exc, openai.APIError):
+                    raise  # a bug, not the model server: let the turn report it
+                if not transient or attempt >= self.policy.max_retries:
+                    raise give_up(exc, shown) from exc
                 reason = type(exc).__name__
             attempt += 1
             delay = self.policy.backoff(attempt)
             logger.warning(
-                "model stream broke (%s); resuming, attempt %d in %.2fs", reason, attempt, delay
+                "model stream broke (%s) after %d characters; resuming, attempt %d in %.2fs",
+                reason,
+                len(shown),
+                attempt,
+                delay,
             )
             yield StreamRetry(attempt=attempt, reason=reason, delay=delay)
             await self._sleep(delay)
@@ -141,6 +169,8 @@ class ChatModel:
         iterator = stream.__aiter__()
         try:
             while True:
+                # A timeout cancels the read and the SDK closes the response: the stream is
+                # over then, and the round is resumed with a new request.
                 try:
                     chunk = await asyncio.wait_for(iterator.__anext__(), self.policy.idle_timeout)
                 except StopAsyncIteration:

@@ -1,4 +1,10 @@
-"""Classify model-server failures into what the user is told and what can be retried."""
+"""Classify model-server failures into what the user is told and what can be retried.
+
+Two layers retry, each for its own phase. The openai client retries the *request*
+(408/409/429/5xx and connection errors, honouring `Retry-After`) before a stream opens;
+`ChatModel` resumes a *stream* that broke or stalled after it opened. A status error that
+reaches `ChatModel` has therefore already been retried and is final.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +18,22 @@ try:  # openai 3.x streams over httpx2; older releases over httpx.
 except ImportError:  # pragma: no cover - depends on the installed openai
     import httpx as _http  # type: ignore[no-redef]
 
-# Raised while iterating a stream whose connection broke or stalled.
+# Raised while opening or reading a stream whose connection broke or stalled.
 TRANSIENT_STREAM_ERRORS: tuple[type[BaseException], ...] = (
-    openai.APIConnectionError,
-    openai.InternalServerError,
-    openai.RateLimitError,
+    openai.APIConnectionError,  # includes APITimeoutError
     _http.TransportError,
-    TimeoutError,
+    TimeoutError,  # our idle timeout
+    ConnectionError,
 )
+CONTEXT_HINTS = (
+    "context length",
+    "context_length",
+    "maximum context",
+    "context window",
+    "too many tokens",
+    "prompt is too long",
+)
+FILTER_CODES = {"content_filter", "content_policy_violation"}
 
 
 class ModelError(UserFacingError):
@@ -39,28 +53,39 @@ class StreamBroken(ModelError):
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Tell whether a failure is worth retrying (the connection, not the request, was bad)."""
+    """Tell whether `ChatModel` should resume after this failure (the connection was bad)."""
+    if isinstance(exc, openai.APIStatusError):
+        return False  # the client already retried it, honouring Retry-After
     if isinstance(exc, TRANSIENT_STREAM_ERRORS):
         return True
-    # An error event inside an open stream carries no status: the server gave up mid-answer.
-    return isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIStatusError)
+    # An error event inside an open stream carries no status: the server gave up mid-answer,
+    # unless it says why in a way a retry cannot fix.
+    return isinstance(exc, openai.APIError) and type(classify(exc)) is ModelError
+
+
+def give_up(exc: BaseException, partial: str) -> ModelError:
+    """Turn the failure that ended a round into what the user is told."""
+    refused = isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500
+    if partial and not (refused and not isinstance(exc, openai.RateLimitError)):
+        return StreamBroken(partial, type(exc).__name__)  # keep what was shown, mark it cut
+    if isinstance(exc, openai.APIError):
+        return classify(exc)
+    return ModelError(texts.MODEL_ERROR, detail=type(exc).__name__)
 
 
 def classify(exc: openai.APIError) -> ModelError:
-    """Turn a non-retryable SDK error into the message the user sees."""
-    detail = f"{type(exc).__name__}: {getattr(exc, 'code', None) or ''}"
+    """Turn an SDK error into the message the user sees."""
+    code = str(getattr(exc, "code", "") or "")
+    detail = f"{type(exc).__name__}: {code}"
+    message = str(getattr(exc, "message", "") or "").lower()
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return ModelError(texts.MODEL_AUTH, detail=detail)
-    if isinstance(exc, openai.NotFoundError):
+    if isinstance(exc, openai.NotFoundError) or code == "model_not_found":
         return ModelError(texts.MODEL_NOT_FOUND, detail=detail)
     if isinstance(exc, openai.RateLimitError):
         return ModelError(texts.MODEL_RATE_LIMITED, detail=detail)
-    code = str(getattr(exc, "code", "") or "")
-    message = str(getattr(exc, "message", "") or "").lower()
-    if (
-        code == "context_length_exceeded"
-        or "context length" in message
-        or "maximum context" in message
-    ):
+    if code == "context_length_exceeded" or any(hint in message for hint in CONTEXT_HINTS):
         return ContextTooLong(texts.CONTEXT_TOO_LONG, detail=detail)
+    if code in FILTER_CODES:
+        return ModelError(texts.MODEL_CONTENT_BLOCKED, detail=detail)
     return ModelError(texts.MODEL_ERROR, detail=detail)

@@ -60,21 +60,60 @@ def sanitize(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def fit(system_prompt: str, messages: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
-    """Return the system prompt plus the newest valid messages that fit `budget` tokens."""
+    """Return the system prompt plus the newest valid messages that fit `budget` tokens.
+
+    An assistant message with tool calls and its results are kept or dropped together. The
+    current turn (the newest user message and the tool rounds after it) is kept first: its
+    tool results are cut to fit rather than losing the question they answer.
+    """
     system = {"role": "system", "content": system_prompt}
     remaining = budget - message_tokens(system)
-    messages = sanitize(messages)
-    kept: list[dict[str, Any]] = []
-    for message in reversed(messages):
-        cost = message_tokens(message)
-        if cost > remaining:
-            if not kept:
-                kept.append(_truncate(message, remaining))
-            break
-        kept.append(message)
-        remaining -= cost
-    kept.reverse()
-    return [system, *sanitize(kept)]
+    units = _units(sanitize(messages))
+    asked = max((i for i, unit in enumerate(units) if unit[0]["role"] == "user"), default=-1)
+    reserve = _cost(units[asked]) if asked >= 0 else 0  # the question, kept for last
+    kept: list[list[dict[str, Any]]] = []
+    for i in range(len(units) - 1, -1, -1):
+        unit = units[i]
+        if i == asked:
+            remaining, reserve = remaining + reserve, 0
+        room = remaining - reserve
+        if _cost(unit) > room:
+            if i > asked and unit[0].get("tool_calls"):
+                unit = _shrink_results(unit, room) or []  # a round of this turn, cut to fit
+            elif not kept or i == asked:
+                unit = [_truncate(unit[-1], room)]  # the question itself, cut to fit
+            else:
+                break
+            if not unit:
+                continue
+        kept.insert(0, unit)
+        remaining -= _cost(unit)
+    return [system, *sanitize([m for unit in kept for m in unit])]
+
+
+def _units(messages: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Group an assistant message with tool calls and its results into one unit."""
+    units: list[list[dict[str, Any]]] = []
+    for message in messages:
+        if message["role"] == "tool" and units and units[-1][0].get("tool_calls"):
+            units[-1].append(message)
+        else:
+            units.append([message])
+    return units
+
+
+def _cost(unit: list[dict[str, Any]]) -> int:
+    return sum(message_tokens(m) for m in unit)
+
+
+def _shrink_results(unit: list[dict[str, Any]], tokens: int) -> list[dict[str, Any]] | None:
+    """Cut a tool round's results to share `tokens`; None when even the calls do not fit."""
+    call, results = unit[0], unit[1:]
+    share = (tokens - message_tokens(call)) // max(1, len(results))
+    if share < PER_MESSAGE_OVERHEAD + len(texts.TRUNCATED_INPUT) // 3 + 1:
+        return None
+    shrunk = [r if message_tokens(r) <= share else _truncate(r, share) for r in results]
+    return [call, *shrunk]
 
 
 def _truncate(message: dict[str, Any], tokens: int) -> dict[str, Any]:

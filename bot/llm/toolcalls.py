@@ -1,18 +1,24 @@
 """Assemble streamed tool-call fragments into whole calls, tolerating gateway quirks.
 
 Real servers send `delta.tool_calls[i]` with `index` on every fragment and `id`/`name` on
-the first. Gateways differ: `index` missing, every parallel call on index 0 with distinct
-ids, the whole arguments string at once, `arguments: null`, or a call repeated verbatim.
+the first, then argument fragments to concatenate. Gateways differ: `index` missing, every
+parallel call on index 0 (with distinct ids, or with none), the whole arguments string at
+once, `arguments: null` for a call without arguments, the name repeated on every fragment,
+or a call (or its whole arguments) sent again verbatim. A call's arguments are complete
+once they parse as JSON, which tells a new call from a fragment of the current one.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.llm.events import ToolCall
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -24,6 +30,17 @@ class _Partial:
     def args_text(self) -> str:
         return "".join(self.arguments)
 
+    def complete(self) -> bool:
+        """Tell whether the arguments so far already form a whole JSON value."""
+        text = self.args_text()
+        if not text.strip():
+            return False
+        try:
+            json.loads(text)
+        except ValueError:
+            return False
+        return True
+
 
 def _get(obj: Any, name: str) -> Any:
     if isinstance(obj, dict):
@@ -31,13 +48,12 @@ def _get(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def _whole(call: _Partial) -> bool:
-    """Tell whether a call's arguments so far already parse as JSON."""
+def _canonical(arguments: str) -> str:
+    """Return arguments in a form where equal JSON compares equal."""
     try:
-        json.loads(call.args_text())
+        return json.dumps(json.loads(arguments), sort_keys=True)
     except ValueError:
-        return False
-    return True
+        return arguments
 
 
 class ToolCallAssembler:
@@ -45,7 +61,7 @@ class ToolCallAssembler:
 
     def __init__(self) -> None:
         self._calls: list[_Partial] = []
-        self._by_index: dict[int, int] = {}
+        self._by_index: dict[int, _Partial] = {}
 
     def __bool__(self) -> bool:
         return bool(self._calls)
@@ -57,61 +73,74 @@ class ToolCallAssembler:
 
     def _feed_one(self, fragment: Any) -> None:
         index = _get(fragment, "index")
-        call_id = _get(fragment, "id")
+        index = index if isinstance(index, int) else None
+        call_id = _get(fragment, "id") or None
         function = _get(fragment, "function")
-        name = _get(function, "name") if function is not None else None
+        name = (_get(function, "name") if function is not None else None) or None
         arguments = _get(function, "arguments") if function is not None else None
         current = self._target(index, call_id, name)
+        if index is not None:
+            self._by_index[index] = current
         if call_id and not current.id:
             current.id = call_id
         if name and not current.name:
             current.name = name
-        if arguments:
-            current.arguments.append(arguments)
+        if not isinstance(arguments, str) or not arguments:
+            return  # `arguments: null` (or missing) adds nothing
+        if current.complete() and _canonical(arguments) == _canonical(current.args_text()):
+            return  # the whole arguments sent again for a call that already has them
+        current.arguments.append(arguments)
 
     def _target(self, index: int | None, call_id: str | None, name: str | None) -> _Partial:
+        """Pick the call a fragment belongs to, starting a new one when it begins a call."""
         if call_id:
             existing = next((c for c in self._calls if c.id == call_id), None)
-            # The same id with its name again after whole arguments is a repeated call
+            # The same id with its name again after complete arguments is a repeated call
             # (dropped in finish); before that it is a gateway naming every fragment.
-            if existing is not None and not (name and existing.name and _whole(existing)):
-                return self._remember(index, existing)
-            return self._new(index)
-        if index is not None and index in self._by_index:
-            current = self._calls[self._by_index[index]]
-            # Names come only on a call's first fragment: a second one starts the next call
-            # (gateways that put every parallel call on index 0).
-            if name and current.name:
-                return self._new(index)
-            return current
-        last = self._calls[-1] if self._calls else None
-        if last is None or index is not None or (name and last.name):
-            return self._new(index)
-        return last
-
-    def _new(self, index: int | None) -> _Partial:
-        self._calls.append(_Partial())
-        return self._remember(index, self._calls[-1])
-
-    def _remember(self, index: int | None, call: _Partial) -> _Partial:
+            if existing is not None and not (name and existing.complete()):
+                return existing
+            return self._new()
         if index is not None:
-            self._by_index[index] = self._calls.index(call)
-        return call
+            current = self._by_index.get(index)
+        else:
+            current = self._calls[-1] if self._calls else None
+        if current is None or self._starts_another(current, name):
+            return self._new()
+        return current
+
+    @staticmethod
+    def _starts_another(current: _Partial, name: str | None) -> bool:
+        """Tell whether a named fragment begins a new call rather than continuing `current`."""
+        if not name or not current.name:
+            return False
+        return name != current.name or current.complete()
+
+    def _new(self) -> _Partial:
+        self._calls.append(_Partial())
+        return self._calls[-1]
 
     def finish(self) -> tuple[ToolCall, ...]:
         """Return the assembled calls, dropping verbatim repeats and naming nameless ids."""
-        seen: set[tuple[str, str, str]] = set()
-        seen_ids: set[str] = set()
+        kept: list[tuple[_Partial, str]] = []
         result: list[ToolCall] = []
         for partial in self._calls:
             if not partial.name:
+                logger.warning("dropping a tool call fragment without a function name")
                 continue
             arguments = partial.args_text() or "{}"
-            call_id = partial.id or f"call_{uuid.uuid4().hex[:24]}"
-            signature = (partial.id or "", partial.name, arguments)
-            if signature in seen or (partial.id and partial.id in seen_ids):
+            canonical = _canonical(arguments)
+            if any(_repeats(partial, canonical, earlier, seen) for earlier, seen in kept):
+                logger.info("dropping a repeated tool call %s", partial.name)
                 continue
-            seen.add(signature)
-            seen_ids.add(call_id)
+            kept.append((partial, canonical))
+            call_id = partial.id or f"call_{uuid.uuid4().hex[:24]}"
             result.append(ToolCall(id=call_id, name=partial.name, arguments=arguments))
         return tuple(result)
+
+
+def _repeats(partial: _Partial, canonical: str, earlier: _Partial, seen: str) -> bool:
+    """Tell whether `partial` is a verbatim repeat of an earlier call (or reuses its id)."""
+    if partial.id and partial.id == earlier.id:
+        return True
+    same_call = partial.name == earlier.name and canonical == seen
+    return same_call and not (partial.id and earlier.id)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot import messages as texts
 from bot.clock import Clock, SystemClock
+from bot.slack.blocks import MessageState, ReplyMarkup
+from bot.slack.budget import EditBudget, Lease
 from bot.slack.split import FENCE_SLACK, close_part, split_point
 from bot.slack.writer import SlackWriter
 
@@ -24,6 +27,7 @@ logger = logging.getLogger(__name__)
 class _Part:
     ts: str
     sent: str = ""
+    shown: dict[str, Any] | None = None  # the content arguments last sent (format, buttons)
 
 
 @dataclass(slots=True)
@@ -37,7 +41,11 @@ class ReplyTarget:
 
 @dataclass(slots=True)
 class StreamingReply:
-    """Show a growing answer in Slack with at most one edit per `interval` per message."""
+    """Show a growing answer in Slack with at most one edit per `interval` per message.
+
+    With a `budget`, every `chat.update` also waits for this reply's share of the
+    workspace's edit budget; the text sent is the newest at the moment the share comes.
+    """
 
     writer: SlackWriter
     target: ReplyTarget
@@ -45,6 +53,8 @@ class StreamingReply:
     limit: int = 3900
     clock: Clock = field(default_factory=SystemClock)
     placeholder: str = texts.PLACEHOLDER
+    budget: EditBudget | None = None
+    markup: ReplyMarkup = field(default_factory=ReplyMarkup)  # Slack formatting and buttons
 
     _parts: list[_Part] = field(default_factory=list)
     _text: str = ""
@@ -55,7 +65,11 @@ class StreamingReply:
     _closing: bool = False
     _dirty: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
+    _lease: Lease | None = None
+    _granted: bool = False  # a budget grant taken and not yet used
     edits: int = 0
+    # Set when the user stopped the reply in Slack; update mode has no such signal itself.
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def ts(self) -> str | None:
@@ -69,8 +83,8 @@ class StreamingReply:
 
     async def start(self) -> str:
         """Post the placeholder and start the flusher; return the message ts."""
-        response = await self._post(self.placeholder)
-        self._parts.append(_Part(ts=response, sent=self.placeholder))
+        response, shown = await self._post(self.placeholder)
+        self._parts.append(_Part(ts=response, sent=self.placeholder, shown=shown))
         self._task = asyncio.create_task(self._run(), name=f"reply-{response}")
         return response
 
@@ -78,6 +92,9 @@ class StreamingReply:
         """Continue an existing message (after a restart) instead of posting a new one."""
         self._parts.append(_Part(ts=ts, sent=shown))
         self._task = asyncio.create_task(self._run(), name=f"reply-{ts}")
+
+    def task(self, task_id: str, title: str, status: str) -> None:
+        """Report tool progress; update mode shows it through `update`'s status line instead."""
 
     def update(self, text: str, status: str | None = None) -> None:
         """Show `text` (the whole answer so far) and an optional status line, soon."""
@@ -89,6 +106,8 @@ class StreamingReply:
     async def finish(self, text: str) -> None:
         """Show the final `text`; returns once the last edit has landed (or failed for good)."""
         self._text, self._status, self._closing = text, None, True
+        if self._lease is not None:
+            self._lease.promote()
         self._dirty.set()
         if self._task is not None:
             await self._task
@@ -103,40 +122,74 @@ class StreamingReply:
                 pass
 
     async def _run(self) -> None:
-        while True:
-            await self._dirty.wait()
-            delay = self._next_at - self.clock.now()
-            if delay > 0:
-                await self.clock.sleep(delay)
-            self._dirty.clear()
-            final = self._closing
-            try:
-                await self._flush(final)
-            except Exception:
+        if self.budget is not None:
+            self._lease = self.budget.lease(self.target.team_id, "chat.update")
+            if self._closing:
+                self._lease.promote()
+        try:
+            while True:
+                await self._dirty.wait()
+                delay = self._next_at - self.clock.now()
+                if delay > 0:
+                    await self.clock.sleep(delay)
+                if self._lease is not None and self._needs_edit(self._closing):
+                    # Waiting here coalesces: whatever arrives meanwhile goes out in one edit.
+                    await self._lease.acquire(final=self._closing)
+                    self._granted = True
+                self._dirty.clear()
+                final = self._closing
+                try:
+                    await self._flush(final)
+                except Exception:
+                    if final:
+                        raise
+                    logger.exception("intermediate edit failed; the next one carries the text")
+                self._granted = False  # an unused grant is not saved for later: no bursts
                 if final:
-                    raise
-                logger.exception("intermediate edit failed; the next one carries the text")
-            if final:
-                return
+                    return
+        finally:
+            if self._lease is not None:
+                self._lease.close()
+
+    def _needs_edit(self, final: bool) -> bool:
+        room = self.limit - (0 if final else 200)
+        if len(self._prefix) + len(self._text) - self._offset > room:
+            return True
+        return self._content(self._view(final), final) != self._parts[-1].shown
+
+    def _content(self, text: str, final: bool, state: MessageState | None = None) -> dict[str, Any]:
+        return self.markup.content(text, state or ("final" if final else "streaming"))
+
+    async def _edit(
+        self, ts: str, content: dict[str, Any], *, must_land: bool, final: bool
+    ) -> bool:
+        """Make one `chat.update` within the budget; tell whether it landed."""
+        if self._granted:
+            self._granted = False
+        elif self._lease is not None:
+            await self._lease.acquire(final=final)
+        response = await self.writer.call(
+            self.target.team_id,
+            "chat.update",
+            must_land=must_land,
+            channel=self.target.channel,
+            ts=ts,
+            **content,
+        )
+        if response is not None:
+            self.edits += 1
+        return response is not None
 
     async def _flush(self, final: bool) -> None:
         await self._roll_over(final)
         view = self._view(final)
         part = self._parts[-1]
-        if view == part.sent:
+        content = self._content(view, final)
+        if content == part.shown:
             return
         self._next_at = self.clock.now() + self.interval
-        response = await self.writer.call(
-            self.target.team_id,
-            "chat.update",
-            must_land=final,
-            channel=self.target.channel,
-            ts=part.ts,
-            markdown_text=view,
-        )
-        if response is not None:
-            part.sent = view
-            self.edits += 1
+        if await self._edit(part.ts, content, must_land=final, final=final):
+            part.sent, part.shown = view, content
 
     def _view(self, final: bool) -> str:
         body = self._prefix + self._text[self._offset :]
@@ -149,33 +202,37 @@ class StreamingReply:
         room = self.limit - (0 if final else 200)  # keep space for a status line
         while len(self._prefix) + len(self._text) - self._offset > room:
             rest = self._text[self._offset :]
-            cut = split_point(rest, max(1, room - len(self._prefix) - FENCE_SLACK))
+            budget = max(1, room - len(self._prefix) - FENCE_SLACK)
+            cut = split_point(rest, budget, prefix=self._prefix)
             part_text, next_prefix = close_part(self._prefix + rest[:cut])
             current = self._parts[-1]
-            if part_text != current.sent:
-                await self.writer.call(
-                    self.target.team_id,
-                    "chat.update",
-                    channel=self.target.channel,
-                    ts=current.ts,
-                    markdown_text=part_text,
-                )
-                current.sent = part_text
-                self.edits += 1
+            closed = self._content(part_text, True, "closed")
+            if closed != current.shown:
+                await self._edit(current.ts, closed, must_land=True, final=True)
+                current.sent, current.shown = part_text, closed
             self._offset += cut
             self._prefix = next_prefix
             body = self._view(final)
-            ts = await self._post(body)
-            self._parts.append(_Part(ts=ts, sent=body))
+            if len(body) > room:
+                # Several messages' worth is pending (a burst, or the final text): post only
+                # what the next message will hold; the next pass of this loop closes it.
+                rest = self._text[self._offset :]
+                budget = max(1, room - len(self._prefix) - FENCE_SLACK)
+                body = close_part(
+                    self._prefix + rest[: split_point(rest, budget, prefix=self._prefix)]
+                )[0]
+            ts, shown = await self._post(body)
+            self._parts.append(_Part(ts=ts, sent=body, shown=shown))
             self._next_at = self.clock.now() + self.interval
 
-    async def _post(self, text: str) -> str:
+    async def _post(self, text: str) -> tuple[str, dict[str, Any]]:
+        content = self._content(text, False)
         response = await self.writer.call(
             self.target.team_id,
             "chat.postMessage",
             channel=self.target.channel,
             thread_ts=self.target.thread_ts,
-            markdown_text=text,
+            **content,
         )
         assert response is not None
-        return str(response["ts"])
+        return str(response["ts"]), content

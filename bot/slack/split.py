@@ -1,46 +1,98 @@
-"""Split a long Markdown answer into Slack-sized messages, never inside a word or code block."""
+"""Split a long Markdown answer into Slack-sized messages, never inside a word or code block.
+
+A cut goes, by preference, at a paragraph break, a line break or a space *outside* code
+blocks. Only when a code block alone is longer than what is left of a message is it cut,
+at a line break, and then closed at the end of one message and reopened (same fence, same
+language) at the top of the next.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
-FENCE = re.compile(r"^\s{0,3}(```+|~~~+)(.*)$", re.MULTILINE)
+FENCE = re.compile(r"^[ ]{0,3}(```+|~~~+)(.*)$", re.MULTILINE)
 # Room kept for the closing fence added to a cut code block and the reopening line.
 FENCE_SLACK = 24
 
 
+class CodeSpan(NamedTuple):
+    """One fenced code block: where it starts and ends, its opening line, whether it closed."""
+
+    start: int
+    end: int
+    opener: str
+    marker: str
+    closed: bool
+
+
+def code_spans(text: str) -> list[CodeSpan]:
+    """Return the fenced code blocks of `text`; one left open runs to the end."""
+    spans: list[CodeSpan] = []
+    start, marker, opener = -1, "", ""
+    for match in FENCE.finditer(text):
+        run, info = match.group(1), match.group(2)
+        if start < 0:
+            if run[0] == "`" and "`" in info:
+                continue  # inline code such as ```x``` at a line start, not a fence
+            start, marker, opener = match.start(), run, match.group(0).strip()
+        elif run[0] == marker[0] and len(run) >= len(marker) and not info.strip():
+            spans.append(CodeSpan(start, match.end(), opener, marker, True))
+            start = -1
+    if start >= 0:
+        spans.append(CodeSpan(start, len(text), opener, marker, False))
+    return spans
+
+
 def open_fence(text: str) -> str | None:
     """Return the opening line of a code fence left open at the end of `text`, if any."""
-    opener: str | None = None
-    marker = ""
-    for match in FENCE.finditer(text):
-        if opener is None:
-            opener, marker = match.group(0).strip(), match.group(1)
-        elif match.group(1).startswith(marker[0]) and len(match.group(1)) >= len(marker):
-            if not match.group(2).strip():
-                opener = None
-    return opener
+    spans = code_spans(text)
+    return spans[-1].opener if spans and not spans[-1].closed else None
 
 
-def split_point(text: str, limit: int) -> int:
-    """Return where to cut `text` so the first part fits `limit`: a paragraph, line or space."""
+def split_point(text: str, limit: int, *, prefix: str = "") -> int:
+    """Return where to cut `text` so the first part fits `limit`, at the safest boundary.
+
+    `prefix` is what the message starts with before `text` (a reopened code fence), so
+    that a block continued from the previous message counts as code.
+    """
     if len(text) <= limit:
         return len(text)
     window = text[:limit]
+    floor = limit // 3
+    shift = len(prefix)
+    # A block still open at the end of the window runs on past it.
+    spans = [
+        (s.start - shift, s.end - shift if s.closed else limit + 1)
+        for s in code_spans(prefix + window)
+    ]
+
+    def in_code(cut: int) -> bool:
+        return any(start < cut < end for start, end in spans)
+
     for separator in ("\n\n", "\n", " "):
         index = window.rfind(separator)
-        if index >= limit // 3:
-            return index + len(separator)
+        while index >= floor:
+            cut = index + len(separator)
+            if not in_code(cut):
+                return cut
+            index = window.rfind(separator, 0, index)
+    index = window.rfind("\n")  # a code block longer than a message: cut it between lines
+    if index >= floor:
+        return index + 1
+    index = max(window.rfind(" "), window.rfind("\t"))
+    if index > 0:
+        return index + 1
     return limit  # one unbroken run longer than a message: nothing better exists
 
 
 def close_part(part: str) -> tuple[str, str]:
     """Close a code block cut at the end of `part`; return it and the prefix for the next part."""
-    opener = open_fence(part)
-    if opener is None:
+    spans = code_spans(part)
+    if not spans or spans[-1].closed:
         return part, ""
     closed = part if part.endswith("\n") else part + "\n"
-    return closed + opener[:3] + "\n", opener + "\n"
+    return closed + spans[-1].marker + "\n", spans[-1].opener + "\n"
 
 
 def split_message(text: str, limit: int) -> list[str]:
@@ -50,7 +102,7 @@ def split_message(text: str, limit: int) -> list[str]:
     rest = text
     while len(prefix) + len(rest) > limit:
         budget = max(1, limit - len(prefix) - FENCE_SLACK)
-        cut = split_point(rest, budget)
+        cut = split_point(rest, budget, prefix=prefix)
         part, prefix_next = close_part(prefix + rest[:cut])
         parts.append(part)
         rest, prefix = rest[cut:], prefix_next

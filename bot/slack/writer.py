@@ -1,12 +1,15 @@
 """Slack write calls that honour 429 Retry-After per workspace and method and retry 5xx.
 
 The pause is shared: when Slack says a method is rate limited, every reply in that
-workspace waits, not only the one that got the 429.
+workspace waits, not only the one that got the 429. A write that must land (a final edit,
+a new message) waits out pauses and retries server and connection errors; a skippable one
+(an intermediate edit) gives up at once and lets the next edit carry the newer text.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from typing import Any
 
 import aiohttp
@@ -19,10 +22,21 @@ from bot.clock import Clock, SystemClock
 logger = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+MAX_RATE_LIMITED = 10  # 429s one must-land write waits out before it gives up
+MAX_BACKOFF = 8.0
 
 
 class SlackWriteFailed(Exception):
     """A write that had to land did not, after every retry."""
+
+
+def _status_and_error(exc: SlackApiError) -> tuple[int, str | None]:
+    response = exc.response
+    # slack_sdk sometimes puts the raw aiohttp response here (an unreadable body).
+    status = getattr(response, "status_code", None) or getattr(response, "status", 0) or 0
+    data = getattr(response, "data", None)
+    error = data.get("error") if isinstance(data, dict) else None
+    return int(status), error
 
 
 class SlackWriter:
@@ -50,10 +64,9 @@ class SlackWriter:
     async def call(
         self, team_id: str, method: str, *, must_land: bool = True, **args: Any
     ) -> AsyncSlackResponse | None:
-        """Call `method`; None when a skippable write met a rate limit (the caller coalesces)."""
-        attempt = 0
+        """Call `method`; None when a skippable write was not made (the caller coalesces)."""
+        failures = limited = 0
         while True:
-            attempt += 1
             pause = self.paused_for(team_id, method)
             if pause > 0:
                 if not must_land:
@@ -62,22 +75,32 @@ class SlackWriter:
             try:
                 return await self.client.api_call(method, json=args)
             except SlackApiError as exc:
-                status = exc.response.status_code
-                error = exc.response.get("error") if exc.response.data else None
+                status, error = _status_and_error(exc)
                 if status == 429 or error == "ratelimited":
-                    self._pause(team_id, method, exc.response.headers)
+                    self._pause(team_id, method, getattr(exc.response, "headers", None) or {})
+                    limited += 1
                     if not must_land:
                         return None
-                elif not (status >= 500 or error in TRANSIENT_ERRORS):
+                    if limited < MAX_RATE_LIMITED:
+                        continue
+                    raise SlackWriteFailed(f"{method} rate limited {limited} times") from exc
+                if not (status >= 500 or error in TRANSIENT_ERRORS):
                     raise
                 reason = f"{status} {error}"
             except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
                 reason = type(exc).__name__
-            if attempt >= self.max_attempts:
-                raise SlackWriteFailed(f"{method} failed after {attempt} attempts: {reason}")
-            logger.warning("slack %s failed (%s); retry %d", method, reason, attempt)
-            if self.paused_for(team_id, method) <= 0:
-                await self.clock.sleep(self.backoff * 2 ** (attempt - 1))
+            if not must_land:
+                logger.info("slack %s failed (%s); the next edit carries the text", method, reason)
+                return None
+            failures += 1
+            if failures >= self.max_attempts:
+                raise SlackWriteFailed(f"{method} failed after {failures} attempts: {reason}")
+            delay = min(MAX_BACKOFF, self.backoff * 2 ** (failures - 1))
+            delay = delay / 2 + random.uniform(0, delay / 2)
+            logger.warning(
+                "slack %s failed (%s); retry %d in %.2fs", method, reason, failures, delay
+            )
+            await self.clock.sleep(delay)
 
     def _pause(self, team_id: str, method: str, headers: Any) -> None:
         self.rate_limited += 1

@@ -6,12 +6,19 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.llm.events import ToolCall
+from bot.tools.schema import ToolArgumentError
 
 logger = logging.getLogger(__name__)
+
+TRUNCATED = "\n[…the rest of this result was cut to fit the model's context…]"
+
+
+class ToolError(Exception):
+    """Raise from a tool to tell the model what went wrong, in exactly these words."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +34,19 @@ class ToolContext:
 
 @dataclass(frozen=True, slots=True)
 class Tool:
-    """A callable the model can use, with its JSON schema."""
+    """A callable the model can use, with its JSON schema (build one with `bot.tools.tool`)."""
 
     name: str
     description: str
     parameters: dict[str, Any]
     func: Callable[..., Awaitable[Any]]
-    wants_context: bool = False
+    context_param: str | None = None  # the parameter that receives the ToolContext
+    timeout: float | None = None  # overrides the registry's timeout
+    validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+        """Call the underlying function directly (handy in tests)."""
+        return self.func(*args, **kwargs)
 
     def spec(self) -> dict[str, Any]:
         """Render as an entry of the request's `tools`."""
@@ -47,21 +60,35 @@ class Tool:
         }
 
 
+@dataclass
 class ToolRegistry:
     """Tools by name; `run` never raises for a tool's own failure."""
 
-    def __init__(self, tools: list[Tool] | None = None, *, timeout: float = 20.0) -> None:
-        self.timeout = timeout
-        self._tools: dict[str, Tool] = {}
-        for tool in tools or ():
+    tools: list[Tool] = field(default_factory=list)
+    timeout: float = 20.0
+    result_limit: int = 20_000  # characters of one result kept for the model
+    _tools: dict[str, Tool] = field(default_factory=dict, init=False)
+    _abandoned: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
+
+    def __post_init__(self) -> None:
+        for tool in self.tools:
             self.add(tool)
 
     def add(self, tool: Tool) -> None:
         """Register a tool (a later one with the same name replaces it)."""
+        if tool.name in self._tools and self._tools[tool.name] is not tool:
+            logger.info("tool %s replaces an earlier tool of that name", tool.name)
         self._tools[tool.name] = tool
 
     def __len__(self) -> int:
         return len(self._tools)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def names(self) -> list[str]:
+        """Return the registered tool names, in registration order."""
+        return list(self._tools)
 
     def specs(self) -> list[dict[str, Any]]:
         """Return the `tools` list advertised to the model."""
@@ -75,26 +102,84 @@ class ToolRegistry:
         """Run one call; every failure becomes a result text the model reads."""
         tool = self._tools.get(call.name)
         if tool is None:
-            known = ", ".join(sorted(self._tools)) or "none"
+            known = ", ".join(self._tools) or "none"
             return f"Error: there is no tool named {call.name!r}. Available tools: {known}."
         try:
-            args = json.loads(call.arguments or "{}") if (call.arguments or "").strip() else {}
-        except ValueError as exc:
-            return f"Error: the arguments for {call.name} were not valid JSON ({exc}). Send a JSON object."
-        if not isinstance(args, dict):
-            return f"Error: the arguments for {call.name} must be a JSON object."
+            args = _parse(call.arguments)
+            if tool.validate is not None:
+                args = tool.validate(args)
+        except ToolArgumentError as exc:
+            return (
+                f"Error: invalid arguments for {call.name}: {exc}. Call it again with valid ones."
+            )
+        if tool.context_param:
+            args[tool.context_param] = ctx
+        return self._limit(await self._invoke(tool, args))
+
+    async def _invoke(self, tool: Tool, args: dict[str, Any]) -> str:
+        timeout = tool.timeout or self.timeout
+
+        async def call() -> Any:  # so that even a failure to start lands in the task
+            return await tool.func(**args)
+
+        task = asyncio.ensure_future(call())
         try:
-            if tool.wants_context:
-                args["ctx"] = ctx
-            result = await asyncio.wait_for(tool.func(**args), self.timeout)
-        except TimeoutError:
-            logger.warning("tool %s timed out after %.1fs", call.name, self.timeout)
-            return f"Error: {call.name} did not finish within {self.timeout:g} seconds."
-        except TypeError as exc:
-            return f"Error: wrong arguments for {call.name}: {exc}."
-        except Exception as exc:
-            logger.warning("tool %s raised %s", call.name, type(exc).__name__)
-            return f"Error: {call.name} failed: {type(exc).__name__}: {exc}"
-        if isinstance(result, str):
-            return result
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if not done:
+            # Do not wait for the cancellation: a tool that ignores it must not hold the turn.
+            task.cancel()
+            self._abandoned.add(task)
+            task.add_done_callback(_forget(self._abandoned))
+            logger.warning("tool %s timed out after %.1fs", tool.name, timeout)
+            return f"Error: {tool.name} did not finish within {timeout:g} seconds."
+        if task.cancelled():
+            return f"Error: {tool.name} was cancelled before it finished."
+        exc = task.exception()
+        if isinstance(exc, ToolError):
+            return f"Error: {exc}"
+        if exc is not None:
+            logger.warning("tool %s raised %s", tool.name, type(exc).__name__, exc_info=exc)
+            return f"Error: {tool.name} failed: {type(exc).__name__}: {exc}"
+        return _text(task.result())
+
+    def _limit(self, text: str) -> str:
+        if len(text) <= self.result_limit:
+            return text
+        return text[: max(0, self.result_limit - len(TRUNCATED))] + TRUNCATED
+
+
+def _parse(arguments: str | None) -> dict[str, Any]:
+    """Parse the model's arguments; empty or null means no arguments."""
+    if not arguments or not arguments.strip() or arguments.strip() == "null":
+        return {}
+    try:
+        args = json.loads(arguments)
+    except ValueError as exc:
+        raise ToolArgumentError(f"not valid JSON ({exc}); send a JSON object") from None
+    if not isinstance(args, dict):
+        raise ToolArgumentError("arguments must be a JSON object")
+    return args
+
+
+def _text(result: Any) -> str:
+    """Render a tool's return value as the text the model reads."""
+    if result is None:
+        return "Done (no output)."
+    if isinstance(result, str):
+        return result
+    try:
         return json.dumps(result, default=str, ensure_ascii=False)
+    except ValueError:  # e.g. a circular structure
+        return str(result)
+
+
+def _forget(tasks: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
+    def done(task: asyncio.Task[Any]) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.info("a timed-out tool ended later with %s", type(task.exception()).__name__)
+
+    return done

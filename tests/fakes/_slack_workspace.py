@@ -53,12 +53,16 @@ class SlackWorkspace:
         self.users: dict[str, Json] = {}
         self._ts_counter = 0
         self._stream_started: dict[tuple[str, str], float] = {}
+        self.caller_token: str | None = None
+        self.team_tokens: dict[str, tuple[str, str]] = {}  # token -> (team_id, bot_user_id)
+        self.oauth_codes: dict[str, Json] = {}  # code -> oauth.v2.access answer
 
         def ok(args: Json) -> Json:
             return {"ok": True}
 
         self.api_methods: dict[str, Callable[[Json], Json]] = {
             "auth.test": self._auth_test,
+            "oauth.v2.access": self._oauth_access,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
             "chat.delete": self._delete,
@@ -68,6 +72,7 @@ class SlackWorkspace:
             "chat.postEphemeral": lambda args: {"ok": True, "message_ts": self._next_ts()},
             "conversations.replies": self._replies,
             "conversations.info": self._conversation_info,
+            "conversations.members": self._conversation_members,
             "users.info": self._user_info,
             "views.open": lambda args: {"ok": True, "view": {"id": "V" + self._next_ts().replace(".", "")}},
             "assistant.threads.setStatus": ok,
@@ -111,6 +116,22 @@ class SlackWorkspace:
     def add_user(self, user_id: str, **fields: Any) -> None:
         """Seed a user for ``users.info``."""
         self.users[user_id] = fields
+
+    def add_install(self, code: str, team_id: str, token: str, bot_user_id: str = "UBOT") -> None:
+        """Let ``oauth.v2.access`` exchange ``code`` for a bot token of another workspace."""
+        self.team_tokens[token] = (team_id, bot_user_id)
+        self.oauth_codes[code] = {
+            "ok": True, "app_id": "A1", "authed_user": {"id": "UINSTALLER"},
+            "scope": "chat:write,app_mentions:read", "token_type": "bot", "access_token": token,
+            "bot_user_id": bot_user_id, "team": {"id": team_id, "name": f"Team {team_id}"},
+            "enterprise": None, "is_enterprise_install": False,
+        }
+
+    def stop_stream_as_user(self, channel: str, ts: str) -> None:
+        """End a stream as if the user pressed stop: later stream calls get ``stopped_by_user``."""
+        self.expire_stream(channel, ts)
+        if (channel, ts) in self.messages:
+            self.messages[(channel, ts)]["stopped_by_user"] = True
 
     def expire_stream(self, channel: str, ts: str) -> None:
         """End a stream as if Slack had expired it."""
@@ -166,6 +187,8 @@ class SlackWorkspace:
         _require(args, "channel", "ts")
         self._expire_stale()
         message = self._existing(args)
+        if message.get("stopped_by_user"):
+            raise SlackError("stopped_by_user")
         if not message["streaming"]:
             raise SlackError("message_not_in_streaming_state")
         return message
@@ -184,7 +207,17 @@ class SlackWorkspace:
 
     # ---- API methods ------------------------------------------------------------------
 
+    def _oauth_access(self, args: Json) -> Json:
+        if args.get("code") not in self.oauth_codes:
+            raise SlackError("invalid_code")
+        return self.oauth_codes.pop(args["code"])
+
     def _auth_test(self, args: Json) -> Json:
+        team_id, bot_user_id = self.team_tokens.get(self.caller_token or "", (None, None))
+        if team_id is not None:
+            return {"ok": True, "url": f"https://{team_id.lower()}.slack.com/", "team": team_id,
+                    "user": "bot", "team_id": team_id, "user_id": bot_user_id,
+                    "bot_id": self.bot_id, "is_enterprise_install": False}
         return {"ok": True, "url": "https://fake-workspace.slack.com/", "team": "Fake Team",
                 "user": "bot", "team_id": self.team_id, "user_id": self.bot_user_id,
                 "bot_id": self.bot_id, "is_enterprise_install": False}
@@ -253,6 +286,8 @@ class SlackWorkspace:
 
     def _replies(self, args: Json) -> Json:
         _require(args, "channel", "ts")
+        if self.channels.get(args["channel"], {}).get("is_member") is False:
+            raise SlackError("not_in_channel")
         thread = self.replies(args["channel"], args["ts"])
         if not thread:
             raise SlackError("thread_not_found")
@@ -269,6 +304,16 @@ class SlackWorkspace:
                    "is_archived": False, "is_member": True, "created": 1_600_000_000,
                    "topic": topic, "purpose": dict(topic), **self.channels.get(channel_id, {})}
         return {"ok": True, "channel": channel}
+
+    def _conversation_members(self, args: Json) -> Json:
+        """Return a channel's seeded ``members`` (the bot alone by default), in pages."""
+        if not args.get("channel"):
+            raise SlackError("channel_not_found")
+        members = self.channels.get(args["channel"], {}).get("members", [self.bot_user_id])
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        page, rest = members[start : start + limit], members[start + limit :]
+        cursor = str(start + limit) if rest else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
 
     def _user_info(self, args: Json) -> Json:
         if not args.get("user"):

@@ -123,6 +123,7 @@ class FakeOpenAI(FakeServer):
         super().__init__()
         self.model = model
         self.requests: list[Json] = []
+        self.request_times: list[float] = []  # time.monotonic() of each request's arrival
         self.responder: Callable[[Json], Reply] | None = None
         self.open_streams = 0
         self.disconnects = 0
@@ -164,6 +165,7 @@ class FakeOpenAI(FakeServer):
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
+        self.request_times.append(time.monotonic())
         reply = self._next_reply(body)
         if reply.error is not None or reply.status >= 400:
             error = reply.error or {"message": "error", "type": "server_error", "code": None,

@@ -36,6 +36,7 @@ class Call:
     at: float
     response: Json
     status: int
+    token: str | None = None  # the token the caller used (tells the workspace apart)
 
 
 @dataclass
@@ -169,7 +170,7 @@ class FakeSlack(FakeServer, SlackWorkspace, SocketModeMixin):
         body, status, headers = self._dispatch(method, args, token)
         if status == 429:
             self.rate_limited += 1
-        call = Call(method, args, at, body, status)
+        call = Call(method, args, at, body, status, token)
         self.calls.append(call)
         return call, headers
 
@@ -183,8 +184,9 @@ class FakeSlack(FakeServer, SlackWorkspace, SocketModeMixin):
             return SlackError(failure.error).body, failure.status, extra
         if retry_after is not None:
             return SlackError("ratelimited").body, 429, {"Retry-After": str(retry_after)}
-        if not token:
+        if not token and method != "oauth.v2.access":  # that one uses client credentials
             return SlackError("not_authed").body, 200, {}
+        self.caller_token = token
         if method not in self.api_methods:
             return SlackError("unknown_method").body, 200, {}
         try:

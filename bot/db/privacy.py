@@ -1,0 +1,117 @@
+"""Deleting and exporting stored messages: retention, Slack deletions, one user's data.
+
+Export and erase cover the same rows: everything the user wrote (imported thread
+context included) and every message of their DMs with the bot, the bot's answers too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db.engine import create_sessionmaker
+from bot.db.models import Claim, Message
+
+
+class Privacy:
+    """Remove or read back stored messages for retention and privacy requests."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = create_sessionmaker(engine)
+
+    async def purge_before(self, cutoff: datetime) -> int:
+        """Delete messages and claims created before `cutoff`; return the messages deleted."""
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                delete(Message).where(Message.created_at < cutoff, Message.status != "streaming")
+            )
+            await session.execute(delete(Claim).where(Claim.claimed_at < cutoff))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def forget_slack_message(self, team_id: str, channel_id: str, ts: str) -> int:
+        """Delete the stored copy of a Slack message (and tool results of its calls)."""
+        async with self._sessions() as session, session.begin():
+            rows = (
+                await session.scalars(
+                    select(Message).where(
+                        Message.team_id == team_id,
+                        Message.channel_id == channel_id,
+                        Message.slack_ts == ts,
+                    )
+                )
+            ).all()
+            call_ids = {
+                call.get("id") for row in rows for call in row.tool_calls or () if call.get("id")
+            }
+            for row in rows:
+                await session.delete(row)
+            if call_ids:
+                threads = {(row.thread_ts,) for row in rows}
+                await session.execute(
+                    delete(Message).where(
+                        Message.team_id == team_id,
+                        Message.channel_id == channel_id,
+                        Message.thread_ts.in_([t for (t,) in threads]),
+                        Message.role == "tool",
+                        Message.tool_call_id.in_(call_ids),
+                    )
+                )
+        return len(rows)
+
+    async def export_user(self, user_id: str, team_id: str | None = None) -> list[dict[str, Any]]:
+        """Return the user's stored messages, oldest first, as plain dicts."""
+        async with self._sessions() as session:
+            rows = (await session.scalars(await self._owned(session, user_id, team_id))).all()
+        return [
+            {
+                "team_id": row.team_id,
+                "channel_id": row.channel_id,
+                "thread_ts": row.thread_ts,
+                "slack_ts": row.slack_ts,
+                "role": row.role,
+                "user_id": row.user_id,
+                "content": row.content,
+                "created_at": _iso(row.created_at),
+            }
+            for row in rows
+        ]
+
+    async def erase_user(self, user_id: str, team_id: str | None = None) -> int:
+        """Delete what `export_user` returns; return how many messages were deleted."""
+        async with self._sessions() as session, session.begin():
+            ids = (
+                await session.scalars(
+                    (await self._owned(session, user_id, team_id)).with_only_columns(Message.id)
+                )
+            ).all()
+            for start in range(0, len(ids), 500):
+                await session.execute(
+                    delete(Message).where(Message.id.in_(ids[start : start + 500]))
+                )
+        return len(ids)
+
+    async def _owned(self, session: Any, user_id: str, team_id: str | None) -> Select[Any]:
+        """Select the user's own messages and every message of their DMs with the bot."""
+        mine = Message.user_id == user_id
+        if team_id:
+            mine = and_(mine, Message.team_id == team_id)
+        dms = (
+            await session.execute(
+                select(Message.team_id, Message.channel_id)
+                .where(mine, Message.channel_id.like("D%"))
+                .distinct()
+            )
+        ).all()
+        in_dm = [and_(Message.team_id == t, Message.channel_id == c) for t, c in dms]
+        return select(Message).where(or_(mine, *in_dm)).order_by(Message.id)
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()

@@ -1,0 +1,77 @@
+"""The native stream renderer at the seam we own: chunk order and the formatting repair."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.slack import native
+from bot.slack.format import to_slack
+from bot.slack.native import NativeReply
+from bot.slack.renderer import ReplyTarget
+from tests.fakes.clock import FakeClock
+from tests.slack.test_renderer import RecordingWriter
+
+
+def make(clock: FakeClock, writer: RecordingWriter) -> NativeReply:
+    return NativeReply(
+        writer=writer,  # type: ignore[arg-type]
+        target=ReplyTarget("T1", "D1", "1.0"),
+        interval=0.5,
+        clock=clock,
+    )
+
+
+def chunks(writer: RecordingWriter) -> list[tuple[str, Any]]:
+    """Return (method, chunk) for every chunk the stream calls carried, in order."""
+    out = []
+    for _, method, args in writer.calls:
+        for chunk in args.get("chunks") or []:
+            out.append((method, chunk.get("text") or (chunk["id"], chunk["status"])))
+    return out
+
+
+async def test_task_updates_go_out_between_the_text_around_them() -> None:
+    clock = FakeClock()
+    writer = RecordingWriter(clock)
+    reply = make(clock, writer)
+    await reply.start()
+    reply.update("Let me check. ")
+    reply.task("c1", "lookup", "in_progress")
+    await clock.advance(0.6)
+    reply.task("c1", "lookup", "complete")  # the tool is done; the next round writes on
+    reply.update("Let me check. It is ")
+    for _ in range(4):
+        await clock.advance(0.3)
+    await clock.run(reply.finish("Let me check. It is late."))
+    assert chunks(writer) == [
+        ("chat.appendStream", "Let me check. "),
+        ("chat.appendStream", ("c1", "in_progress")),
+        ("chat.appendStream", ("c1", "complete")),
+        ("chat.appendStream", "It is "),
+        ("chat.stopStream", "late."),
+    ]
+
+
+async def test_formatting_that_changes_after_it_streamed_is_repaired_with_chat_update(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Pretend every character settles at once, so a table goes out row by row as prose
+    # and only later turns into the code block Slack gets for tables.
+    monkeypatch.setattr(native, "settled", lambda text, start=0: len(text))
+    clock = FakeClock()
+    writer = RecordingWriter(clock)
+    reply = make(clock, writer)
+    await reply.start()
+    answer = "Scores:\n\n| team | points |\n|---|---|\n| red | 3 |\n"
+    for end in (len("Scores:\n\n| team | points |\n"), len(answer)):
+        reply.update(answer[:end])
+        await clock.advance(0.6)
+    await clock.run(reply.finish(answer))
+    assert reply.fallback_reason == "reformatted"
+    methods = [method for _, method, _ in writer.calls]
+    assert "chat.stopStream" in methods, "the stream is stopped before chat.update takes over"
+    final = [args for _, method, args in writer.calls if method == "chat.update"][-1]
+    assert final["markdown_text"] == to_slack(answer)
+    assert final["ts"] == reply.ts

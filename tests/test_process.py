@@ -1,0 +1,192 @@
+"""`python -m bot run` as a real process: SIGTERM and SIGKILL in the middle of a stream.
+
+The fake Slack and model servers run in the test process; the bot is a subprocess with a
+temporary SQLite database, talking to them over loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot import messages as texts
+from tests.fakes.openai import FakeOpenAI, text_reply
+from tests.fakes.signing import event_body, signed_headers
+from tests.fakes.slack import FakeSlack
+from tests.harness import SECRET, channel_message, text_of
+
+LONG = " ".join(f"step{i}" for i in range(120))  # 120 chunks
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class BotProcess:
+    """One `python -m bot run` subprocess and the HTTP port it serves."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env, self.cwd = env, cwd
+        self.port = int(env.get("PORT") or free_port())
+        self.proc: asyncio.subprocess.Process | None = None
+        self.log = cwd / f"bot-{len(list(cwd.glob('bot-*.log')))}.log"
+
+    async def start(self) -> None:
+        env = {**self.env, "PORT": str(self.port)}
+        with self.log.open("wb") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", env=env, cwd=self.cwd, stdout=log, stderr=log
+            )
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):  # up to 30 s on a slow machine; usually about 1 s
+                assert self.proc.returncode is None, self.log.read_text()
+                try:
+                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError("the bot did not become healthy:\n" + self.log.read_text())
+
+    async def send(self, event: dict[str, Any]) -> None:
+        body = event_body(event)
+        async with aiohttp.ClientSession() as http:
+            url = f"http://127.0.0.1:{self.port}/slack/events"
+            async with http.post(url, data=body, headers=signed_headers(SECRET, body)) as r:
+                assert r.status == 200
+
+    async def signal(self, sig: int) -> int:
+        """Send `sig` and return the exit code (the process must exit within 15 s)."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return await asyncio.wait_for(self.proc.wait(), 15)
+
+    async def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+@pytest.fixture
+async def launch(slack: FakeSlack, llm: FakeOpenAI, tmp_path: Path) -> AsyncIterator[Any]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": llm.base_url,
+        "OPENAI_MODEL": "fake-model",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        "HOST": "127.0.0.1",
+        "SLACK_UPDATE_INTERVAL": "0.2",
+        "LOG_LEVEL": "INFO",
+    }
+    started: list[BotProcess] = []
+
+    @asynccontextmanager
+    async def run(**extra: str) -> AsyncIterator[BotProcess]:
+        bot = BotProcess({**env, **extra}, tmp_path)
+        started.append(bot)
+        await bot.start()
+        yield bot
+
+    yield run
+    for bot in started:
+        await bot.kill()
+
+
+def stored(tmp_path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        rows = db.execute(
+            "SELECT content, status FROM messages WHERE role = 'assistant' ORDER BY id"
+        ).fetchall()
+    return [(str(content), str(status)) for content, status in rows]
+
+
+async def mention_and_wait_for_streaming(
+    bot: BotProcess, slack: FakeSlack, channel: str = "C1"
+) -> dict[str, Any]:
+    event = channel_message("<@UBOT> count for me", channel=channel)
+    await bot.send({**event, "type": "app_mention"})
+    await slack.wait_for(
+        lambda: any(text_of(m).startswith("step0") for m in slack.bot_messages(channel)),
+        timeout=10,
+        what="the answer is streaming",
+    )
+    return event
+
+
+async def test_sigterm_mid_stream_finishes_or_marks_replies_and_exits(
+    launch: Any, slack: FakeSlack, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    short = " ".join(f"tick{i}" for i in range(20))
+    replies = {"C1": text_reply(short, delay=0.05), "C2": text_reply(LONG, delay=0.1)}
+    llm.responder = lambda body: replies[body["messages"][-1]["content"].split("|")[0]]
+    async with launch(SHUTDOWN_GRACE="2") as bot:
+        for channel in ("C1", "C2"):
+            event = channel_message(f"<@UBOT> {channel}|count", channel=channel)
+            await bot.send({**event, "type": "app_mention"})
+        await slack.wait_for(
+            lambda: all(
+                any(text_of(m).startswith(first) for m in slack.bot_messages(c))
+                for c, first in (("C1", "tick0"), ("C2", "step0"))
+            ),
+            what="both answers are streaming",
+        )
+        assert await bot.signal(signal.SIGTERM) == 0  # within 15 s
+    # About 1 s of streaming left: finished within SHUTDOWN_GRACE.
+    assert [text_of(m) for m in slack.bot_messages("C1")] == [short]
+    # About 12 s left: cut at the grace and marked, in Slack and in the database.
+    [cut] = [text_of(m) for m in slack.bot_messages("C2")]
+    assert cut.endswith(texts.INTERRUPTED)
+    partial = cut.removesuffix(texts.INTERRUPTED)
+    assert partial and LONG.startswith(partial)
+    rows = stored(tmp_path)
+    assert (short, "complete") in rows, rows
+    others = [row for row in rows if row[0] != short]
+    assert len(others) == 1, rows
+    [(content, status)] = others
+    assert status == "interrupted" and content and LONG.startswith(content)
+
+
+async def test_sigkill_mid_stream_then_restart_marks_the_reply_interrupted(
+    launch: Any, slack: FakeSlack, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    llm.script(text_reply(LONG, delay=0.1))
+    async with launch() as bot:
+        await mention_and_wait_for_streaming(bot, slack)
+        await bot.signal(signal.SIGKILL)
+    [reply] = slack.bot_messages("C1")
+    assert not text_of(reply).endswith(texts.INTERRUPTED), "a killed process marks nothing"
+    [(_, status)] = stored(tmp_path)
+    assert status == "streaming"
+
+    # The same service restarted (same PORT, so the same replica id); recovery runs before
+    # the new process reports healthy.
+    async with launch(PORT=str(bot.port)) as again:
+        pass
+    [reply] = slack.bot_messages("C1")
+    edits = [(c.at, c.status, c.args.get("markdown_text", "")[-40:]) for c in slack.calls]
+    assert text_of(reply).endswith(texts.INTERRUPTED), (edits, again.log.read_text())
+    assert "ask again" in text_of(reply)
+    partial = text_of(reply).removesuffix(texts.INTERRUPTED)
+    assert LONG.startswith(partial)
+    [(content, status)] = stored(tmp_path)
+    assert status == "interrupted" and content == partial

@@ -1,0 +1,96 @@
+"""Many workspaces: OAuth installs through the real app, and no data crossing workspaces."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import text
+
+from bot.db.engine import create_engine
+from tests.fakes.openai import text_reply
+from tests.fakes.signing import event_body, signed_headers
+from tests.harness import SECRET, Harness, channel_message, dm, text_of
+
+OAUTH = {"slack_bot_token": "", "slack_client_id": "111.222", "slack_client_secret": "shh"}
+TOKENS = {"T1": "xoxb-team-one", "T2": "xoxb-team-two"}
+
+
+async def install(bot: Harness, team_id: str) -> None:
+    """Run the OAuth flow as a browser would: install page, Slack, redirect back."""
+    assert bot.http is not None
+    async with bot.http.get(f"{bot.url}/slack/install", allow_redirects=False) as response:
+        assert response.status == 302
+        location = response.headers["Location"]
+        cookie = response.headers["Set-Cookie"].split(";", 1)[0]
+    query = parse_qs(urlsplit(location).query)
+    assert query["client_id"] == ["111.222"] and "chat:write" in query["scope"][0]
+    code = f"code-{team_id}"
+    bot.slack.add_install(code, team_id, TOKENS[team_id])
+    async with bot.http.get(
+        f"{bot.url}/slack/oauth_redirect",
+        params={"code": code, "state": query["state"][0]},
+        headers={"Cookie": cookie},
+        allow_redirects=False,
+    ) as response:
+        assert response.status == 200, await response.text()
+
+
+async def send(bot: Harness, team_id: str, event: dict[str, Any]) -> None:
+    body = event_body({**event, "team": team_id}, team_id=team_id)
+    status, _ = await bot.post_raw(body, signed_headers(SECRET, body))
+    assert status == 200
+
+
+def tokens_used(bot: Harness, method: str) -> list[str | None]:
+    return [c.token for c in bot.slack.calls_to(method)]
+
+
+async def test_oauth_install_rejects_a_forged_state(harness: Harness) -> None:
+    bot = await harness.start(**OAUTH)
+    bot.slack.add_install("code-x", "T9", "xoxb-nine")
+    assert bot.http is not None
+    async with bot.http.get(
+        f"{bot.url}/slack/oauth_redirect", params={"code": "code-x", "state": "made-up"}
+    ) as response:
+        assert response.status >= 400
+    assert bot.slack.calls_to("oauth.v2.access") == []
+
+
+async def test_two_workspaces_share_nothing(harness: Harness) -> None:
+    bot = await harness.start(**OAUTH)
+    await install(bot, "T1")
+    await install(bot, "T2")
+
+    bot.llm.script(text_reply("I'll remember apple."))
+    await send(bot, "T1", dm("my code word is apple"))
+    await bot.slack.wait_for(lambda: len(bot.slack.bot_messages("D1")) == 1 and not bot.runtime.bot.tasks)
+    bot.llm.script(text_reply("I don't know your code word."))
+    await send(bot, "T2", dm("what is my code word?"))  # same DM id and user id, other workspace
+    await bot.slack.wait_for(lambda: len(bot.slack.bot_messages("D1")) == 2 and not bot.runtime.bot.tasks)
+    assert [m["content"] for m in bot.llm.requests[-1]["messages"][1:]] == ["what is my code word?"]
+    posts = bot.slack.calls_to("chat.postMessage")
+    assert [c.token for c in posts] == [TOKENS["T1"], TOKENS["T2"]]
+    assert set(tokens_used(bot, "chat.update")) == set(TOKENS.values())
+
+    bot.llm.script(text_reply("Thread in T1."))
+    root = channel_message("<@UBOT> start a thread in T1")
+    await send(bot, "T1", {**root, "type": "app_mention"})
+    await bot.wait_reply_done("C1", root["ts"])
+    # The same channel id and thread ts in T2 is another conversation: a follow-up without a
+    # mention there is not for the bot.
+    await send(bot, "T2", channel_message("follow-up in T2", thread_ts=root["ts"]))
+    await asyncio.sleep(0.3)
+    assert len(bot.llm.requests) == 3
+
+    engine = create_engine(bot.database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT team_id, content FROM messages"))).all()
+    finally:
+        await engine.dispose()
+    assert {team for team, _ in rows} == {"T1", "T2"}
+    assert not any("apple" in content for team, content in rows if team == "T2")
+    replies = [text_of(m) for m in bot.slack.bot_messages("D1")]
+    assert replies == ["I'll remember apple.", "I don't know your code word."]
