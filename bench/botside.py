@@ -20,12 +20,14 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from bench.history import postgres_database
 from bench.scenarios import Scenario
 from bench.world import SECRET
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 _statm: list[int] = []  # /proc/self/statm kept open: a sample must cost next to nothing
-WARM_UP = [{"chars": 40, "pieces": 4, "delay": 0.005, "first_delay": 0.0}] * 2
+WARM_UP = {"chars": 40, "pieces": 4, "delay": 0.005, "first_delay": 0.0}
+PATIENCE = 900.0  # seconds a batch may take: runs end when every answer is whole, not by time
 
 
 def rss_kb() -> int:
@@ -118,11 +120,16 @@ class Control:
             return await r.json()
 
     async def wait(self, bot: Bot, n: int, timeout: float) -> None:  # noqa: ASYNC109
-        """Wait until every answer is whole, or every stream ended and the bot is idle."""
-        deadline = time.monotonic() + timeout
+        """Wait until every answer is whole, or the bot has had nothing to do for a second."""
+        deadline, idle = time.monotonic() + timeout, 0
         while time.monotonic() < deadline:
             status = await self.call("/status")
-            if status["whole"] >= n or (status["streams_done"] >= n and not bot.pending()):
+            if status["whole"] >= n:
+                break
+            # Every event was acknowledged before this is called, so an idle bot is done,
+            # whether its answers are whole or not (failed turns end early).
+            idle = 0 if bot.pending() else idle + 1
+            if idle >= 5:
                 break
             await asyncio.sleep(0.2)
         if pending := bot.pending():  # let the turns persist and end
@@ -151,8 +158,11 @@ async def run_once(
     await bot.start()
     try:
         bot_url = f"http://127.0.0.1:{bot.port}"
-        await control.call("/fire", {"bot_url": bot_url, "replies": WARM_UP})
-        await control.wait(bot, len(WARM_UP), 30)
+        # Warm up with up to 10 replies at once: pools, caches and lazy imports are filled
+        # before measuring, so the figures are per reply, not one-time costs.
+        warm = [WARM_UP] * min(10, sc.replies)
+        await control.call("/fire", {"bot_url": bot_url, "replies": warm})
+        await control.wait(bot, len(warm), 60)
         await control.call("/clear", {})
         gc.collect()
         peak = {"rss": rss_kb(), "busy": 0}
@@ -164,7 +174,7 @@ async def run_once(
         await control.call(
             "/fire", {"bot_url": bot_url, "replies": sc.spec(), "spacing": sc.spacing}
         )
-        await control.wait(bot, sc.replies, sc.duration * 3 + 60)
+        await control.wait(bot, sc.replies, PATIENCE)
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(profile_path)
@@ -191,6 +201,7 @@ async def _main(
     scenarios: list[Scenario],
     overrides: dict[str, Any],
     profile_path: str | None,
+    db: str,
 ) -> list[dict[str, Any]]:
     control = Control(control_url)
     results = []
@@ -205,6 +216,12 @@ async def _main(
             )
             for sc in scenarios:
                 for i in range(sc.repeats):
+                    if db == "postgres" and kind == "bot":
+                        async with postgres_database() as url:
+                            results.append(
+                                await run_once(control, kind, sc, url, overrides, profile_path)
+                            )
+                        continue
                     url = f"sqlite+aiosqlite:///{tmp}/{sc.name}-{i}.db"
                     results.append(await run_once(control, kind, sc, url, overrides, profile_path))
     finally:
@@ -219,10 +236,11 @@ def work(
     scenarios: list[Scenario],
     overrides: dict[str, Any],
     profile_path: str | None = None,
+    db: str = "sqlite",
 ) -> None:
     """Run scenarios in this process and send the results back (multiprocessing target)."""
     try:
-        conn.send(asyncio.run(_main(control_url, kind, scenarios, overrides, profile_path)))
+        conn.send(asyncio.run(_main(control_url, kind, scenarios, overrides, profile_path, db)))
     except BaseException as exc:
         conn.send({"error": f"{type(exc).__name__}: {exc}"})
         raise

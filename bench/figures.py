@@ -224,3 +224,19 @@ def history_rows(name: str, result: dict[str, Any]) -> list[Row]:
             digits=0,
         ),
     ]
+
+
+def floor_rows(result: dict[str, Any]) -> list[Row]:
+    """Return the model-client-alone row: the SDK path beside a raw SSE reader."""
+    sdk, raw = result["sdk"], result["raw"]
+    return [
+        Row(
+            f"Model stream alone, CPU per 1,000 deltas ({sdk['deltas']:,} deltas; baseline: "
+            "raw SSE + json.loads)",
+            "",
+            sdk["cpu"] / max(1, sdk["deltas"]) * 1000,
+            raw["cpu"] / max(1, raw["deltas"]) * 1000,
+            "CPU-s",
+            digits=3,
+        )
+    ]

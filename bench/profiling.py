@@ -8,10 +8,10 @@ from collections import defaultdict
 
 # Order matters: the first pattern that matches a file names its area.
 AREAS = [
-    ("the bot (bot/)", r"/bot/"),
+    ("the bot (bot/)", r"^(?!.*site-packages).*/bot/"),
     ("openai SDK (chunk models, SSE)", r"/openai/"),
     ("pydantic", r"/pydantic"),
-    ("openai's HTTP layer (httpx2, h11, anyio)", r"/(httpx2|httpcore|h11|anyio|sniffio)/"),
+    ("openai's HTTP layer (httpx2, h11, anyio)", r"/(httpx2?|httpcore2?|h11|anyio|sniffio)/"),
     ("slack_sdk (Web API client)", r"/slack_sdk/"),
     ("slack_bolt", r"/slack_bolt/"),
     ("aiohttp", r"/(aiohttp|yarl|multidict|aiohappyeyeballs)/"),
@@ -21,10 +21,7 @@ AREAS = [
     ("json", r"/json/"),
     ("typing / inspect (used by the SDK's model construction)", r"/(typing|inspect)\.py"),
 ]
-IDLE = (
-    "{method 'poll' of 'select.epoll' objects}",
-    "{method 'switch' of 'greenlet.greenlet' objects}",
-)
+IDLE = ("'poll' of 'select.epoll'", "'switch' of 'greenlet.greenlet'")  # waiting, not working
 
 
 def _area(filename: str, name: str) -> str:
@@ -43,7 +40,7 @@ def summarize(path: str, *, top: int = 20) -> str:
     rows = []
     for (filename, line, name), (_, calls, tottime, cumtime, _) in raw.items():
         label = name if filename == "~" else f"{filename}:{line}({name})"
-        if name in IDLE or label in IDLE:
+        if any(idle in name for idle in IDLE):
             continue
         busy += tottime
         by_area[_area(filename, name)] += tottime

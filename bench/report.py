@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.figures import Row, history_rows, rows_for
+from bench.figures import Row, floor_rows, history_rows, rows_for
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("slack-bolt", "slack-sdk", "openai", "aiohttp", "sqlalchemy", "aiosqlite", "asyncpg")
@@ -82,6 +82,8 @@ def all_rows(results: dict[str, Any]) -> list[Row]:
     runs = results["runs"]
     for name in results["scenarios"]:
         rows += rows_for(name, runs["bot"].get(name), runs["naive"].get(name))
+    if results.get("floor"):
+        rows += floor_rows(results["floor"])
     for name, result in results["history"].items():
         rows += history_rows(name, result)
     return rows
@@ -103,6 +105,8 @@ def render(results: dict[str, Any]) -> str:
         f"- Load average (1 min) before / after: {meta['load_before']} / {meta['load_after']}"
         " (other processes on the machine skew wall-clock latencies, not CPU time)",
         f"- Code state: {meta['code_state']}",
+        f"- The bot's database in the latency, load and Tier-3 runs: {meta.get('db', 'sqlite')}"
+        " (a fresh one per run)",
         "",
         "## Figures",
         "",

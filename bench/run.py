@@ -19,11 +19,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import botside, history, report, world
+from bench import botside, floor, history, report, world
 from bench.profiling import summarize
 from bench.scenarios import Scenario, plan
 
 HERE = Path(__file__).resolve().parent
+FLOOR = {"smoke": 500, "quick": 20_000, "full": 50_000}  # deltas in the one long stream
 HISTORY = {"smoke": (200, 100, 3), "quick": (10_000, 20_000, 20), "full": (10_000, 20_000, 100)}
 
 
@@ -34,6 +35,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"), help="where to write results")
     parser.add_argument("--only", default="", help="comma-separated scenario names to run")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
+    parser.add_argument(
+        "--db", choices=("sqlite", "postgres"), default="sqlite", help="the bot's database"
+    )
     parser.add_argument("--no-postgres", action="store_true", help="skip PostgreSQL history")
     parser.add_argument("--no-profile", action="store_true", help="skip the profiled run (full)")
     parser.add_argument(
@@ -52,7 +56,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 class Processes:
     """Start the fakes' process once and bot processes on demand (spawned, never forked)."""
 
-    def __init__(self) -> None:
+    def __init__(self, db: str) -> None:
+        self.db = db
         self.ctx = mp.get_context("spawn")
         here, there = self.ctx.Pipe()
         self.world = self.ctx.Process(target=world.serve, args=(there,), name="bench-fakes")
@@ -67,7 +72,7 @@ class Processes:
         profile_path: str | None = None,
     ) -> list[dict[str, Any]]:
         here, there = self.ctx.Pipe()
-        args = (there, self.control_url, kind, scenarios, overrides, profile_path)
+        args = (there, self.control_url, kind, scenarios, overrides, profile_path, self.db)
         proc = self.ctx.Process(target=botside.work, args=args, name=f"bench-{kind}")
         proc.start()
         result = here.recv()
@@ -76,6 +81,14 @@ class Processes:
             raise RuntimeError(
                 f"{kind} run of {[s.name for s in scenarios]} failed: {result['error']}"
             )
+        return result
+
+    def floor(self, deltas: int) -> dict[str, Any]:
+        here, there = self.ctx.Pipe()
+        proc = self.ctx.Process(target=floor.work, args=(there, self.control_url, deltas))
+        proc.start()
+        result = here.recv()
+        proc.join()
         return result
 
     def close(self) -> None:
@@ -148,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     started, load_before = time.monotonic(), os.getloadavg()[0]
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {"bot": {}, "naive": {}}
     profile = ""
-    procs = Processes()
+    procs = Processes(args.db)
     try:
         for kind in ("bot",) if args.no_naive else ("bot", "naive"):
             # The baseline runs each batch once: it is there for ratios, not for its spread.
@@ -157,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[bench] {kind}: {', '.join(s.name for s in group)}", file=sys.stderr)
                 for result in procs.run(kind, group, overrides):
                     runs[kind].setdefault(result["scenario"], []).append(result)
+        print("[bench] model client alone", file=sys.stderr)
+        model_floor = procs.floor(FLOOR[mode])
         target = next((s for s in scenarios if s.name == "load-100"), None)
         if target is not None and not args.no_profile and mode == "full":
             print("[bench] bot: profiled load-100", file=sys.stderr)
@@ -177,11 +192,13 @@ def main(argv: list[str] | None = None) -> int:
             "load_before": f"{load_before:.2f}",
             "load_after": f"{os.getloadavg()[0]:.2f}",
             "code_state": _code_state() + (f"; overrides {overrides}" if overrides else ""),
+            "db": args.db,
         },
         "scenarios": [s.name for s in scenarios],
         "scenario_notes": [_describe(s) for s in scenarios],
         "runs": runs,
         "history": histories,
+        "floor": model_floor,
         "profile": profile,
         "notes": _findings(mode),
     }

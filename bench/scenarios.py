@@ -32,13 +32,6 @@ class Scenario:
     settings: dict[str, float] = field(default_factory=dict)  # Settings overrides
     isolate: bool = True  # a fresh process, so memory figures start clean
 
-    @property
-    def duration(self) -> float:
-        """Return how long the model alone needs for the batch."""
-        return (
-            self.spacing * self.replies + self.first_delay + self.chars / self.pieces * self.delay
-        )
-
     def spec(self) -> list[dict[str, float]]:
         """Return the per-question plan sent to the fakes' process."""
         one = {
@@ -61,36 +54,24 @@ def plan(mode: str) -> list[Scenario]:
             Scenario("load-2", 2, 120, 4, 0.005, settings={**WIDE, **fast}, isolate=False),
             Scenario("tier3-3", 3, 120, 4, 0.01, rate_limits=TIER3, settings=fast, isolate=False),
         ]
-    quick = mode == "quick"
-    repeats = 1 if quick else 3
-    # Load: 4-character deltas at ~33 a second; 1,200 characters (~9 s) in full mode, 600 in quick.
-    chars = 600 if quick else 1200
-    load = [
-        Scenario(f"load-{n}", n, chars, 4, 0.03, repeats=repeats, settings=WIDE)
-        for n in (10, 100, 500)
-    ]
+    if mode == "quick":  # one process per bot kind, no 500 level, one run each: ~2 minutes
+        return [
+            Scenario("latency", 20, 200, 4, 0.02, spacing=0.25, settings=WIDE, isolate=False),
+            *(
+                Scenario(f"load-{n}", n, 300, 4, 0.03, settings=WIDE, isolate=False)
+                for n in (10, 100)
+            ),
+            Scenario("tier3-30", 30, 600, 4, 0.04, rate_limits=TIER3, isolate=False),
+        ]
     return [
         # Questions 250 ms apart: a few replies overlap, as in a lively workspace.
-        Scenario(
-            "latency",
-            30 if quick else 200,
-            200,
-            4,
-            0.02,
-            spacing=0.25,
-            settings=WIDE,
-            isolate=False,
+        Scenario("latency", 200, 200, 4, 0.02, spacing=0.25, settings=WIDE, isolate=False),
+        # 1,200 character answers in 300 deltas of 4 characters, ~33 a second (~9 s).
+        *(
+            Scenario(f"load-{n}", n, 1200, 4, 0.03, repeats=3, settings=WIDE)
+            for n in (10, 100, 500)
         ),
-        *load,
         # Issue 5's target: 30 replies at once against a Tier-3 bucket (100/min, burst 30),
-        # each answer 1,600 characters over ~16 s (1,200 over ~9 s in quick mode).
-        Scenario(
-            "tier3-30",
-            30,
-            1200 if quick else 1600,
-            4,
-            0.03 if quick else 0.04,
-            rate_limits=TIER3,
-            repeats=repeats,
-        ),
+        # each answer 1,600 characters over ~16 s.
+        Scenario("tier3-30", 30, 1600, 4, 0.04, rate_limits=TIER3, repeats=3),
     ]

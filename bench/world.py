@@ -39,7 +39,7 @@ class World:
 
     def routes(self) -> web.Application:
         app = web.Application()
-        for name in ("setup", "fire", "clear", "shutdown"):
+        for name in ("setup", "plan", "fire", "clear", "shutdown"):
             app.router.add_post(f"/{name}", getattr(self, name))
         app.router.add_get("/status", self.status)
         app.router.add_get("/report", self.report)
@@ -67,6 +67,19 @@ class World:
         self.llm.logs.clear()
         self.tracker, self.batch = Tracker(), []
         return web.json_response({"ok": True})
+
+    async def plan(self, request: web.Request) -> web.Response:
+        """Register answers without sending events; body: {replies: [...]}; returns the tags."""
+        body = await request.json()
+        assert self.llm is not None
+        tags = []
+        for spec in body["replies"]:
+            n = next(_counter)
+            tags.append(f"r{n}")
+            self.llm.plans[tags[-1]] = Plan(
+                make_answer(int(spec["chars"]), n), int(spec["pieces"]), float(spec["delay"]), 0.0
+            )
+        return web.json_response({"tags": tags})
 
     async def fire(self, request: web.Request) -> web.Response:
         """Send questions; body: {bot_url, replies: [{chars, pieces, delay, first_delay}], spacing}."""

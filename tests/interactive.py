@@ -28,8 +28,13 @@ def click(
     else:
         value = found["value"]
     n = next(_ids)
-    action = {"type": found["type"], "action_id": action_id, "block_id": f"b{n}",
-              "value": value, "action_ts": f"1700000000.{n:06d}"}
+    action = {
+        "type": found["type"],
+        "action_id": action_id,
+        "block_id": f"b{n}",
+        "value": value,
+        "action_ts": f"1700000000.{n:06d}",
+    }
     thread_ts = message.get("thread_ts") or message["ts"]
     return {
         "type": "block_actions",
@@ -37,14 +42,23 @@ def click(
         "user": {"id": user, "username": user.lower(), "team_id": "T1"},
         "api_app_id": "A1",
         "token": "verification-token",
-        "container": {"type": "message", "message_ts": message["ts"],
-                      "channel_id": message["channel"], "is_ephemeral": False,
-                      "thread_ts": thread_ts},
+        "container": {
+            "type": "message",
+            "message_ts": message["ts"],
+            "channel_id": message["channel"],
+            "is_ephemeral": False,
+            "thread_ts": thread_ts,
+        },
         "trigger_id": f"trig.{n}",
         "channel": {"id": message["channel"], "name": "general"},
-        "message": {"type": "message", "ts": message["ts"], "thread_ts": thread_ts,
-                    "text": message.get("text") or "", "bot_id": message.get("bot_id"),
-                    "blocks": message.get("blocks") or []},
+        "message": {
+            "type": "message",
+            "ts": message["ts"],
+            "thread_ts": thread_ts,
+            "text": message.get("text") or "",
+            "bot_id": message.get("bot_id"),
+            "blocks": message.get("blocks") or [],
+        },
         "response_url": f"https://hooks.example/actions/{n}",
         "actions": [action],
     }
@@ -59,13 +73,20 @@ def modal_values(
     temperature: str = "",
 ) -> dict[str, Any]:
     """Return a settings modal's `state.values` as Slack sends them."""
+
     def text(value: str) -> dict[str, Any]:
         return {"value": {"type": "plain_text_input", "value": value or None}}
 
     return {
-        "preset": {"value": {"type": "static_select",
-                             "selected_option": {"text": {"type": "plain_text", "text": preset},
-                                                 "value": preset}}},
+        "preset": {
+            "value": {
+                "type": "static_select",
+                "selected_option": {
+                    "text": {"type": "plain_text", "text": preset},
+                    "value": preset,
+                },
+            }
+        },
         "language": text(language),
         "system_prompt": text(system_prompt),
         "model": text(model),
@@ -83,6 +104,13 @@ def submit(view: dict[str, Any], values: dict[str, Any], *, user: str = "U1") ->
         "api_app_id": "A1",
         "token": "verification-token",
         "trigger_id": f"trig.{n}",
-        "view": {**view, "id": f"V{n}", "team_id": "T1", "state": {"values": values},
-                 "hash": f"h{n}", "app_id": "A1", "bot_id": "BBOT"},
+        "view": {
+            **view,
+            "id": f"V{n}",
+            "team_id": "T1",
+            "state": {"values": values},
+            "hash": f"h{n}",
+            "app_id": "A1",
+            "bot_id": "BBOT",
+        },
     }

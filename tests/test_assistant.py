@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot import messages as texts
 from tests.fakes.openai import text_reply, tool_call_reply
 from tests.harness import Harness, dm, next_ts, text_of
@@ -52,8 +54,9 @@ async def test_first_question_titles_the_thread_and_status_shows_progress(bot: H
     assert titles[0].args["thread_ts"] == thread_ts
     await bot.slack.wait_for(lambda: statuses(bot)[-1:] == [""])
     assert statuses(bot) == [texts.STATUS_THINKING, "is running `current_datetime`…", ""]
-    assert all(c.args["thread_ts"] == thread_ts
-               for c in bot.slack.calls_to("assistant.threads.setStatus"))
+    assert all(
+        c.args["thread_ts"] == thread_ts for c in bot.slack.calls_to("assistant.threads.setStatus")
+    )
 
     await bot.send(dm("thanks", thread_ts=thread_ts))
     await bot.wait_reply_done("D1", thread_ts, count=2)
@@ -78,3 +81,40 @@ async def test_a_dm_that_refuses_a_status_is_answered_anyway(bot: Harness) -> No
         lambda: any(text_of(m) == "Still answered." for m in bot.slack.bot_messages("D1"))
     )
     assert len(bot.slack.calls_to("assistant.threads.setStatus")) == 1, "tried once, then quiet"
+
+
+async def test_bolt_assistant_swallows_thread_deletions_unless_passed_on(bot: Harness) -> None:
+    from bot.db.store import ThreadKey
+
+    thread_ts = next_ts()
+    bot.llm.script(text_reply("Noted."))
+    question = dm("my PIN is 4321", thread_ts=thread_ts)
+    await bot.send(question)
+    await bot.wait_reply_done("D1", thread_ts)
+    deletion = {
+        "type": "message",
+        "subtype": "message_deleted",
+        "channel": "D1",
+        "channel_type": "im",
+        "hidden": True,
+        "ts": next_ts(),
+        "deleted_ts": question["ts"],
+        "previous_message": {
+            "type": "message",
+            "ts": question["ts"],
+            "thread_ts": thread_ts,
+            "user": "U1",
+            "text": "my PIN is 4321",
+        },
+    }
+    assert await bot.send(deletion) == 200
+    store = bot.runtime.bot.store  # type: ignore[union-attr]
+
+    async def contents() -> list[str]:
+        return [m.content for m in await store.history(ThreadKey("T1", "D1", thread_ts), limit=9)]
+
+    for _ in range(100):  # Bolt's AsyncAssistant would swallow this event; ours passes it on
+        if "my PIN is 4321" not in await contents():
+            break
+        await asyncio.sleep(0.05)
+    assert "my PIN is 4321" not in await contents()

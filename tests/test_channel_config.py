@@ -34,7 +34,9 @@ async def test_translation_channel_answers_every_message_on_its_own(bot: Harness
     options = view["blocks"][1]["element"]["options"]
     assert [o["value"] for o in options] == list(PRESETS)
 
-    status, body = await bot.interact(submit(view, modal_values(preset="translate", language="German")))
+    status, body = await bot.interact(
+        submit(view, modal_values(preset="translate", language="German"))
+    )
     assert status == 200 and not body, body
     await bot.slack.wait_for(lambda: bot.slack.calls_to("chat.postEphemeral"))
     saved = bot.slack.calls_to("chat.postEphemeral")[0].args
@@ -62,7 +64,11 @@ async def test_custom_prompt_model_and_temperature_apply_to_that_channel_only(
     bot: Harness,
 ) -> None:
     status, _ = await configure(
-        bot, "C2", preset="default", system_prompt="You are a pirate.", model="big-model",
+        bot,
+        "C2",
+        preset="default",
+        system_prompt="You are a pirate.",
+        model="big-model",
         temperature="0.7",
     )
     assert status == 200

@@ -22,9 +22,16 @@ async def run_console(llm: FakeOpenAI, db: Path, stdin: str, *args: str) -> tupl
         SLACK_UPDATE_INTERVAL="0.05",
     )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "console", *args,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=env, cwd=db.parent,
+        sys.executable,
+        "-m",
+        "bot",
+        "console",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=db.parent,
     )
     out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), 60)
     return proc.returncode or 0, out.decode(), err.decode()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from bot import messages as texts
 from bot.tools import Tool
 from tests.fakes.openai import Reply, error_reply, text_reply, tool_call_reply
@@ -19,6 +21,10 @@ ANSWER = (
     "pressure makes the ice crystals slide past each other, and at the base meltwater lets "
     "the whole mass slip over the bedrock. A big valley glacier can move a metre a day."
 )
+
+# Tests about the wire, not the database, run on SQLite only; those that check what was
+# stored run on both backends.
+WIRE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 async def answer_of(bot: Harness, question: str) -> tuple[dict[str, Any], str]:
@@ -51,6 +57,7 @@ async def test_stream_cut_mid_text_and_restarted_from_the_beginning(bot: Harness
     assert all("network error" not in text_of(m) for m in bot.slack.bot_messages())
 
 
+@WIRE_ONLY
 async def test_stream_cut_mid_text_and_resumed_with_a_mid_sentence_overlap(bot: Harness) -> None:
     def respond(body: dict[str, Any]) -> Reply:
         if len(bot.llm.requests) == 1:
@@ -64,6 +71,7 @@ async def test_stream_cut_mid_text_and_resumed_with_a_mid_sentence_overlap(bot: 
     assert len(bot.llm.requests) == 2
 
 
+@WIRE_ONLY
 async def test_stream_cut_mid_tool_call_arguments_runs_the_tool_once(bot: Harness) -> None:
     runs: list[dict[str, Any]] = []
 
@@ -93,6 +101,7 @@ async def test_stream_cut_mid_tool_call_arguments_runs_the_tool_once(bot: Harnes
     assert [m["tool_call_id"] for m in tool_results] == ["call_7"]
 
 
+@WIRE_ONLY
 async def test_model_429_with_retry_after_is_waited_out_by_the_client(bot: Harness) -> None:
     bot.llm.script(
         error_reply(429, "Rate limit reached", type="requests", headers={"Retry-After": "0.8"}),
@@ -105,12 +114,14 @@ async def test_model_429_with_retry_after_is_waited_out_by_the_client(bot: Harne
     assert second - first >= 0.8
 
 
+@WIRE_ONLY
 async def test_model_5xx_before_the_stream_is_retried_by_the_client(bot: Harness) -> None:
     bot.llm.script(error_reply(503, "overloaded", type="server_error"), text_reply(ANSWER))
     _, shown = await answer_of(bot, "why do glaciers move?")
     assert shown == ANSWER and len(bot.llm.requests) == 2
 
 
+@WIRE_ONLY
 async def test_model_5xx_that_persists_gives_a_short_message(bot: Harness) -> None:
     bot.llm.script(*[error_reply(500, "boom", type="server_error") for _ in range(2)])
     _, shown = await answer_of(bot, "why do glaciers move?")
@@ -118,6 +129,7 @@ async def test_model_5xx_that_persists_gives_a_short_message(bot: Harness) -> No
     assert len(bot.llm.requests) == 2  # OPENAI_MAX_RETRIES=1 in tests; no second layer
 
 
+@WIRE_ONLY
 async def test_model_429_that_persists_says_the_model_is_busy(bot: Harness) -> None:
     limited = error_reply(429, "Rate limit reached", headers={"Retry-After": "0.1"})
     bot.llm.script(limited, limited)
@@ -125,12 +137,14 @@ async def test_model_429_that_persists_says_the_model_is_busy(bot: Harness) -> N
     assert shown == texts.MODEL_RATE_LIMITED
 
 
+@WIRE_ONLY
 async def test_wrong_api_key_names_the_setting(bot: Harness) -> None:
     bot.llm.script(error_reply(401, "Incorrect API key provided", code="invalid_api_key"))
     _, shown = await answer_of(bot, "hi")
     assert shown == texts.MODEL_AUTH and len(bot.llm.requests) == 1
 
 
+@WIRE_ONLY
 async def test_unknown_model_names_the_setting(bot: Harness) -> None:
     bot.llm.script(error_reply(404, "The model `gpt-9` does not exist", code="model_not_found"))
     _, shown = await answer_of(bot, "hi")
@@ -164,24 +178,28 @@ async def test_context_length_error_trims_history_and_retries_once(harness: Harn
     assert len(bot.llm.requests) == 6
 
 
+@WIRE_ONLY
 async def test_content_filter_finish_reason_is_explained(bot: Harness) -> None:
     bot.llm.script(text_reply("Here is the first part", finish_reason="content_filter"))
     _, shown = await answer_of(bot, "tell me something")
     assert shown == "Here is the first part" + texts.CONTENT_FILTERED
 
 
+@WIRE_ONLY
 async def test_content_filter_on_the_request_is_explained(bot: Harness) -> None:
     bot.llm.script(error_reply(400, "The prompt was filtered", code="content_filter"))
     _, shown = await answer_of(bot, "tell me something")
     assert shown == texts.MODEL_CONTENT_BLOCKED
 
 
+@WIRE_ONLY
 async def test_length_finish_reason_is_explained(bot: Harness) -> None:
     bot.llm.script(text_reply("A long answer that stops", finish_reason="length"))
     _, shown = await answer_of(bot, "write a lot")
     assert shown == "A long answer that stops" + texts.LENGTH_LIMIT
 
 
+@WIRE_ONLY
 async def test_stalled_stream_is_resumed_after_the_idle_timeout(harness: Harness) -> None:
     bot = await harness.start(stream_idle_timeout=0.4)
     bot.llm.script(text_reply(ANSWER, stall_after=10), text_reply(ANSWER))
@@ -190,6 +208,7 @@ async def test_stalled_stream_is_resumed_after_the_idle_timeout(harness: Harness
     await bot.llm.wait_for(lambda: bot.llm.open_streams == 0, what="stalled stream closed")
 
 
+@WIRE_ONLY
 async def test_slow_but_live_stream_is_not_cut_by_the_idle_timeout(harness: Harness) -> None:
     bot = await harness.start(stream_idle_timeout=0.5)
     slow = "Each word arrives later than the one before, but it does arrive."

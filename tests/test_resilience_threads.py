@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.fakes.openai import Reply, text_reply
@@ -15,11 +16,13 @@ def last_user(body: dict[str, Any]) -> str:
 
 
 async def test_quick_follow_ups_are_answered_in_order_while_another_thread_runs(
-    bot: Harness,
+    harness: Harness,
 ) -> None:
+    bot = await harness.start(stream_idle_timeout=30)  # the held stream is not a stall
+    gate = asyncio.Event()  # the slow answer stops halfway until the other thread is done
     answers = {
         "start": text_reply("Thread started."),
-        "first follow-up": text_reply(SLOW_ONE, delay=0.1),  # ~1.5 s
+        "first follow-up": text_reply(SLOW_ONE, delay=0.02, hold=gate, hold_at=6),
         "second follow-up": text_reply("Second follow-up answer."),
         "other thread": text_reply("Other thread answer."),
     }
@@ -35,14 +38,16 @@ async def test_quick_follow_ups_are_answered_in_order_while_another_thread_runs(
     await bot.send(channel_message("second follow-up", thread_ts=root["ts"]))
     other = await bot.mention("other thread")
 
-    def other_done() -> bool:
-        return any(
-            text_of(m) == "Other thread answer." for m in bot.slack.replies("C1", other["ts"])
-        )
+    def other_answered() -> bool:
+        shown = [text_of(m) for m in bot.slack.replies("C1", other["ts"]) if m.get("bot_id")]
+        return shown == ["Other thread answer."]
 
-    await bot.slack.wait_for(other_done, what="the other thread was answered")
-    in_thread = [text_of(m) for m in bot.slack.replies("C1", root["ts"]) if m.get("bot_id")]
-    assert SLOW_ONE not in in_thread, "the other thread did not wait for the slow answer"
+    # Times out if the other thread waits for the first follow-up, whose stream is held open.
+    await bot.slack.wait_for(
+        lambda: other_answered() and len(bot.llm.requests) == 3,
+        what="the other thread answered while the first follow-up was streaming",
+    )
+    gate.set()
 
     replies = await bot.wait_reply_done("C1", root["ts"], count=3)
     assert [text_of(r) for r in replies] == [

@@ -27,8 +27,11 @@ async def streaming_reply(bot: Harness) -> tuple[dict, dict]:
 
 
 def ephemerals(bot: Harness, user: str) -> list[str]:
-    return [c.args["text"] for c in bot.slack.calls_to("chat.postEphemeral")
-            if c.args.get("user") == user]
+    return [
+        c.args["text"]
+        for c in bot.slack.calls_to("chat.postEphemeral")
+        if c.args.get("user") == user
+    ]
 
 
 async def stored_reply(bot: Harness, thread_ts: str):
@@ -75,8 +78,10 @@ async def test_stop_after_the_answer_finished_says_so(bot: Harness) -> None:
     event = await bot.mention("quick one")
     await bot.wait_reply_done("C1", event["ts"])
     placeholder_post = bot.slack.calls_to("chat.postMessage")[0]
-    message = {**bot.slack.message("C1", placeholder_post.response["ts"]),
-               "blocks": placeholder_post.args["blocks"]}  # a click on an old client view
+    message = {
+        **bot.slack.message("C1", placeholder_post.response["ts"]),
+        "blocks": placeholder_post.args["blocks"],
+    }  # a click on an old client view
     await bot.interact(click(message, STOP_ACTION, user="U1"))
     await bot.slack.wait_for(lambda: bool(ephemerals(bot, "U1")))
     assert ephemerals(bot, "U1") == [texts.STOP_TOO_LATE]

@@ -80,16 +80,10 @@ _STORED_COLUMNS = (
 
 
 def _stored(row: Any) -> StoredMessage:
-    """Build a StoredMessage from a Message or a row of `_STORED_COLUMNS`."""
+    """Build a StoredMessage from a row of `_STORED_COLUMNS` (unpacked by position: cheap)."""
+    id_, role, content, user_id, slack_ts, tool_calls, tool_call_id, status = row
     return StoredMessage(
-        id=row.id,
-        role=row.role,
-        content=row.content or "",
-        user_id=row.user_id,
-        slack_ts=row.slack_ts,
-        tool_calls=row.tool_calls,
-        tool_call_id=row.tool_call_id,
-        status=row.status,
+        id_, role, content or "", user_id, slack_ts, tool_calls, tool_call_id, status
     )
 
 

@@ -172,7 +172,10 @@ class ChatModel:
                 # A timeout cancels the read and the SDK closes the response: the stream is
                 # over then, and the round is resumed with a new request.
                 try:
-                    chunk = await asyncio.wait_for(iterator.__anext__(), self.policy.idle_timeout)
+                    # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a
+                    # cancellation (Stop button, shutdown) that lands as a chunk arrives.
+                    async with asyncio.timeout(self.policy.idle_timeout):
+                        chunk = await iterator.__anext__()
                 except StopAsyncIteration:
                     break
                 if getattr(chunk, "usage", None) is not None:

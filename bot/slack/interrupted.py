@@ -10,17 +10,22 @@ from bot.slack.writer import SlackWriter
 
 logger = logging.getLogger(__name__)
 
+# A streaming reply rolls over once its text passes `limit - STATUS_ROOM` (room is kept for
+# a status line), so saved text longer than that means the reply spans several messages.
+STATUS_ROOM = 200
+
 
 async def mark_interrupted(
     writer: SlackWriter, key: ThreadKey, ts: str, shown: str, *, limit: int
 ) -> None:
-    """Edit the reply to its last saved text plus the note, or add the note when it won't fit.
+    """Edit the reply to its last saved text plus the note, or add the note below it.
 
-    A reply longer than one message was rolled over into several; only its first message
-    is known, so the note goes at the end of the thread instead of rewriting that message.
+    Only the first message of a reply is known; when the reply had rolled over into more
+    messages, rewriting that first one would garble it, so the note goes at the end of the
+    thread instead.
     """
-    marked = (shown + texts.INTERRUPTED).strip()
-    if len(marked) <= limit:
+    if len(shown) <= limit - STATUS_ROOM:
+        marked = (shown + texts.INTERRUPTED).strip()
         await writer.call(
             key.team_id, "chat.update", channel=key.channel_id, ts=ts, markdown_text=marked
         )

@@ -23,13 +23,13 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import messages as texts
 from bot.clock import Clock, SystemClock
 from bot.slack.budget import EditBudget, Lease
 from bot.slack.format import to_slack
+from bot.slack.native_fallback import UpdateFallback, edit, reason_of, take_over, update_reply
 from bot.slack.renderer import ReplyTarget, StreamingReply
 from bot.slack.settle import settled
-from bot.slack.split import FENCE_SLACK, close_part, open_fence, split_message, split_point
+from bot.slack.split import FENCE_SLACK, close_part, split_point
 from bot.slack.writer import SlackWriteFailed, SlackWriter
 
 logger = logging.getLogger(__name__)
@@ -72,9 +72,7 @@ class NativeReply:
     _dirty: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
     _lease: Lease | None = None
-    _fallback: StreamingReply | None = None
-    _fb_base: int = 0  # where the fallback's text starts in `_text`
-    _fb_prefix: str = ""
+    _fallback: UpdateFallback | None = None
     appends: int = 0
     fallback_reason: str | None = None
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
@@ -82,28 +80,28 @@ class NativeReply:
     @property
     def ts(self) -> str | None:
         """Return the ts of the first message of this reply."""
-        return self._ts[0] if self._ts else (self._fallback.ts if self._fallback else None)
+        return self._ts[0] if self._ts else (self._fallback.reply.ts if self._fallback else None)
 
     @property
     def message_ts(self) -> list[str]:
         """Return the ts of every message this reply used, in order."""
-        more = self._fallback.message_ts if self._fallback else []
+        more = self._fallback.reply.message_ts if self._fallback else []
         return list(dict.fromkeys(self._ts + more))
 
     @property
     def edits(self) -> int:
         """Return how many appends and edits landed."""
-        return self.appends + (self._fallback.edits if self._fallback else 0)
+        return self.appends + (self._fallback.reply.edits if self._fallback else 0)
 
     async def start(self) -> str:
         """Open the stream (or fall back to a posted placeholder); return the message ts."""
         try:
             ts = await self._open("")
         except (SlackApiError, SlackWriteFailed) as exc:
-            self.fallback_reason = _reason(exc)
+            self.fallback_reason = reason_of(exc)
             logger.warning("native stream refused (%s); using chat.update", self.fallback_reason)
-            self._fallback = self._update_reply()
-            return await self._fallback.start()
+            self._fallback = UpdateFallback(self._update_reply(), 0)
+            return await self._fallback.reply.start()
         self._task = asyncio.create_task(self._run(), name=f"stream-{ts}")
         return ts
 
@@ -111,7 +109,7 @@ class NativeReply:
         """Show `text`, the whole answer so far (it only grows); `status` shows after a fallback."""
         self._text = text
         if self._fallback is not None:
-            self._fallback.update(self._fb_text(text), status)
+            self._fallback.reply.update(self._fallback.text(text), status)
         elif len(text) > self._sent:
             self._dirty.set()
 
@@ -133,7 +131,7 @@ class NativeReply:
         if self._task is not None:
             await self._task
         if self._fallback is not None:
-            await self._fallback.finish(self._fb_text(text))
+            await self._fallback.reply.finish(self._fallback.text(text))
 
     async def abort(self) -> None:
         """Stop flushing without a final call."""
@@ -144,7 +142,7 @@ class NativeReply:
             except asyncio.CancelledError:
                 pass
         if self._fallback is not None:
-            await self._fallback.abort()
+            await self._fallback.reply.abort()
 
     async def _run(self) -> None:
         if self.budget is not None:
@@ -232,8 +230,8 @@ class NativeReply:
             rest = self._text[self._start :]
             cut = split_point(rest, max(1, room - len(self._prefix) - FENCE_SLACK))
             cut = max(cut, self._sent - self._start)
-            part = to_slack(close_part(self._prefix + rest[:cut])[0])
-            next_prefix = close_part(self._prefix + rest[:cut])[1]
+            closed, next_prefix = close_part(self._prefix + rest[:cut])
+            part = to_slack(closed)
             end = self._start + cut
             tasks = {k: v for k, v in self._tasks.items() if v[0] <= end}
             chunks = [chunk for _, chunk in tasks.values()]
@@ -242,15 +240,14 @@ class NativeReply:
                 chunks = ([{"type": "markdown_text", "text": tail}] if tail else []) + chunks
             await self._call("chat.stopStream", must_land=True, chunks=chunks or None)
             if not part.startswith(self._shown):
-                await self._edit(self._ts[-1], {"markdown_text": part})  # formatting changed
+                await self._repair(self._ts[-1], part)
             self._tasks = {k: v for k, v in self._tasks.items() if k not in tasks}
             self._start = self._sent = end
-            self._prefix, self._shown = next_prefix, ""
-            self._shown = to_slack(next_prefix)
+            self._prefix, self._shown = next_prefix, to_slack(next_prefix)
             try:
                 await self._open(self._shown)
             except (SlackApiError, SlackWriteFailed) as exc:
-                raise _StreamEnded(_reason(exc), fresh=True) from exc
+                raise _StreamEnded(reason_of(exc), fresh=True) from exc
 
     async def _open(self, text: str) -> str:
         args: dict[str, Any] = {"channel": self.target.channel, "thread_ts": self.target.thread_ts}
@@ -276,7 +273,7 @@ class NativeReply:
                 **args,
             )
         except SlackApiError as exc:
-            raise _StreamEnded(_reason(exc)) from exc
+            raise _StreamEnded(reason_of(exc)) from exc
 
     async def _fall_back(self, reason: str, *, fresh: bool = False) -> None:
         """Go on with chat.update on the streamed message, or on a new one."""
@@ -285,25 +282,24 @@ class NativeReply:
             self.stopped.set()
         ts = self._ts[-1]
         logger.info("native stream %s ended (%s); continuing with chat.update", ts, reason)
-        view = self._prefix + self._text[self._start :]
-        first = split_message(view, self.limit)[0] if view.strip() else texts.PLACEHOLDER
-        reply = self._update_reply()
-        if fresh:  # every stream so far is complete: the rest goes to a new message
-            await reply.start()
-            base, prefix = self._start, self._prefix
-        else:
-            try:
-                await self._edit(ts, reply.markup.content(first, "streaming"))
-                await reply.adopt(ts, shown=first)
-                base, prefix = self._start, self._prefix
-            except (SlackApiError, SlackWriteFailed) as exc:
-                # The streamed message keeps what it shows; the rest goes to a new message.
-                logger.warning("cannot edit stream %s (%s); posting anew", ts, _reason(exc))
-                opener = open_fence(self._prefix + self._text[self._start : self._sent])
-                await reply.start()
-                base, prefix = self._sent, (opener + "\n" if opener else "")
-        self._fb_base, self._fb_prefix, self._fallback = base, prefix, reply
-        reply.update(self._fb_text(self._text))
+        self._fallback = await take_over(
+            self._update_reply(),
+            budget=self.budget,
+            ts=ts,
+            answer=self._text,
+            start=self._start,
+            sent=self._sent,
+            prefix=self._prefix,
+            fresh=fresh,
+        )
+        self._fallback.reply.update(self._fallback.text(self._text))
+
+    async def _repair(self, ts: str, text: str) -> None:
+        """Show a finished part's final formatting, which its stream could not reach."""
+        try:
+            await edit(self.writer, self.budget, self.target, ts, {"markdown_text": text})
+        except (SlackApiError, SlackWriteFailed) as exc:
+            logger.warning("could not reformat message %s (%s)", ts, reason_of(exc))
 
     async def _stop_quietly(self) -> None:
         """Stop the stream so that chat.update can take over; it may be gone already."""
@@ -312,34 +308,12 @@ class NativeReply:
         except (_StreamEnded, SlackWriteFailed):
             pass
 
-    async def _edit(self, ts: str, content: dict[str, Any]) -> None:
-        """Make one must-land chat.update within the budget."""
-        lease = self.budget.lease(self.target.team_id, "chat.update") if self.budget else None
-        try:
-            if lease is not None:
-                await lease.acquire(final=True)
-            await self.writer.call(
-                self.target.team_id, "chat.update", channel=self.target.channel, ts=ts, **content
-            )
-        finally:
-            if lease is not None:
-                lease.close()
-
-    def _fb_text(self, text: str) -> str:
-        return self._fb_prefix + text[self._fb_base :]
-
     def _update_reply(self) -> StreamingReply:
-        return StreamingReply(
-            writer=self.writer,
-            target=self.target,
+        return update_reply(
+            self.writer,
+            self.target,
             interval=self.update_interval,
             limit=self.limit,
             clock=self.clock,
             budget=self.budget,
         )
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error") or "error")
-    return type(exc).__name__

@@ -40,6 +40,8 @@ class Reply:
     cut_after: int | None = None
     stall_after: int | None = None
     usage: Json | None = None
+    hold: asyncio.Event | None = None  # wait for it before sending chunk `hold_at`
+    hold_at: int = 0
 
 
 def _split(text: str, pieces: int | None) -> list[str]:
@@ -214,6 +216,8 @@ class FakeOpenAI(FakeServer):
                 if index in (reply.cut_after, reply.stall_after):
                     await self._interrupt(request, stall=index != reply.cut_after)
                     return response
+                if reply.hold is not None and index == reply.hold_at:
+                    await self._hold(reply.hold)
                 await self._pause(reply.first_chunk_delay if index == 0 else reply.delay)
                 await response.write(payload.encode())
             await response.write_eof()
@@ -224,6 +228,16 @@ class FakeOpenAI(FakeServer):
         finally:
             self.open_streams -= 1
         return response
+
+    async def _hold(self, gate: asyncio.Event) -> None:
+        """Wait for the test to open `gate` (or for shutdown)."""
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        opened = asyncio.ensure_future(gate.wait())
+        try:
+            await asyncio.wait({stopping, opened}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            opened.cancel()
 
     async def _interrupt(self, request: web.Request, *, stall: bool) -> None:
         """Optionally hang until shutdown, then drop the connection mid-body."""

@@ -117,8 +117,8 @@ async def test_stalled_stream_is_resumed_after_the_idle_timeout(
 async def test_slow_but_live_stream_is_not_cut_by_the_idle_timeout(
     model: ChatModel, llm: FakeOpenAI
 ) -> None:
-    # 12 chunks 0.1 s apart: 1.2 s in all, longer than the 0.5 s idle timeout.
-    llm.script(text_reply("one two three four five six seven eight nine ten", delay=0.1))
+    # 12 chunks 0.08 s apart: about 1 s in all, twice the 0.5 s idle timeout.
+    llm.script(text_reply("one two three four five six seven eight nine ten", delay=0.08))
     text, events = await collect(model)
     assert text == "one two three four five six seven eight nine ten"
     assert retries(events) == [] and len(llm.requests) == 1

@@ -78,9 +78,9 @@ def test_slack_text_is_unescaped_for_the_model() -> None:
     assert from_slack("<!here> read <https://a.example/x?y=1&amp;z=2|the page>") == (
         "@here read [the page](https://a.example/x?y=1&z=2)"
     )
-    assert from_slack("<https://b.example> <mailto:a@b.example|a@b.example> <!subteam^S1|@devs>") == (
-        "https://b.example a@b.example @devs"
-    )
+    assert from_slack(
+        "<https://b.example> <mailto:a@b.example|a@b.example> <!subteam^S1|@devs>"
+    ) == ("https://b.example a@b.example @devs")
 
 
 def test_markup_uses_markdown_text_without_buttons_and_blocks_with_them() -> None:

@@ -1,0 +1,70 @@
+"""The per-delta floor: the bot's model client alone, and a raw SSE reader, on one long stream.
+
+Both read the same answer from the fake model server over loopback in a fresh process; the
+difference is what the openai SDK's per-chunk models and HTTP layer cost on every delta.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from multiprocessing.connection import Connection
+from typing import Any
+
+import aiohttp
+
+from bench.botside import Control, cpu_seconds
+
+
+async def _sdk(urls: dict[str, str], tag: str) -> int:
+    import openai
+
+    from bot.llm.client import ChatModel
+    from bot.llm.events import TextDelta
+
+    client = openai.AsyncOpenAI(api_key="sk-bench", base_url=urls["openai_base_url"])
+    model = ChatModel(client=client, model="fake-model")
+    deltas = 0
+    async for event in model.stream([{"role": "user", "content": f"q:{tag}"}]):
+        deltas += isinstance(event, TextDelta)
+    await client.close()
+    return deltas
+
+
+async def _raw(urls: dict[str, str], tag: str) -> int:
+    body = {
+        "model": "fake-model",
+        "stream": True,
+        "messages": [{"role": "user", "content": f"q:{tag}"}],
+    }
+    deltas = 0
+    async with aiohttp.ClientSession() as http:
+        url = urls["openai_base_url"] + "/chat/completions"
+        async with http.post(url, json=body) as response:
+            async for line in response.content:
+                if line.startswith(b"data: {"):
+                    chunk = json.loads(line[6:])
+                    for choice in chunk.get("choices") or ():
+                        deltas += bool((choice.get("delta") or {}).get("content"))
+    return deltas
+
+
+async def _main(control_url: str, deltas: int) -> dict[str, Any]:
+    control = Control(control_url)
+    try:
+        urls = await control.call("/setup", {})
+        spec = {"chars": deltas * 4, "pieces": 4, "delay": 0.0}
+        out: dict[str, Any] = {}
+        for name, read in (("warm", _sdk), ("sdk", _sdk), ("raw", _raw)):
+            [tag] = (await control.call("/plan", {"replies": [spec]}))["tags"]
+            cpu = cpu_seconds()
+            n = await read(urls, tag)
+            out[name] = {"deltas": n, "cpu": cpu_seconds() - cpu}
+        return out
+    finally:
+        await control.http.close()
+
+
+def work(conn: Connection, control_url: str, deltas: int) -> None:
+    """Measure both readers in this process (multiprocessing target)."""
+    conn.send(asyncio.run(_main(control_url, deltas)))
