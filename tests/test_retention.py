@@ -134,7 +134,22 @@ async def test_purge_export_and_erase_commands(bot: Harness) -> None:
         ("D1", "assistant", "answer to U1"),
         ("C1", "user", "U1 asks in a channel"),
     ]
+    answers = dict(await _sql(url, "SELECT content, id FROM messages WHERE role = 'assistant'"))
+    for message, user in [
+        ("answer in channel", "U1"),
+        ("answer to U1", "U2"),
+        ("answer to U2", "U2"),
+    ]:
+        await _sql(
+            url,
+            "INSERT INTO feedback (message_id, team_id, channel_id, user_id, rating) "
+            f"VALUES ({answers[message]}, 'T1', 'C1', '{user}', 'good')",
+        )
     assert await _cli("erase-user", "U1", url=url) == (0, {"user_id": "U1", "deleted": 3})
+    # U1's own rating and every rating of an erased message are gone; U2's other rating stays.
+    assert await _sql(url, "SELECT message_id, user_id FROM feedback") == [
+        (answers["answer to U2"], "U2")
+    ]
     assert (await _cli("export-user", "U1", url=url))[1]["messages"] == []
     left = await _sql(url, "SELECT role, content FROM messages ORDER BY id")
     assert left == [

@@ -13,7 +13,7 @@ from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_sessionmaker
-from bot.db.models import Claim, Message
+from bot.db.models import Claim, Feedback, Message
 
 
 class Privacy:
@@ -87,10 +87,16 @@ class Privacy:
                     (await self._owned(session, user_id, team_id)).with_only_columns(Message.id)
                 )
             ).all()
+            # Ratings go too: the user's own, and any on the erased messages (SQLite does
+            # not enforce the cascade, so delete them explicitly everywhere).
+            by_user = Feedback.user_id == user_id
+            if team_id:
+                by_user = and_(by_user, Feedback.team_id == team_id)
+            await session.execute(delete(Feedback).where(by_user))
             for start in range(0, len(ids), 500):
-                await session.execute(
-                    delete(Message).where(Message.id.in_(ids[start : start + 500]))
-                )
+                chunk = ids[start : start + 500]
+                await session.execute(delete(Feedback).where(Feedback.message_id.in_(chunk)))
+                await session.execute(delete(Message).where(Message.id.in_(chunk)))
         return len(ids)
 
     async def _owned(self, session: Any, user_id: str, team_id: str | None) -> Select[Any]:
