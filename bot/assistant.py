@@ -76,7 +76,9 @@ def register(app: AsyncApp, *, store: Store, submit: Submit) -> None:
         team_id = context.team_id or body.get("team_id", "")
         if not await listeners.should_answer(event, context.bot_user_id or "", store, team_id):
             return
-        request = listeners.to_request(event, team_id, body.get("event_id"))
+        request = listeners.to_request(
+            event, team_id, body.get("event_id"), context.bot_user_id or ""
+        )
         key = ThreadKey(team_id, request.channel, request.thread_ts)
         with contextlib.suppress(StorageUnavailable):
             if not await store.has_thread(key):

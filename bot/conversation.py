@@ -53,6 +53,7 @@ class TurnRequest:
     user_id: str
     text: str
     event_id: str | None = None
+    bot_user_id: str = ""  # the bot's user in this workspace (differs per OAuth install)
 
 
 @dataclass(slots=True)
@@ -170,8 +171,9 @@ class Conversation:
                 self._locks[key] = (lock, users - 1)
 
     async def _answer(self, request: TurnRequest, key: ThreadKey, target: ReplyTarget) -> None:
+        bot_user = request.bot_user_id or self.bot_user_id
         text = MENTION.sub(
-            lambda m: "" if m.group(1) == self.bot_user_id else m.group(0), request.text
+            lambda m: "" if m.group(1) == bot_user else m.group(0), request.text
         ).strip()
         try:
             if (
@@ -233,7 +235,9 @@ class Conversation:
             ts = message.get("ts")
             if not ts or ts == request.message_ts or message.get("subtype"):
                 continue
-            mine = message.get("user") == self.bot_user_id or message.get("bot_id")
+            mine = message.get("user") == (request.bot_user_id or self.bot_user_id) or message.get(
+                "bot_id"
+            )
             content = from_slack(message.get("text") or "").strip()
             if not content:
                 continue

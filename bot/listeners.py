@@ -36,7 +36,9 @@ def addressed_elsewhere(text: str, bot_user_id: str) -> bool:
     return bool(mentioned) and bot_user_id not in mentioned
 
 
-def to_request(event: dict[str, Any], team_id: str, event_id: str | None) -> TurnRequest:
+def to_request(
+    event: dict[str, Any], team_id: str, event_id: str | None, bot_user_id: str = ""
+) -> TurnRequest:
     """Build the turn for a message event; DM top-level messages share one conversation."""
     ts = event["ts"]
     thread_ts = event.get("thread_ts")
@@ -50,6 +52,7 @@ def to_request(event: dict[str, Any], team_id: str, event_id: str | None) -> Tur
         user_id=event.get("user", ""),
         text=from_slack(event.get("text") or ""),
         event_id=event_id,
+        bot_user_id=bot_user_id,
     )
 
 
@@ -96,13 +99,15 @@ def register(
         if not event.get("ts") or not event.get("channel"):
             return
         team_id = context.team_id or body.get("team_id", "")
-        await submit(to_request(event, team_id, body.get("event_id")))
+        await submit(to_request(event, team_id, body.get("event_id"), context.bot_user_id or ""))
 
     @app.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
         team_id = context.team_id or body.get("team_id", "")
         if await should_answer(event, context.bot_user_id or "", store, team_id, answer_all):
-            await submit(to_request(event, team_id, body.get("event_id")))
+            await submit(
+                to_request(event, team_id, body.get("event_id"), context.bot_user_id or "")
+            )
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ OAUTH = {"slack_bot_token": "", "slack_client_id": "111.222", "slack_client_secr
 TOKENS = {"T1": "xoxb-team-one", "T2": "xoxb-team-two"}
 
 
-async def install(bot: Harness, team_id: str) -> None:
+async def install(bot: Harness, team_id: str, bot_user_id: str = "UBOT") -> None:
     """Run the OAuth flow as a browser would: install page, Slack, redirect back."""
     assert bot.http is not None
     async with bot.http.get(f"{bot.url}/slack/install", allow_redirects=False) as response:
@@ -27,7 +27,7 @@ async def install(bot: Harness, team_id: str) -> None:
     query = parse_qs(urlsplit(location).query)
     assert query["client_id"] == ["111.222"] and "chat:write" in query["scope"][0]
     code = f"code-{team_id}"
-    bot.slack.add_install(code, team_id, TOKENS[team_id])
+    bot.slack.add_install(code, team_id, TOKENS[team_id], bot_user_id=bot_user_id)
     async with bot.http.get(
         f"{bot.url}/slack/oauth_redirect",
         params={"code": code, "state": query["state"][0]},
@@ -94,3 +94,19 @@ async def test_two_workspaces_share_nothing(harness: Harness) -> None:
     assert not any("apple" in content for team, content in rows if team == "T2")
     replies = [text_of(m) for m in bot.slack.bot_messages("D1")]
     assert replies == ["I'll remember apple.", "I don't know your code word."]
+
+
+async def test_each_workspace_strips_its_own_bot_mention(harness: Harness) -> None:
+    """The bot is a different user in each workspace; its mention never reaches the model."""
+    bot = await harness.start(**OAUTH)
+    await install(bot, "T1")
+    await install(bot, "T2", bot_user_id="UBOT2")
+    bot.llm.script(text_reply("one"), text_reply("two"))
+    first = channel_message("<@UBOT> hello from one")
+    await send(bot, "T1", {**first, "type": "app_mention"})
+    await bot.wait_reply_done("C1", first["ts"])
+    second = channel_message("<@UBOT2> hello from two", channel="C2")
+    await send(bot, "T2", {**second, "type": "app_mention"})
+    await bot.wait_reply_done("C2", second["ts"])
+    asked = [r["messages"][-1]["content"] for r in bot.llm.requests]
+    assert asked == ["hello from one", "hello from two"]
