@@ -228,7 +228,9 @@ class NativeReply:
         room = self.limit - (0 if final else 200)
         while len(self._prefix) + len(self._text) - self._start > room:
             rest = self._text[self._start :]
-            cut = split_point(rest, max(1, room - len(self._prefix) - FENCE_SLACK))
+            cut = split_point(
+                rest, max(1, room - len(self._prefix) - FENCE_SLACK), prefix=self._prefix
+            )
             cut = max(cut, self._sent - self._start)
             closed, next_prefix = close_part(self._prefix + rest[:cut])
             part = to_slack(closed)
