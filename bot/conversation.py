@@ -20,7 +20,7 @@ from bot.clock import Clock, SystemClock
 from bot.db.store import NewMessage, Store, ThreadKey
 from bot.errors import StorageUnavailable
 from bot.llm.client import ChatModel
-from bot.locks import RedisThreadLocks
+from bot.locks import LocalThreadLocks, RedisThreadLocks
 from bot.metrics import Metrics
 from bot.slack.blocks import ReplyMarkup
 from bot.slack.budget import EditBudget
@@ -85,7 +85,7 @@ class Conversation:
     locks: RedisThreadLocks | None = None  # thread order across replicas (REDIS_URL)
     channels: ChannelSettings | None = None  # per-channel prompt, model, temperature
     live: dict[tuple[str, str, str], Turn] = field(default_factory=dict)  # by asked message
-    _locks: dict[ThreadKey, tuple[asyncio.Lock, int]] = field(default_factory=dict)
+    _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     active: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -149,21 +149,9 @@ class Conversation:
 
     @asynccontextmanager
     async def _thread_lock(self, key: ThreadKey, order: str = "") -> AsyncIterator[None]:
-        if self.locks is not None:
-            async with self.locks.hold(key, order):
-                yield
-            return
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        locks = self.locks if self.locks is not None else self._local_locks
+        async with locks.hold(key, order):
+            yield
 
     async def _answer(self, request: TurnRequest, key: ThreadKey, target: ReplyTarget) -> None:
         bot_user = request.bot_user_id or self.bot_user_id

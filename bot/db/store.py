@@ -252,22 +252,6 @@ class Store:
             shown += content
         return shown
 
-    async def unfinished_replies(self) -> list[UnfinishedReply]:
-        """Return assistant messages still marked as streaming."""
-        async with self._tx() as session:
-            rows = (
-                await session.scalars(select(Message).where(Message.status == "streaming"))
-            ).all()
-        return [
-            UnfinishedReply(
-                id=row.id,
-                key=ThreadKey(row.team_id, row.channel_id, row.thread_ts),
-                slack_ts=row.slack_ts,
-                content=row.content or "",
-            )
-            for row in rows
-        ]
-
     async def channel_settings(self, team_id: str, channel_id: str) -> dict[str, Any] | None:
         """Return a channel's stored settings (see `bot.channel_config`), None when unset."""
         async with self._tx() as session:
