@@ -1,7 +1,7 @@
 """Run the benchmark: fakes in one process, the bot (or the naive baseline) in others.
 
-python -m bench            full mode (about 15 minutes), writes bench/RESULTS.md
-python -m bench --quick    the same figures from fewer, shorter runs (about 2 minutes)
+python -m bench            full mode (about 20 minutes), writes bench/RESULTS.md
+python -m bench --quick    fewer, shorter runs without the 500 level (about 2 minutes)
 """
 
 from __future__ import annotations
