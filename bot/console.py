@@ -30,12 +30,11 @@ from bot.conversation import Conversation, TurnRequest
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
 from bot.db.store import Store
-from bot.runtime import chat_model, turn_config
+from bot.runtime import chat_model, edit_limits, turn_config
 from bot.settings import Settings
 from bot.slack.blocks import markdown_of
 from bot.slack.budget import EditBudget
 from bot.slack.format import from_slack
-from bot.slack.replies import budget_limits
 from bot.slack.writer import SlackWriter
 from bot.tools.loading import build_registry
 
@@ -177,12 +176,7 @@ async def run_console(
         timeout=settings.openai_timeout,
     )
     budget = EditBudget(
-        budget_limits(
-            settings.edit_budget_per_minute,
-            settings.edit_budget_burst,
-            settings.append_budget_per_minute,
-            settings.append_budget_burst,
-        ),
+        edit_limits(settings),
         paused_for=writer.paused_for,
     )
     config = turn_config(settings)

@@ -29,7 +29,7 @@ from bot.metrics import Metrics
 from bot.scope import turn_scope
 from bot.settings import Settings
 from bot.slack import install
-from bot.slack.budget import EditBudget
+from bot.slack.budget import EditBudget, Limit
 from bot.slack.budget_redis import SharedEditBudget
 from bot.slack.interrupted import mark_interrupted
 from bot.slack.replies import budget_limits
@@ -46,6 +46,16 @@ def chat_model(s: Settings, client: openai.AsyncOpenAI) -> ChatModel:
         model=s.openai_model,
         policy=StreamPolicy(idle_timeout=s.stream_idle_timeout, max_retries=s.stream_max_retries),
         max_tokens=s.max_output_tokens,
+    )
+
+
+def edit_limits(s: Settings) -> dict[str, Limit]:
+    """Return the edit budget's limits from Settings (the bot and the console share them)."""
+    return budget_limits(
+        s.edit_budget_per_minute,
+        s.edit_budget_burst,
+        s.append_budget_per_minute,
+        s.append_budget_burst,
     )
 
 
@@ -113,12 +123,7 @@ class Runtime:
         )
         writer = SlackWriter(self.client, clock=self.clock)
         # One edit budget per process: every reply in a workspace shares its Slack rate limits.
-        limits = budget_limits(
-            s.edit_budget_per_minute,
-            s.edit_budget_burst,
-            s.append_budget_per_minute,
-            s.append_budget_burst,
-        )
+        limits = edit_limits(s)
         self.redis = aioredis.from_url(s.redis_url) if s.redis_url else None
         locks = None
         self.budget: EditBudget
