@@ -22,6 +22,7 @@ import openai
 from bot.llm.errors import give_up, is_transient
 from bot.llm.events import StreamEvent, StreamRetry, TextDelta, ToolCallsReady, TurnDone
 from bot.llm.overlap import continuation_start
+from bot.llm.sse import EventStream
 from bot.llm.toolcalls import ToolCallAssembler
 
 logger = logging.getLogger(__name__)
@@ -162,39 +163,42 @@ class ChatModel:
             kwargs["max_tokens"] = self.max_tokens
         if temperature is not None:
             kwargs["temperature"] = temperature
-        stream = await self.client.chat.completions.create(**kwargs)
         calls = ToolCallAssembler()
         finish_reason: str | None = None
         usage: dict[str, Any] | None = None
-        iterator = stream.__aiter__()
-        try:
+        # The SDK sends the request (its retries, typed status errors); the body is read as
+        # plain dicts (bot/llm/sse.py), which costs a fraction of the SDK's chunk models.
+        opened = self.client.chat.completions.with_streaming_response.create(**kwargs)
+        async with opened as response:
+            events = EventStream(response.http_response)
             while True:
-                # A timeout cancels the read and the SDK closes the response: the stream is
-                # over then, and the round is resumed with a new request.
+                # A timeout cancels the read and leaving the block closes the response: the
+                # stream is over then, and the round is resumed with a new request.
                 try:
                     # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a
                     # cancellation (Stop button, shutdown) that lands as a chunk arrives.
                     async with asyncio.timeout(self.policy.idle_timeout):
-                        chunk = await iterator.__anext__()
+                        chunk = await events.__anext__()
                 except StopAsyncIteration:
                     break
-                if getattr(chunk, "usage", None) is not None:
-                    usage = chunk.usage.model_dump()
-                for choice in chunk.choices or ():
-                    delta = choice.delta
-                    if delta is not None:
-                        if delta.content:
-                            yield TextDelta(delta.content)
-                        if delta.tool_calls:
-                            calls.feed(delta.tool_calls)
-                    if choice.finish_reason:
-                        finish_reason = choice.finish_reason
-        finally:
-            await stream.close()
+                if chunk.get("usage") is not None:
+                    usage = chunk["usage"]
+                for choice in chunk.get("choices") or ():
+                    delta = choice.get("delta")
+                    if delta:
+                        content = delta.get("content")
+                        if content:
+                            yield TextDelta(content)
+                        fragments = delta.get("tool_calls")
+                        if fragments:
+                            calls.feed(fragments)
+                    if choice.get("finish_reason"):
+                        finish_reason = choice["finish_reason"]
+            request = response.http_response.request
         if finish_reason is None:
             # The server closed the stream cleanly but never said it was done.
             raise openai.APIError(
-                "stream ended without a finish_reason", request=stream.response.request, body=None
+                "stream ended without a finish_reason", request=request, body=None
             )
         assembled = calls.finish()
         if assembled:

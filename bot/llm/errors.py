@@ -18,6 +18,8 @@ try:  # openai 3.x streams over httpx2; older releases over httpx.
 except ImportError:  # pragma: no cover - depends on the installed openai
     import httpx as _http  # type: ignore[no-redef]
 
+http_transport = _http  # the HTTP library under the openai client
+
 # Raised while opening or reading a stream whose connection broke or stalled.
 TRANSIENT_STREAM_ERRORS: tuple[type[BaseException], ...] = (
     openai.APIConnectionError,  # includes APITimeoutError

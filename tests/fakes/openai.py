@@ -42,6 +42,7 @@ class Reply:
     usage: Json | None = None
     hold: asyncio.Event | None = None  # wait for it before sending chunk `hold_at`
     hold_at: int = 0
+    wire: list[bytes] | None = None  # the body verbatim, written piece by piece (SSE tests)
 
 
 def _split(text: str, pieces: int | None) -> list[str]:
@@ -202,8 +203,12 @@ class FakeOpenAI(FakeServer):
         if include_usage and not reply.raw:
             events.append({"id": meta["id"], "object": "chat.completion.chunk", **meta,
                            "choices": [], "usage": self._usage(body, reply)})
-        payloads = [f"data: {json.dumps(e, separators=(',', ':'))}\n\n" for e in events]
-        payloads.append("data: [DONE]\n\n")
+        payloads: list[bytes] = [
+            f"data: {json.dumps(e, separators=(',', ':'))}\n\n".encode() for e in events
+        ]
+        payloads.append(b"data: [DONE]\n\n")
+        if reply.wire is not None:
+            payloads = list(reply.wire)
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream; charset=utf-8",
                      "Cache-Control": "no-cache", **reply.headers}
@@ -219,7 +224,7 @@ class FakeOpenAI(FakeServer):
                 if reply.hold is not None and index == reply.hold_at:
                     await self._hold(reply.hold)
                 await self._pause(reply.first_chunk_delay if index == 0 else reply.delay)
-                await response.write(payload.encode())
+                await response.write(payload)
             await response.write_eof()
         except (asyncio.CancelledError, ConnectionResetError):
             if not self._stopping.is_set():
