@@ -17,12 +17,10 @@ from bench.botside import Control, cpu_seconds
 
 
 async def _sdk(urls: dict[str, str], tag: str) -> int:
-    import openai
-
-    from bot.llm.client import ChatModel
+    from bot.llm.client import ChatModel, openai_client
     from bot.llm.events import TextDelta
 
-    client = openai.AsyncOpenAI(api_key="sk-bench", base_url=urls["openai_base_url"])
+    client = openai_client(api_key="sk-bench", base_url=urls["openai_base_url"])
     model = ChatModel(client=client, model="fake-model")
     deltas = 0
     async for event in model.stream([{"role": "user", "content": f"q:{tag}"}]):

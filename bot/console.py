@@ -20,7 +20,6 @@ import threading
 import time
 from typing import Any, TextIO
 
-import openai
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -30,6 +29,7 @@ from bot.conversation import Conversation, TurnRequest
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
 from bot.db.store import Store
+from bot.llm.client import openai_client
 from bot.runtime import chat_model, edit_limits, turn_config
 from bot.settings import Settings
 from bot.slack.blocks import markdown_of
@@ -169,7 +169,7 @@ async def run_console(
     store = Store(engine)
     client = ConsoleClient(terminal)
     writer = SlackWriter(client, clock=SystemClock())
-    llm = openai.AsyncOpenAI(
+    llm = openai_client(
         api_key=settings.openai_api_key,
         base_url=settings.openai_base_url,
         max_retries=settings.openai_max_retries,

@@ -23,7 +23,7 @@ from bot.db.migrate import upgrade_async
 from bot.db.privacy import Privacy
 from bot.db.replicas import ReplicaRegistry, default_replica_id
 from bot.db.store import Store
-from bot.llm.client import ChatModel, StreamPolicy
+from bot.llm.client import ChatModel, StreamPolicy, openai_client
 from bot.locks import RedisThreadLocks
 from bot.metrics import Metrics
 from bot.scope import turn_scope
@@ -115,7 +115,7 @@ class Runtime:
             self.client = AsyncWebClient(
                 token=s.slack_bot_token, base_url=s.slack_api_url, session=self._slack_session
             )
-        self.openai = openai.AsyncOpenAI(
+        self.openai = openai_client(
             api_key=s.openai_api_key,
             base_url=s.openai_base_url,
             max_retries=s.openai_max_retries,

@@ -33,6 +33,24 @@ RESUME_INSTRUCTION = (
 )
 
 
+def openai_client(
+    *, api_key: str, base_url: str | None, max_retries: int = 2, timeout: float = 600.0
+) -> openai.AsyncOpenAI:
+    """Build the model client over aiohttp (the SDK's `DefaultAioHttpClient`).
+
+    Its default transport (httpx2 on anyio) registers and unregisters the socket with the
+    event loop for every read, which at one read per streamed delta cost more CPU than the
+    rest of the bot's per-delta work (bench/FINDINGS.md); aiohttp reads through a protocol.
+    """
+    return openai.AsyncOpenAI(
+        api_key=api_key,
+        base_url=base_url,
+        max_retries=max_retries,
+        timeout=timeout,
+        http_client=openai.DefaultAioHttpClient(timeout=timeout),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class StreamPolicy:
     """How patiently to wait for, and how often to resume, a broken stream."""

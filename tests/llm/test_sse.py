@@ -10,10 +10,9 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import openai
 import pytest
 
-from bot.llm.client import ChatModel, StreamPolicy
+from bot.llm.client import ChatModel, StreamPolicy, openai_client
 from bot.llm.errors import ModelError, StreamBroken
 from bot.llm.events import TextDelta, ToolCallsReady, TurnDone
 from tests.fakes.openai import FakeOpenAI, Reply
@@ -36,7 +35,7 @@ ANSWER = sse(event("Hello"), event(", wörld"), event(" 👋"), event(finish="st
 
 @pytest.fixture
 async def model(llm: FakeOpenAI) -> AsyncIterator[ChatModel]:
-    client = openai.AsyncOpenAI(base_url=llm.base_url, api_key="sk-test", max_retries=0)
+    client = openai_client(base_url=llm.base_url, api_key="sk-test", max_retries=0)
     yield ChatModel(client=client, model="fake-model", policy=StreamPolicy(max_retries=0))
     await client.close()
 
@@ -73,8 +72,12 @@ async def test_crlf_comments_event_names_and_multiline_data(
 
 
 async def test_usage_and_tool_calls_arrive_as_plain_json(model: ChatModel, llm: FakeOpenAI) -> None:
-    call = {"index": 0, "id": "call_1", "type": "function",
-            "function": {"name": "lookup", "arguments": '{"q": 1}'}}
+    call = {
+        "index": 0,
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "lookup", "arguments": '{"q": 1}'},
+    }
     tool = {**META, "choices": [{"index": 0, "delta": {"tool_calls": [call]}}]}
     usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
     body = sse(
@@ -89,7 +92,9 @@ async def test_usage_and_tool_calls_arrive_as_plain_json(model: ChatModel, llm: 
     assert events[-1] == TurnDone(finish_reason="tool_calls", usage=usage)
 
 
-async def test_last_event_without_blank_line_still_counts(model: ChatModel, llm: FakeOpenAI) -> None:
+async def test_last_event_without_blank_line_still_counts(
+    model: ChatModel, llm: FakeOpenAI
+) -> None:
     body = sse(event("whole")) + b"data: " + event(finish="stop") + b"\n"
     events = await run(model, llm, body)
     assert text(events) == "whole"

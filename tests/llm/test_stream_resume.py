@@ -8,11 +8,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-import openai
 import pytest
 
 from bot import messages as texts
-from bot.llm.client import RESUME_INSTRUCTION, ChatModel, StreamPolicy
+from bot.llm.client import RESUME_INSTRUCTION, ChatModel, StreamPolicy, openai_client
 from bot.llm.errors import ModelError, StreamBroken
 from bot.llm.events import StreamRetry, TextDelta, ToolCallsReady, TurnDone
 from tests.fakes.openai import FakeOpenAI, Reply, text_reply, tool_call_reply
@@ -26,7 +25,7 @@ USER = [{"role": "user", "content": "how do valleys form?"}]
 
 @pytest.fixture
 async def model(llm: FakeOpenAI) -> AsyncIterator[ChatModel]:
-    client = openai.AsyncOpenAI(base_url=llm.base_url, api_key="sk-test", max_retries=0)
+    client = openai_client(base_url=llm.base_url, api_key="sk-test", max_retries=0)
     policy = StreamPolicy(idle_timeout=0.5, max_retries=3, backoff_base=0.01)
     yield ChatModel(client=client, model="fake-model", policy=policy)
     await client.close()

@@ -10,10 +10,9 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import openai
 import pytest
 
-from bot.llm.client import ChatModel, StreamPolicy
+from bot.llm.client import ChatModel, StreamPolicy, openai_client
 from bot.llm.events import TextDelta, ToolCall, ToolCallsReady
 from bot.llm.toolcalls import ToolCallAssembler
 from tests.fakes.openai import FakeOpenAI
@@ -22,7 +21,7 @@ from tests.tools.helpers import chunk, frag, tool_round
 
 @pytest.fixture
 async def model(llm: FakeOpenAI) -> AsyncIterator[ChatModel]:
-    client = openai.AsyncOpenAI(base_url=llm.base_url, api_key="sk-test", max_retries=0)
+    client = openai_client(base_url=llm.base_url, api_key="sk-test", max_retries=0)
     yield ChatModel(client=client, model="fake-model", policy=StreamPolicy(max_retries=0))
     await client.close()
 
@@ -41,7 +40,8 @@ async def calls(model: ChatModel, llm: FakeOpenAI, *chunks: Any) -> list[tuple[s
 
 async def test_standard_fragments_interleaved_by_index(model, llm) -> None:
     assert await calls(
-        model, llm,
+        model,
+        llm,
         chunk(frag(0, "call_a", "echo", "")),
         chunk(frag(1, "call_b", "add", "")),
         chunk(frag(0, arguments='{"text"'), frag(1, arguments='{"a": 1,')),
@@ -51,7 +51,8 @@ async def test_standard_fragments_interleaved_by_index(model, llm) -> None:
 
 async def test_tool_call_without_index(model, llm) -> None:
     assert await calls(
-        model, llm,
+        model,
+        llm,
         chunk(frag(id="call_a", name="echo", arguments='{"text":')),
         chunk(frag(arguments=' "one"}')),
         chunk(frag(id="call_b", name="echo", arguments="")),
@@ -61,19 +62,23 @@ async def test_tool_call_without_index(model, llm) -> None:
 
 async def test_tool_call_without_index_or_id(model, llm) -> None:
     found = await calls(
-        model, llm,
+        model,
+        llm,
         chunk(frag(name="echo", arguments='{"text": "one"}')),
         chunk(frag(name="echo", arguments='{"text": "two"}')),
     )
     assert [(name, args) for _, name, args in found] == [
-        ("echo", {"text": "one"}), ("echo", {"text": "two"})]
+        ("echo", {"text": "one"}),
+        ("echo", {"text": "two"}),
+    ]
     ids = [call_id for call_id, _, _ in found]
     assert len(set(ids)) == 2 and all(i.startswith("call_") for i in ids), "made-up unique ids"
 
 
 async def test_parallel_calls_all_on_index_zero(model, llm) -> None:
     assert await calls(
-        model, llm,
+        model,
+        llm,
         chunk(frag(0, "call_a", "echo", "")),
         chunk(frag(0, arguments='{"text": "one"}')),
         chunk(frag(0, "call_b", "echo", "")),
@@ -83,32 +88,37 @@ async def test_parallel_calls_all_on_index_zero(model, llm) -> None:
 
 async def test_parallel_calls_all_on_index_zero_without_ids(model, llm) -> None:
     found = await calls(
-        model, llm,
+        model,
+        llm,
         chunk(frag(0, name="echo", arguments='{"text": "one"}')),
         chunk(frag(0, name="add", arguments='{"a": 1, "b": 2}')),
     )
     assert [(name, args) for _, name, args in found] == [
-        ("echo", {"text": "one"}), ("add", {"a": 1, "b": 2})]
+        ("echo", {"text": "one"}),
+        ("add", {"a": 1, "b": 2}),
+    ]
 
 
 async def test_whole_arguments_in_one_fragment(model, llm) -> None:
     assert await calls(model, llm, chunk(frag(0, "call_a", "echo", '{"text": "whole"}'))) == [
-        ("call_a", "echo", {"text": "whole"})]
+        ("call_a", "echo", {"text": "whole"})
+    ]
 
 
 async def test_arguments_null_for_no_argument_tool(model, llm) -> None:
-    assert await calls(model, llm, chunk(frag(0, "call_a", "now", None))) == [
-        ("call_a", "now", {})]
+    assert await calls(model, llm, chunk(frag(0, "call_a", "now", None))) == [("call_a", "now", {})]
 
 
 async def test_arguments_missing_for_no_argument_tool(model, llm) -> None:
     assert await calls(model, llm, chunk(frag(0, "call_a", "now", omit_arguments=True))) == [
-        ("call_a", "now", {})]
+        ("call_a", "now", {})
+    ]
 
 
 async def test_call_repeated_verbatim(model, llm) -> None:
     assert await calls(
-        model, llm,
+        model,
+        llm,
         chunk(frag(0, "call_a", "echo", "")),
         chunk(frag(0, arguments='{"text": "once"}')),
         chunk(frag(0, "call_a", "echo", '{"text": "once"}')),
@@ -117,7 +127,8 @@ async def test_call_repeated_verbatim(model, llm) -> None:
 
 async def test_call_repeated_verbatim_without_its_id(model, llm) -> None:
     assert await calls(
-        model, llm,
+        model,
+        llm,
         chunk(frag(0, "call_a", "echo", '{"text": "once"}')),
         chunk(frag(0, name="echo", arguments='{"text":"once"}')),
     ) == [("call_a", "echo", {"text": "once"})]
@@ -125,7 +136,8 @@ async def test_call_repeated_verbatim_without_its_id(model, llm) -> None:
 
 async def test_whole_arguments_repeated_in_a_final_fragment(model, llm) -> None:
     assert await calls(
-        model, llm,
+        model,
+        llm,
         chunk(frag(0, "call_a", "echo", '{"text": ')),
         chunk(frag(0, arguments='"again"}')),
         chunk(frag(0, arguments='{"text": "again"}')),
@@ -134,7 +146,8 @@ async def test_whole_arguments_repeated_in_a_final_fragment(model, llm) -> None:
 
 async def test_name_repeated_on_every_fragment(model, llm) -> None:
     assert await calls(
-        model, llm,
+        model,
+        llm,
         chunk(frag(0, "call_a", "echo", '{"text"')),
         chunk(frag(0, name="echo", arguments=': "named"}')),
     ) == [("call_a", "echo", {"text": "named"})]
@@ -142,7 +155,8 @@ async def test_name_repeated_on_every_fragment(model, llm) -> None:
 
 async def test_empty_id_and_name_on_continuation_fragments(model, llm) -> None:
     assert await calls(
-        model, llm,
+        model,
+        llm,
         chunk(frag(0, "call_a", "echo", "")),
         chunk(frag(0, "", "", '{"text": "x"}')),
     ) == [("call_a", "echo", {"text": "x"})]
@@ -150,7 +164,8 @@ async def test_empty_id_and_name_on_continuation_fragments(model, llm) -> None:
 
 async def test_same_call_twice_with_distinct_ids_runs_twice(model, llm) -> None:
     assert await calls(
-        model, llm,
+        model,
+        llm,
         chunk(frag(0, "call_a", "roll", "{}")),
         chunk(frag(1, "call_b", "roll", "{}")),
     ) == [("call_a", "roll", {}), ("call_b", "roll", {})]
@@ -158,8 +173,10 @@ async def test_same_call_twice_with_distinct_ids_runs_twice(model, llm) -> None:
 
 async def test_text_before_tool_calls_stays(model, llm) -> None:
     events = await stream(
-        model, llm,
-        chunk(content="Let me "), chunk(content="check."),
+        model,
+        llm,
+        chunk(content="Let me "),
+        chunk(content="check."),
         chunk(frag(0, "call_a", "echo", '{"text": "x"}')),
     )
     kinds = [type(e).__name__ for e in events]
@@ -170,7 +187,8 @@ async def test_text_before_tool_calls_stays(model, llm) -> None:
 async def test_tool_calls_with_finish_reason_stop(model, llm) -> None:
     events = await stream(model, llm, chunk(frag(0, "call_a", "now", "{}")), finish="stop")
     assert [e for e in events if isinstance(e, ToolCallsReady)][0].calls == (
-        ToolCall("call_a", "now", "{}"),)
+        ToolCall("call_a", "now", "{}"),
+    )
 
 
 def test_fragment_without_a_name_is_dropped() -> None:
