@@ -238,5 +238,20 @@ def floor_rows(result: dict[str, Any]) -> list[Row]:
             raw["cpu"] / max(1, raw["deltas"]) * 1000,
             "CPU-s",
             digits=3,
-        )
+        ),
+        *(
+            [
+                Row(
+                    f"Model streams alone, CPU per 1,000 deltas ({paced['streams']} at once, "
+                    "a delta every 30 ms each; baseline: raw aiohttp + json.loads)",
+                    "",
+                    paced["cpu"] / max(1, paced["deltas"]) * 1000,
+                    result["paced_raw"]["cpu"] / max(1, result["paced_raw"]["deltas"]) * 1000,
+                    "CPU-s",
+                    digits=3,
+                )
+            ]
+            if (paced := result.get("paced_sdk"))
+            else []
+        ),
     ]

@@ -16,39 +16,41 @@ import aiohttp
 from bench.botside import Control, cpu_seconds
 
 
-async def _sdk(urls: dict[str, str], tag: str) -> int:
+async def _sdk(urls: dict[str, str], tag: str, shared: dict[str, Any]) -> int:
     from bot.llm.client import ChatModel, openai_client
     from bot.llm.events import TextDelta
 
-    client = openai_client(api_key="sk-bench", base_url=urls["openai_base_url"])
-    model = ChatModel(client=client, model="fake-model")
+    if "model" not in shared:  # one client for every stream, as in the bot
+        client = openai_client(api_key="sk-bench", base_url=urls["openai_base_url"])
+        shared["model"] = ChatModel(client=client, model="fake-model")
     deltas = 0
-    async for event in model.stream([{"role": "user", "content": f"q:{tag}"}]):
+    async for event in shared["model"].stream([{"role": "user", "content": f"q:{tag}"}]):
         deltas += isinstance(event, TextDelta)
-    await client.close()
     return deltas
 
 
-async def _raw(urls: dict[str, str], tag: str) -> int:
+async def _raw(urls: dict[str, str], tag: str, shared: dict[str, Any]) -> int:
     body = {
         "model": "fake-model",
         "stream": True,
         "messages": [{"role": "user", "content": f"q:{tag}"}],
     }
     deltas = 0
-    async with aiohttp.ClientSession() as http:
-        url = urls["openai_base_url"] + "/chat/completions"
-        async with http.post(url, json=body) as response:
-            async for line in response.content:
-                if line.startswith(b"data: {"):
-                    chunk = json.loads(line[6:])
-                    for choice in chunk.get("choices") or ():
-                        deltas += bool((choice.get("delta") or {}).get("content"))
+    if "http" not in shared:
+        shared["http"] = aiohttp.ClientSession()
+    url = urls["openai_base_url"] + "/chat/completions"
+    async with shared["http"].post(url, json=body) as response:
+        async for line in response.content:
+            if line.startswith(b"data: {"):
+                chunk = json.loads(line[6:])
+                for choice in chunk.get("choices") or ():
+                    deltas += bool((choice.get("delta") or {}).get("content"))
     return deltas
 
 
-async def _main(control_url: str, deltas: int) -> dict[str, Any]:
+async def _main(control_url: str, deltas: int, paced: int) -> dict[str, Any]:
     control = Control(control_url)
+    shared: dict[str, Any] = {}
     try:
         urls = await control.call("/setup", {})
         spec = {"chars": deltas * 4, "pieces": 4, "delay": 0.0}
@@ -56,13 +58,25 @@ async def _main(control_url: str, deltas: int) -> dict[str, Any]:
         for name, read in (("warm", _sdk), ("sdk", _sdk), ("raw", _raw)):
             [tag] = (await control.call("/plan", {"replies": [spec]}))["tags"]
             cpu = cpu_seconds()
-            n = await read(urls, tag)
+            n = await read(urls, tag, shared)
             out[name] = {"deltas": n, "cpu": cpu_seconds() - cpu}
+        # The same readers on `paced` streams at once, paced like the load runs (a delta
+        # every 30 ms each): one read per delta, as in the bot, not many deltas per read.
+        spec = {"chars": 1200, "pieces": 4, "delay": 0.03}
+        for name, read in (("paced_sdk", _sdk), ("paced_raw", _raw)):
+            tags = (await control.call("/plan", {"replies": [spec] * paced}))["tags"]
+            cpu = cpu_seconds()
+            counts = await asyncio.gather(*(read(urls, tag, shared) for tag in tags))
+            out[name] = {"deltas": sum(counts), "cpu": cpu_seconds() - cpu, "streams": paced}
         return out
     finally:
+        if "model" in shared:
+            await shared["model"].client.close()
+        if "http" in shared:
+            await shared["http"].close()
         await control.http.close()
 
 
-def work(conn: Connection, control_url: str, deltas: int) -> None:
+def work(conn: Connection, control_url: str, deltas: int, paced: int = 100) -> None:
     """Measure both readers in this process (multiprocessing target)."""
-    conn.send(asyncio.run(_main(control_url, deltas)))
+    conn.send(asyncio.run(_main(control_url, deltas, paced)))

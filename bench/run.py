@@ -25,6 +25,7 @@ from bench.scenarios import Scenario, plan
 
 HERE = Path(__file__).resolve().parent
 FLOOR = {"smoke": 500, "quick": 20_000, "full": 50_000}  # deltas in the one long stream
+PACED = {"smoke": 3, "quick": 100, "full": 100}  # paced model streams read at once
 HISTORY = {"smoke": (200, 100, 3), "quick": (10_000, 20_000, 20), "full": (10_000, 20_000, 100)}
 
 
@@ -83,9 +84,10 @@ class Processes:
             )
         return result
 
-    def floor(self, deltas: int) -> dict[str, Any]:
+    def floor(self, deltas: int, paced: int) -> dict[str, Any]:
         here, there = self.ctx.Pipe()
-        proc = self.ctx.Process(target=floor.work, args=(there, self.control_url, deltas))
+        args = (there, self.control_url, deltas, paced)
+        proc = self.ctx.Process(target=floor.work, args=args)
         proc.start()
         result = here.recv()
         proc.join()
@@ -171,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                 for result in procs.run(kind, group, overrides):
                     runs[kind].setdefault(result["scenario"], []).append(result)
         print("[bench] model client alone", file=sys.stderr)
-        model_floor = procs.floor(FLOOR[mode])
+        model_floor = procs.floor(FLOOR[mode], PACED[mode])
         target = next((s for s in scenarios if s.name == "load-100"), None)
         if target is not None and not args.no_profile and mode == "full":
             print("[bench] bot: profiled load-100", file=sys.stderr)

@@ -19,7 +19,7 @@ from typing import Any
 
 import openai
 
-from bot.llm.errors import give_up, is_transient
+from bot.llm.errors import give_up, http_transport, is_transient
 from bot.llm.events import StreamEvent, StreamRetry, TextDelta, ToolCallsReady, TurnDone
 from bot.llm.overlap import continuation_start
 from bot.llm.sse import EventStream
@@ -162,6 +162,17 @@ class ChatModel:
             yield StreamRetry(attempt=attempt, reason=reason, delay=delay)
             await self._sleep(delay)
 
+    def _timeout(self) -> http_transport.Timeout:
+        """The client's timeouts, with the read timeout set to the stream's idle timeout."""
+        base = self.client.timeout
+        if isinstance(base, http_transport.Timeout):
+            connect, write, pool = base.connect, base.write, base.pool
+        else:
+            connect = write = pool = float(base) if isinstance(base, int | float) else None
+        return http_transport.Timeout(
+            connect=connect, read=self.policy.idle_timeout, write=write, pool=pool
+        )
+
     async def _attempt(
         self,
         messages: list[dict[str, Any]],
@@ -186,19 +197,13 @@ class ChatModel:
         usage: dict[str, Any] | None = None
         # The SDK sends the request (its retries, typed status errors); the body is read as
         # plain dicts (bot/llm/sse.py), which costs a fraction of the SDK's chunk models.
+        # The idle timeout is the HTTP read timeout: the transport already re-arms it on
+        # every read, so a stall (no byte for `idle_timeout`) raises APITimeoutError and the
+        # round is resumed, at no per-chunk cost here.
+        kwargs["timeout"] = self._timeout()
         opened = self.client.chat.completions.with_streaming_response.create(**kwargs)
         async with opened as response:
-            events = EventStream(response.http_response)
-            while True:
-                # A timeout cancels the read and leaving the block closes the response: the
-                # stream is over then, and the round is resumed with a new request.
-                try:
-                    # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a
-                    # cancellation (Stop button, shutdown) that lands as a chunk arrives.
-                    async with asyncio.timeout(self.policy.idle_timeout):
-                        chunk = await events.__anext__()
-                except StopAsyncIteration:
-                    break
+            async for chunk in EventStream(response.http_response):
                 if chunk.get("usage") is not None:
                     usage = chunk["usage"]
                 for choice in chunk.get("choices") or ():

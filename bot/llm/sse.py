@@ -41,7 +41,10 @@ class EventStream:
         response = self._response
         pending = b""
         data: list[bytes] = []
-        blocks = response.aiter_bytes()
+        # An unencoded body (the usual case) is read raw: aiter_bytes would only add a
+        # decoder and a re-chunker per read.
+        encoded = response.headers.get("content-encoding", "identity") != "identity"
+        blocks = response.aiter_bytes() if encoded else response.aiter_raw()
         try:
             async for block in blocks:
                 pending += block

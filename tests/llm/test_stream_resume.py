@@ -109,7 +109,7 @@ async def test_stalled_stream_is_resumed_after_the_idle_timeout(
     llm.script(text_reply(ANSWER, stall_after=6), text_reply(ANSWER))
     text, events = await collect(model)
     assert text == ANSWER
-    assert [r.reason for r in retries(events)] == ["TimeoutError"]
+    assert [r.reason for r in retries(events)] == ["APITimeoutError"]
     await llm.wait_for(lambda: llm.open_streams == 0, what="the stalled stream was closed")
 
 
