@@ -159,9 +159,11 @@ async def run_once(
     try:
         bot_url = f"http://127.0.0.1:{bot.port}"
         # Warm up with up to 10 replies at once: pools, caches and lazy imports are filled
-        # before measuring, so the figures are per reply, not one-time costs.
+        # before measuring, so the figures are per reply, not one-time costs. The warm-up
+        # asks in another workspace, so the measured one starts idle: its edit budget (and
+        # the fake's rate-limit bucket, refilled by /clear) full, as for a quiet workspace.
         warm = [WARM_UP] * min(10, sc.replies)
-        await control.call("/fire", {"bot_url": bot_url, "replies": warm})
+        await control.call("/fire", {"bot_url": bot_url, "replies": warm, "team": "TWARM"})
         await control.wait(bot, len(warm), 60)
         await control.call("/clear", {})
         gc.collect()

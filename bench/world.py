@@ -60,8 +60,10 @@ class World:
         )
 
     async def clear(self, request: web.Request) -> web.Response:
-        """Forget what was recorded so far (after a warm-up)."""
+        """Forget what was recorded so far (after a warm-up); Slack's buckets start full."""
         assert self.slack is not None and self.llm is not None
+        for method, bucket in list(self.slack._buckets.items()):
+            self.slack.set_rate_limit(method, bucket.rate * 60.0, bucket.burst)
         self.slack.calls.clear()
         self.slack.rate_limited = 0
         self.llm.logs.clear()
@@ -82,8 +84,10 @@ class World:
         return web.json_response({"tags": tags})
 
     async def fire(self, request: web.Request) -> web.Response:
-        """Send questions; body: {bot_url, replies: [{chars, pieces, delay, first_delay}], spacing}."""
+        """Send questions; body: {bot_url, replies: [{chars, pieces, delay, first_delay}], spacing,
+        team}."""
         body = await request.json()
+        team = str(body.get("team") or "T1")
         assert self.llm is not None
         if self.http is None:
             self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
@@ -98,12 +102,12 @@ class World:
                 answer, int(spec["pieces"]), float(spec["delay"]), float(spec.get("first_delay", 0))
             )
             self.batch.append(tag)
-            sends.append(self._send(url, tag, channel, ts, answer, start + i * spacing))
+            sends.append(self._send(url, tag, channel, ts, answer, start + i * spacing, team))
         statuses = await asyncio.gather(*sends)
         return web.json_response({"tags": self.batch, "statuses": statuses})
 
     async def _send(
-        self, url: str, tag: str, channel: str, ts: str, answer: str, at: float
+        self, url: str, tag: str, channel: str, ts: str, answer: str, at: float, team: str
     ) -> list[int]:
         """Send the app_mention + message pair Slack sends for a channel mention."""
         assert self.http is not None
@@ -115,14 +119,14 @@ class World:
             "channel": channel,
             "user": "U1",
             "ts": ts,
-            "team": "T1",
+            "team": team,
             "text": f"<@UBOT> q:{tag} please explain",
             "channel_type": "channel",
         }
         self.tracker.expect(ReplyTrack(tag, channel, ts, answer, sent_at=time.monotonic()))
         statuses = []
         for kind in ("app_mention", "message"):
-            payload = event_body({**event, "type": kind})
+            payload = event_body({**event, "type": kind}, team_id=team)
             async with self.http.post(
                 url, data=payload, headers=signed_headers(SECRET, payload)
             ) as r:

@@ -62,6 +62,7 @@ class TurnConfig:
     history_rows: int = 400
     max_tool_rounds: int = 8
     turn_deadline: float = 600.0
+    max_concurrent: int = 0  # answers streaming at once; the rest wait their turn (0: no cap)
     stream_mode: StreamMode = "update"
     native_flush_interval: float = 0.5
     reply_buttons: bool = True  # Stop while streaming, feedback when done (update mode)
@@ -88,6 +89,26 @@ class Conversation:
     _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     active: set[asyncio.Task[Any]] = field(default_factory=set)
+    _slots: asyncio.Semaphore | None = None
+
+    @asynccontextmanager
+    async def answer_slot(self) -> AsyncIterator[None]:
+        """Hold one of the `max_concurrent` slots for streaming an answer (FIFO).
+
+        Past the cap, more streams only make every answer slower: one event loop runs them
+        all, and when it is saturated even Slack's acks and database checkouts wait (at 500
+        answers at once, checkouts timed out). Waiting answers keep their placeholder.
+        """
+        limit = self.config.max_concurrent
+        if limit <= 0:
+            yield
+            return
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(limit)
+        if self._slots.locked():
+            logger.info("%d answers streaming; this one waits for a slot", limit)
+        async with self._slots:
+            yield
 
     async def handle(self, request: TurnRequest) -> None:
         """Answer `request` once, even when Slack delivers it several times."""
@@ -158,24 +179,9 @@ class Conversation:
         text = MENTION.sub(
             lambda m: "" if m.group(1) == bot_user else m.group(0), request.text
         ).strip()
-        try:
-            if (
-                request.thread_ts
-                and request.message_ts != request.thread_ts
-                and not await self.store.has_thread(key)
-            ):
-                await self._import_thread(request, key)
-            if not text:
-                await self._say(target, texts.EMPTY_MENTION)
-                return
-            await self.store.append(
-                key,
-                [NewMessage("user", text, user_id=request.user_id, slack_ts=request.message_ts)],
-            )
-        except StorageUnavailable as exc:
-            await self._say(target, exc.user_message)
+        if not text:
+            await self._say(target, texts.EMPTY_MENTION)
             return
-        self._first_word(request)  # from here on the reply itself reports any failure
         config = self.config
         style = ReplyStyle(
             config.stream_mode,
@@ -194,9 +200,30 @@ class Conversation:
         )
         if config.reply_buttons and isinstance(getattr(reply, "markup", None), ReplyMarkup):
             reply.markup = ReplyMarkup(stop_value=request.message_ts)  # type: ignore[attr-defined]
-        settings = await self.settings_for(request)
+        # The placeholder goes out right after the claim: the asker sees the bot at work
+        # before any further database work, which under load can take a while.
         await reply.start()
-        turn = Turn(self, request, key, reply, settings)
+        self._first_word(request)  # from here on the reply itself reports any failure
+        try:
+            if (
+                request.thread_ts
+                and request.message_ts != request.thread_ts
+                and not await self.store.has_thread(key)
+            ):
+                await self._import_thread(request, key, own_ts=reply.ts)
+            settings = await self.settings_for(request)
+            # The question and the reply's row in one transaction.
+            _, row_id = await self.store.append(
+                key,
+                [
+                    NewMessage("user", text, user_id=request.user_id, slack_ts=request.message_ts),
+                    NewMessage("assistant", "", slack_ts=reply.ts, status="streaming"),
+                ],
+            )
+        except StorageUnavailable as exc:
+            await reply.finish(exc.user_message)
+            return
+        turn = Turn(self, request, key, reply, settings, row_id=row_id)
         live_key = (request.team_id, request.channel, request.message_ts)
         self.live[live_key] = turn
         try:
@@ -204,8 +231,13 @@ class Conversation:
         finally:
             self.live.pop(live_key, None)
 
-    async def _import_thread(self, request: TurnRequest, key: ThreadKey) -> None:
-        """Give the model a thread's earlier messages the first time the bot joins it."""
+    async def _import_thread(
+        self, request: TurnRequest, key: ThreadKey, own_ts: str | None = None
+    ) -> None:
+        """Give the model a thread's earlier messages the first time the bot joins it.
+
+        `own_ts` is this reply's placeholder, already in the thread: not an earlier message.
+        """
         try:
             response = await self.client.conversations_replies(
                 channel=request.channel, ts=request.thread_ts, limit=50
@@ -216,7 +248,7 @@ class Conversation:
         earlier = []
         for message in response.get("messages") or []:
             ts = message.get("ts")
-            if not ts or ts == request.message_ts or message.get("subtype"):
+            if not ts or ts in (request.message_ts, own_ts) or message.get("subtype"):
                 continue
             mine = message.get("user") == (request.bot_user_id or self.bot_user_id) or message.get(
                 "bot_id"

@@ -67,6 +67,7 @@ def turn_config(s: Settings) -> TurnConfig:
         message_limit=s.slack_message_max_chars,
         history_budget=s.history_token_budget,
         turn_deadline=s.turn_deadline,
+        max_concurrent=s.max_concurrent_answers,
         stream_mode=s.stream_mode,
         native_flush_interval=s.native_flush_interval,
         max_tool_rounds=s.max_tool_rounds,

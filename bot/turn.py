@@ -52,6 +52,8 @@ class Turn:
         key: ThreadKey,
         reply: Reply,
         settings: TurnSettings | None = None,
+        *,
+        row_id: int | None = None,
     ) -> None:
         self.owner = owner
         self.request = request
@@ -63,7 +65,7 @@ class Turn:
         self.usage = [0, 0]  # prompt and completion tokens the server reported
         self.shown = ""  # everything shown in Slack for this turn
         self.round_text = ""  # text of the current model round
-        self.row_id: int | None = None
+        self.row_id = row_id  # the stored assistant message (made by `run` when None)
         self._saved_at = 0.0
         self._saving: asyncio.Task[None] | None = None  # a progress save in flight
         self.observed = owner.metrics.turn()
@@ -74,14 +76,15 @@ class Turn:
         note = ""
         deadline = asyncio.timeout(owner.config.turn_deadline)
         try:
-            self.row_id = (
-                await owner.store.append(
-                    self.key,
-                    [NewMessage("assistant", "", slack_ts=self.reply.ts, status="streaming")],
-                )
-            )[0]
+            if self.row_id is None:
+                self.row_id = (
+                    await owner.store.append(
+                        self.key,
+                        [NewMessage("assistant", "", slack_ts=self.reply.ts, status="streaming")],
+                    )
+                )[0]
             self.status.thinking()
-            async with deadline:
+            async with owner.answer_slot(), deadline:
                 note = await self._rounds_unless_stopped()
         except _Stopped:
             status, note = "stopped", texts.STOPPED_BY_USER
