@@ -34,7 +34,7 @@ from bot.turn import Turn, to_chat  # noqa: F401 - to_chat is part of this modul
 logger = logging.getLogger(__name__)
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-SPOKEN_MEMORY = 4096  # messages remembered as already answered or notified, per process
+SPOKEN_MEMORY = 4096  # messages remembered as claimed, answered or notified, per process
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +88,7 @@ class Conversation:
     live: dict[tuple[str, str, str], Turn] = field(default_factory=dict)  # by asked message
     _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
+    _claimed: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     active: set[asyncio.Task[Any]] = field(default_factory=set)
     _slots: asyncio.Semaphore | None = None
 
@@ -118,6 +119,10 @@ class Conversation:
             # Queue on the thread before the first await, so that follow-ups are answered
             # in the order they arrived (and the claim of a twin event waits its turn).
             async with self._thread_lock(key, request.message_ts):
+                asked = (request.team_id, request.channel, request.message_ts)
+                if asked in self._claimed:  # the twin event (app_mention + message), a retry
+                    logger.info("message %s already claimed here", request.message_ts)
+                    return
                 try:
                     claimed = await self.store.claim(
                         request.team_id, request.channel, request.message_ts, request.event_id
@@ -129,6 +134,9 @@ class Conversation:
                 if not claimed:
                     logger.info("message %s already claimed; not answering", request.message_ts)
                     return
+                self._claimed[asked] = None  # the database stays the truth across processes
+                while len(self._claimed) > SPOKEN_MEMORY:
+                    self._claimed.popitem(last=False)
                 await self._answer(request, key, target)
         except asyncio.CancelledError:
             # Shutting down before this message's reply started: say so rather than nothing.
