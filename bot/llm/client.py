@@ -1,7 +1,7 @@
 """Stream a chat completion as our own events, resuming broken streams without repeats.
 
 A round is one streamed request. When its stream breaks (connection reset, incomplete
-chunked read, an error event, or no chunk for `idle_timeout` seconds) the round is asked
+chunked read, an error event, or nothing received for `idle_timeout` seconds) the round is asked
 again after a backoff, with the text already shown sent back as a partial assistant message
 and an instruction to continue it. Whatever the new stream repeats of that text is dropped
 (`overlap.continuation_start`), so the caller sees the whole answer exactly once. Tool calls
