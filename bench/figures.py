@@ -58,6 +58,11 @@ def cpu_per_1000(run: dict[str, Any]) -> float | None:
     return run["cpu"] / deltas * 1000 if deltas else None
 
 
+def cpu_per_reply_ms(run: dict[str, Any]) -> float | None:
+    n = len(run["replies"])
+    return run["cpu"] / n * 1000 if n else None
+
+
 def kb_per_reply(run: dict[str, Any]) -> float | None:
     n = len(run["replies"])
     return (run["rss_peak_kb"] - run["rss0_kb"]) / n if n else None
@@ -134,6 +139,23 @@ def rows_for(name: str, bot: Runs, naive: Runs) -> list[Row]:
             _row("Answered whole", "100 %", whole, both, "share", lambda v: v == 1.0, 3),
         ]
     n = name.split("-", 1)[-1]
+    if name.startswith("short-"):  # answers of a few deltas: what a reply costs apart from them
+        return [
+            _row(
+                f"CPU per reply @{n}, 10-delta answers (the per-reply part)",
+                "",
+                per_run(cpu_per_reply_ms),
+                both,
+                "CPU-ms",
+            ),
+            _row(
+                f"Slack calls per reply @{n}, 10-delta answers",
+                "",
+                per_run(calls_per_reply),
+                both,
+                "calls",
+            ),
+        ]
     if name.startswith("load-"):
         return [
             _row(

@@ -71,6 +71,9 @@ def plan(mode: str) -> list[Scenario]:
             Scenario(f"load-{n}", n, 1200, 4, 0.03, repeats=3, settings=WIDE)
             for n in (10, 100, 500)
         ),
+        # 40-character answers (10 deltas): the CPU a reply costs besides its deltas (events,
+        # database, placeholder and final edit), to tell per-reply from per-delta work.
+        Scenario("short-100", 100, 40, 4, 0.03, repeats=3, settings=WIDE),
         # Issue 5's target: 30 replies at once against a Tier-3 bucket (100/min, burst 30),
         # each answer 1,600 characters over ~16 s.
         Scenario("tier3-30", 30, 1600, 4, 0.04, rate_limits=TIER3, repeats=3),
