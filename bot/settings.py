@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     stream_max_retries: int = Field(default=3, ge=0)
     turn_deadline: float = Field(default=600.0, gt=0)
     # Answers streaming at once in this process; later ones wait for a slot (0 = no cap).
-    max_concurrent_answers: int = Field(default=100, ge=0)
+    max_concurrent_answers: int = Field(default=500, ge=0)
     shutdown_grace: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
 
