@@ -97,8 +97,9 @@ class Conversation:
         """Hold one of the `max_concurrent` slots for streaming an answer (FIFO).
 
         Past the cap, more streams only make every answer slower: one event loop runs them
-        all, and when it is saturated even Slack's acks and database checkouts wait (at 500
-        answers at once, checkouts timed out). Waiting answers keep their placeholder.
+        all, and when it is saturated even Slack's acks and database checkouts wait (2,000
+        answers at once without a cap: 14 % failed on pool timeouts; bench/FINDINGS.md).
+        Waiting answers keep their placeholder.
         """
         limit = self.config.max_concurrent
         if limit <= 0:
