@@ -204,7 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         "profile": profile,
         "notes": _findings(mode),
     }
-    raw = Path(tempfile.gettempdir()) / "slackbot-bench" / f"results-{mode}.json"
+    # A partial run (--only, another database) must not overwrite a whole run's raw results.
+    suffix = ("-" + "-".join(sorted(only)) if only else "") + (
+        f"-{args.db}" if args.db != "sqlite" else ""
+    )
+    raw = Path(tempfile.gettempdir()) / "slackbot-bench" / f"results-{mode}{suffix}.json"
     raw.parent.mkdir(exist_ok=True)
     raw.write_text(json.dumps(results))
     print(f"[bench] raw results in {raw} (re-render with --render)", file=sys.stderr)
