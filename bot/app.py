@@ -68,6 +68,7 @@ class BotApp:
     async def drain(self, grace: float) -> None:
         """Stop taking events, let turns finish for `grace` seconds, then interrupt the rest."""
         self.accepting = False
+        self.conversation.closing = True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         if self.tasks:

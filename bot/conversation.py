@@ -18,7 +18,7 @@ from bot import messages as texts
 from bot.channel_config import ChannelSettings, TurnSettings
 from bot.clock import Clock, SystemClock
 from bot.db.store import NewMessage, Store, ThreadKey
-from bot.errors import StorageUnavailable
+from bot.errors import ShuttingDown, StorageUnavailable
 from bot.llm.client import ChatModel
 from bot.locks import LocalThreadLocks, RedisThreadLocks
 from bot.metrics import Metrics
@@ -91,6 +91,7 @@ class Conversation:
     _claimed: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     active: set[asyncio.Task[Any]] = field(default_factory=set)
     _slots: asyncio.Semaphore | None = None
+    closing: bool = False  # set when shutdown begins: answers still waiting for a slot end
 
     @asynccontextmanager
     async def answer_slot(self) -> AsyncIterator[None]:
@@ -110,6 +111,8 @@ class Conversation:
         if self._slots.locked():
             logger.info("%d answers streaming; this one waits for a slot", limit)
         async with self._slots:
+            if self.closing:  # a slot freed during shutdown: do not start a new stream
+                raise ShuttingDown(texts.NOT_ANSWERED)
             yield
 
     async def handle(self, request: TurnRequest) -> None:
@@ -231,6 +234,13 @@ class Conversation:
             )
         except StorageUnavailable as exc:
             await reply.finish(exc.user_message)
+            return
+        except asyncio.CancelledError:  # shutting down before the turn started
+            await asyncio.shield(reply.finish(texts.NOT_ANSWERED))
+            raise
+        except Exception:
+            logger.exception("could not start the turn")
+            await reply.finish(texts.INTERNAL_ERROR)
             return
         turn = Turn(self, request, key, reply, settings, row_id=row_id)
         live_key = (request.team_id, request.channel, request.message_ts)

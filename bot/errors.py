@@ -17,3 +17,7 @@ class UserFacingError(BotError):
 
 class StorageUnavailable(UserFacingError):
     """The database could not be reached; the turn fails and the bot keeps serving."""
+
+
+class ShuttingDown(UserFacingError):
+    """The process began shutting down before this answer could start streaming."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from bot import messages as texts
 from bot.channel_config import TurnSettings
 from bot.db.store import NewMessage, StoredMessage, ThreadKey
-from bot.errors import StorageUnavailable, UserFacingError
+from bot.errors import ShuttingDown, StorageUnavailable, UserFacingError
 from bot.llm import history
 from bot.llm.errors import ContextTooLong, StreamBroken
 from bot.llm.events import StreamRetry, TextDelta, ToolCallsReady, TurnDone
@@ -69,12 +69,12 @@ class Turn:
         self._saved_at = 0.0
         self._saving: asyncio.Task[None] | None = None  # a progress save in flight
         self.observed = owner.metrics.turn()
+        self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
 
     async def run(self) -> None:
         owner = self.owner
         status = "complete"
         note = ""
-        deadline = asyncio.timeout(owner.config.turn_deadline)
         try:
             if self.row_id is None:
                 self.row_id = (
@@ -84,16 +84,17 @@ class Turn:
                     )
                 )[0]
             self.status.thinking()
-            async with owner.answer_slot(), deadline:
-                note = await self._rounds_unless_stopped()
+            note = await self._rounds_unless_stopped()
         except _Stopped:
             status, note = "stopped", texts.STOPPED_BY_USER
             logger.info("reply %s was stopped by the user", self.reply.ts)
         except TimeoutError:
-            if not deadline.expired():
+            if self._deadline is None or not self._deadline.expired():
                 raise
             status, note = "interrupted", texts.TURN_TIMED_OUT
             logger.warning("turn in %s hit its deadline", self.key.channel_id)
+        except ShuttingDown as exc:
+            status, note = "interrupted", exc.user_message
         except StreamBroken:
             status, note = "failed", texts.STREAM_FAILED
         except UserFacingError as exc:
@@ -149,7 +150,7 @@ class Turn:
 
     async def _rounds_unless_stopped(self) -> str:
         """Run the model rounds; close the model request when the user stops the reply."""
-        rounds = asyncio.ensure_future(self._rounds())
+        rounds = asyncio.ensure_future(self._rounds_in_slot())
         stopped = asyncio.ensure_future(self.reply.stopped.wait())
         try:
             await asyncio.wait({rounds, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -161,6 +162,18 @@ class Turn:
         if rounds.cancelled():
             raise _Stopped
         return rounds.result()
+
+    async def _rounds_in_slot(self) -> str:
+        """Wait for a streaming slot, then run the rounds within TURN_DEADLINE.
+
+        The deadline is made once the slot is held (asyncio.timeout fixes its end when it is
+        created), so time spent waiting does not count; Stop works while waiting too.
+        """
+        async with self.owner.answer_slot():
+            self.started = self.owner.clock.now()
+            self._deadline = asyncio.timeout(self.owner.config.turn_deadline)
+            async with self._deadline:
+                return await self._rounds()
 
     async def _rounds(self) -> str:
         owner = self.owner

@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bot import messages as texts
+from bot.slack.blocks import STOP_ACTION
 from tests.fakes.openai import Reply, text_reply
 from tests.harness import Harness, text_of
+from tests.interactive import click
+
+SECOND = "Second answer, " + " ".join(["slow"] * 11)  # 13 word chunks, 0.1 s apart
 
 
 def last_user(body: dict[str, Any]) -> str:
@@ -37,3 +42,79 @@ async def test_answers_past_the_cap_wait_for_a_slot_and_all_complete(harness: Ha
         [reply] = await bot.wait_reply_done("C1", message["ts"])
         assert text_of(reply) == f"Answer {n}, streamed in a few pieces."
     assert len(bot.llm.requests) == 4
+
+
+async def test_time_waiting_for_a_slot_does_not_count_against_the_deadline(
+    harness: Harness,
+) -> None:
+    # The first answer holds the only slot for ~2.2 s; the second then streams for ~1.2 s.
+    # Were the 3-s deadline counted from the question, the second would be cut at ~0.8 s.
+    bot = await harness.start(max_concurrent_answers=1, turn_deadline=3.0, stream_idle_timeout=30)
+    gate = asyncio.Event()
+    answers = {
+        "first": text_reply("First answer.", hold=gate, hold_at=2),
+        "second": text_reply(SECOND, delay=0.1),
+    }
+    bot.llm.responder = lambda body: answers[last_user(body)]
+    first = await bot.mention("first")
+    second = await bot.mention("second")
+    await bot.llm.wait_for(lambda: len(bot.llm.requests) == 1, what="the first answer streaming")
+    await asyncio.sleep(2.2)
+    gate.set()
+    [done] = await bot.wait_reply_done("C1", first["ts"])
+    assert text_of(done) == "First answer."
+    [done] = await bot.wait_reply_done("C1", second["ts"])
+    assert text_of(done) == SECOND, text_of(done)
+
+
+async def test_stop_while_waiting_for_a_slot_never_asks_the_model(harness: Harness) -> None:
+    bot = await harness.start(max_concurrent_answers=1, stream_idle_timeout=30)
+    gate = asyncio.Event()
+    bot.llm.responder = lambda body: text_reply("Held answer.", hold=gate, hold_at=2)
+    first = await bot.mention("first")
+    await bot.llm.wait_for(lambda: len(bot.llm.requests) == 1, what="the first answer streaming")
+    second = await bot.mention("second")
+
+    def placeholder() -> dict[str, Any] | None:
+        bots = [m for m in bot.slack.replies("C1", second["ts"]) if m.get("bot_id")]
+        return bots[0] if bots else None
+
+    await bot.slack.wait_for(lambda: placeholder() is not None, what="the queued placeholder")
+    status, _ = await bot.interact(click(placeholder(), STOP_ACTION, user="U1"))
+    assert status == 200
+    await bot.slack.wait_for(
+        lambda: text_of(placeholder() or {}).endswith(texts.STOPPED_BY_USER.strip()),
+        what="the queued answer marked stopped while the first still streams",
+    )
+    assert len(bot.llm.requests) == 1, "the stopped answer never reached the model"
+    gate.set()
+    [done] = await bot.wait_reply_done("C1", first["ts"])
+    assert text_of(done) == "Held answer."
+    assert len(bot.llm.requests) == 1
+
+
+async def test_an_answer_still_waiting_when_shutdown_begins_is_not_started(
+    harness: Harness,
+) -> None:
+    bot = await harness.start(max_concurrent_answers=1, stream_idle_timeout=30)
+    gate = asyncio.Event()
+    bot.llm.responder = lambda body: text_reply("Held answer.", hold=gate, hold_at=2)
+    first = await bot.mention("first")
+    await bot.llm.wait_for(lambda: len(bot.llm.requests) == 1, what="the first answer streaming")
+    second = await bot.mention("second")
+    await bot.slack.wait_for(
+        lambda: len(bot.slack.calls_to("chat.postMessage")) == 2, what="the queued placeholder"
+    )
+    assert bot.runtime is not None and bot.runtime.bot is not None
+    app = bot.runtime.bot
+    stopping = asyncio.create_task(bot.stop(grace=5))
+    await bot.slack.wait_for(lambda: not app.accepting, what="shutdown begun")
+    gate.set()  # the first answer finishes within the grace and frees its slot
+    await stopping
+
+    def shown(event: dict[str, Any]) -> str:
+        return text_of([m for m in bot.slack.replies("C1", event["ts"]) if m.get("bot_id")][0])
+
+    assert shown(first) == "Held answer."
+    assert shown(second) == texts.NOT_ANSWERED
+    assert len(bot.llm.requests) == 1, "no new model request once shutdown began"
