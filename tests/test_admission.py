@@ -67,13 +67,20 @@ async def test_time_waiting_for_a_slot_does_not_count_against_the_deadline(
     assert text_of(done) == SECOND, text_of(done)
 
 
-async def test_stop_while_waiting_for_a_slot_never_asks_the_model(harness: Harness) -> None:
+async def one_slot_taken(
+    harness: Harness,
+) -> tuple[Harness, asyncio.Event, dict[str, Any], dict[str, Any]]:
+    """Start with one slot, held by a first answer until `gate`; ask a second question."""
     bot = await harness.start(max_concurrent_answers=1, stream_idle_timeout=30)
     gate = asyncio.Event()
     bot.llm.responder = lambda body: text_reply("Held answer.", hold=gate, hold_at=2)
     first = await bot.mention("first")
     await bot.llm.wait_for(lambda: len(bot.llm.requests) == 1, what="the first answer streaming")
-    second = await bot.mention("second")
+    return bot, gate, first, await bot.mention("second")
+
+
+async def test_stop_while_waiting_for_a_slot_never_asks_the_model(harness: Harness) -> None:
+    bot, gate, first, second = await one_slot_taken(harness)
 
     def placeholder() -> dict[str, Any] | None:
         bots = [m for m in bot.slack.replies("C1", second["ts"]) if m.get("bot_id")]
@@ -96,12 +103,7 @@ async def test_stop_while_waiting_for_a_slot_never_asks_the_model(harness: Harne
 async def test_an_answer_still_waiting_when_shutdown_begins_is_not_started(
     harness: Harness,
 ) -> None:
-    bot = await harness.start(max_concurrent_answers=1, stream_idle_timeout=30)
-    gate = asyncio.Event()
-    bot.llm.responder = lambda body: text_reply("Held answer.", hold=gate, hold_at=2)
-    first = await bot.mention("first")
-    await bot.llm.wait_for(lambda: len(bot.llm.requests) == 1, what="the first answer streaming")
-    second = await bot.mention("second")
+    bot, gate, first, second = await one_slot_taken(harness)
     await bot.slack.wait_for(
         lambda: len(bot.slack.calls_to("chat.postMessage")) == 2, what="the queued placeholder"
     )
