@@ -51,38 +51,30 @@ class Turn:
         request: TurnRequest,
         key: ThreadKey,
         reply: Reply,
-        settings: TurnSettings | None = None,
+        settings: TurnSettings,
         *,
-        row_id: int | None = None,
+        row_id: int,
     ) -> None:
         self.owner = owner
         self.request = request
         self.key = key
         self.reply = reply
-        self.settings = settings or TurnSettings(system_prompt=owner.config.system_prompt)
+        self.settings = settings
         self.status = ThreadStatus.for_turn(owner.writer, request)
         self.started = owner.clock.now()
         self.usage = [0, 0]  # prompt and completion tokens the server reported
         self.shown = ""  # everything shown in Slack for this turn
         self.round_text = ""  # text of the current model round
-        self.row_id = row_id  # the stored assistant message (made by `run` when None)
+        self.row_id = row_id  # the stored assistant message of the current round
         self._saved_at = 0.0
         self._saving: asyncio.Task[None] | None = None  # a progress save in flight
         self.observed = owner.metrics.turn()
         self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
 
     async def run(self) -> None:
-        owner = self.owner
         status = "complete"
         note = ""
         try:
-            if self.row_id is None:
-                self.row_id = (
-                    await owner.store.append(
-                        self.key,
-                        [NewMessage("assistant", "", slack_ts=self.reply.ts, status="streaming")],
-                    )
-                )[0]
             self.status.thinking()
             note = await self._rounds_unless_stopped()
         except _Stopped:
@@ -119,13 +111,12 @@ class Turn:
         except Exception:
             logger.exception("final edit failed")
         self.observed.finish(status)
-        if self.row_id is not None:
-            await self._save_end(status)
+        await self._save_end(status)
 
     def _finishing_touches(self) -> str:
         """Offer feedback buttons and return the usage footer (if on) for a complete answer."""
         markup = getattr(self.reply, "markup", None)
-        if isinstance(markup, ReplyMarkup) and markup.stop_value and self.row_id is not None:
+        if isinstance(markup, ReplyMarkup) and markup.stop_value:
             markup.feedback_id = self.row_id
         if not self.owner.config.usage_footer or not any(self.usage):
             return ""
@@ -134,7 +125,6 @@ class Turn:
 
     async def _save_end(self, status: str) -> None:
         """Store how the reply ended, waiting a little for a database that blinked."""
-        assert self.row_id is not None
         await self._saved()
         for delay in (*FINAL_SAVE_BACKOFF, None):
             try:
@@ -244,7 +234,6 @@ class Turn:
 
     async def _run_tools(self, event: ToolCallsReady) -> None:
         owner = self.owner
-        assert self.row_id is not None
         calls = [call.as_message() for call in event.calls]
         await self._saved()
         await owner.store.set_reply(
@@ -281,7 +270,7 @@ class Turn:
     def _persist_maybe(self) -> None:
         """Save the answer so far now and then, off the stream's path (one save at a time)."""
         now = self.owner.clock.now()
-        if now - self._saved_at < PERSIST_EVERY or self.row_id is None:
+        if now - self._saved_at < PERSIST_EVERY:
             return
         if self._saving is not None and not self._saving.done():
             return  # a busy database must not hold up the stream; the next delta tries again
