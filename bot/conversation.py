@@ -37,6 +37,16 @@ MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 SPOKEN_MEMORY = 4096  # messages remembered as claimed, answered or notified, per process
 
 
+def _remember(memory: OrderedDict[tuple[str, str, str], None], key: tuple[str, str, str]) -> bool:
+    """Note `key` in a bounded memory (oldest forgotten); tell whether it was new."""
+    if key in memory:
+        return False
+    memory[key] = None
+    while len(memory) > SPOKEN_MEMORY:
+        memory.popitem(last=False)
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class TurnRequest:
     """A Slack message the bot decided to answer."""
@@ -138,9 +148,7 @@ class Conversation:
                 if not claimed:
                     logger.info("message %s already claimed; not answering", request.message_ts)
                     return
-                self._claimed[asked] = None  # the database stays the truth across processes
-                while len(self._claimed) > SPOKEN_MEMORY:
-                    self._claimed.popitem(last=False)
+                _remember(self._claimed, asked)  # the database stays the truth across processes
                 await self._answer(request, key, target)
         except asyncio.CancelledError:
             # Shutting down before this message's reply started: say so rather than nothing.
@@ -172,13 +180,7 @@ class Conversation:
 
     def _first_word(self, request: TurnRequest) -> bool:
         """Tell whether nothing was said about this message yet, and note that now it is."""
-        key = (request.team_id, request.channel, request.message_ts)
-        if key in self._spoken:
-            return False
-        self._spoken[key] = None
-        while len(self._spoken) > SPOKEN_MEMORY:
-            self._spoken.popitem(last=False)
-        return True
+        return _remember(self._spoken, (request.team_id, request.channel, request.message_ts))
 
     @asynccontextmanager
     async def _thread_lock(self, key: ThreadKey, order: str = "") -> AsyncIterator[None]:
