@@ -22,7 +22,7 @@ import openai
 from bot.llm.errors import give_up, http_transport, is_transient
 from bot.llm.events import StreamEvent, StreamRetry, TextDelta, ToolCallsReady, TurnDone
 from bot.llm.overlap import continuation_start
-from bot.llm.sse import EventStream
+from bot.llm.sse import read_events
 from bot.llm.toolcalls import ToolCallAssembler
 
 logger = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ class ChatModel:
         kwargs["timeout"] = self._timeout()
         opened = self.client.chat.completions.with_streaming_response.create(**kwargs)
         async with opened as response:
-            async for chunk in EventStream(response.http_response):
+            async for chunk in read_events(response.http_response):
                 if chunk.get("usage") is not None:
                     usage = chunk["usage"]
                 for choice in chunk.get("choices") or ():

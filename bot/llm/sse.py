@@ -24,83 +24,68 @@ from bot.llm.errors import http_transport
 DRAIN_TIMEOUT = 0.1  # after [DONE], how long to read what is left so the connection is reused
 
 
-class EventStream:
-    """Iterate the JSON payloads of one streamed response; `[DONE]` ends the iteration."""
+async def read_events(response: Any) -> AsyncIterator[dict[str, Any]]:
+    """Yield the JSON payloads of one streamed response (httpx2.Response); `[DONE]` ends it."""
+    pending = b""
+    data: list[bytes] = []
+    # An unencoded body (the usual case) is read raw: aiter_bytes would only add a
+    # decoder and a re-chunker per read.
+    encoded = response.headers.get("content-encoding", "identity") != "identity"
+    blocks = response.aiter_bytes() if encoded else response.aiter_raw()
+    try:
+        async for block in blocks:
+            pending += block
+            if b"\n" not in block:
+                continue
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if line.endswith(b"\r"):
+                    line = line[:-1]
+                if line.startswith(b"data:"):
+                    value = line[5:]
+                    data.append(value[1:] if value.startswith(b" ") else value)
+                elif not line and data:
+                    payload, data = b"\n".join(data), []
+                    if payload == b"[DONE]":
+                        await _drain(blocks)
+                        return
+                    event = _decode(payload, response.request)
+                    if event is not None:
+                        yield event
+                # event:, id:, retry: and ": comments" carry nothing we use
+    except http_transport.TimeoutException as exc:
+        raise openai.APITimeoutError(request=response.request) from exc
+    except (http_transport.RequestError, ssl.SSLError, anyio.EndOfStream) as exc:
+        raise openai.APIConnectionError(request=response.request) from exc
+    # The body ended. An event still open (no blank line after it) is complete only if its
+    # last line was: a cut mid-line is dropped, and the missing finish reason tells the
+    # caller the stream broke.
+    if data and not pending:
+        payload = b"\n".join(data)
+        if payload != b"[DONE]":
+            event = _decode(payload, response.request)
+            if event is not None:
+                yield event
 
-    def __init__(self, response: Any) -> None:
-        self._response = response  # the HTTP response (httpx2.Response)
-        self._events = self._read()
 
-    def __aiter__(self) -> EventStream:
-        return self
-
-    async def __anext__(self) -> dict[str, Any]:
-        return await self._events.__anext__()
-
-    async def _read(self) -> AsyncIterator[dict[str, Any]]:
-        response = self._response
-        pending = b""
-        data: list[bytes] = []
-        # An unencoded body (the usual case) is read raw: aiter_bytes would only add a
-        # decoder and a re-chunker per read.
-        encoded = response.headers.get("content-encoding", "identity") != "identity"
-        blocks = response.aiter_bytes() if encoded else response.aiter_raw()
-        try:
-            async for block in blocks:
-                pending += block
-                if b"\n" not in block:
-                    continue
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
-                    if line.endswith(b"\r"):
-                        line = line[:-1]
-                    if line.startswith(b"data:"):
-                        value = line[5:]
-                        data.append(value[1:] if value.startswith(b" ") else value)
-                    elif not line and data:
-                        payload = data[0] if len(data) == 1 else b"\n".join(data)
-                        data = []
-                        if payload == b"[DONE]":
-                            await _drain(blocks)
-                            return
-                        event = self._decode(payload)
-                        if event is not None:
-                            yield event
-                    # event:, id:, retry: and ": comments" carry nothing we use
-        except http_transport.TimeoutException as exc:
-            raise openai.APITimeoutError(request=response.request) from exc
-        except (http_transport.RequestError, ssl.SSLError, anyio.EndOfStream) as exc:
-            raise openai.APIConnectionError(request=response.request) from exc
-        # The body ended. An event still open (no blank line after it) is complete only if
-        # its last line was: a cut mid-line is dropped, and the missing finish reason tells
-        # the caller the stream broke.
-        if data and not pending:
-            payload = b"\n".join(data)
-            if payload != b"[DONE]":
-                event = self._decode(payload)
-                if event is not None:
-                    yield event
-
-    def _decode(self, payload: bytes) -> dict[str, Any] | None:
-        try:
-            event = json.loads(payload)
-        except ValueError as exc:
-            raise openai.APIError(
-                "the model server sent an event that is not JSON",
-                request=self._response.request,
-                body=None,
-            ) from exc
-        if not isinstance(event, dict):
-            return None
-        error = event.get("error")
-        if error:
-            message = error.get("message") if isinstance(error, dict) else None
-            raise openai.APIError(
-                message if isinstance(message, str) and message else "error during streaming",
-                request=self._response.request,
-                body=error,
-            )
-        return event
+def _decode(payload: bytes, request: Any) -> dict[str, Any] | None:
+    try:
+        event = json.loads(payload)
+    except ValueError as exc:
+        raise openai.APIError(
+            "the model server sent an event that is not JSON", request=request, body=None
+        ) from exc
+    if not isinstance(event, dict):
+        return None
+    error = event.get("error")
+    if error:
+        message = error.get("message") if isinstance(error, dict) else None
+        raise openai.APIError(
+            message if isinstance(message, str) and message else "error during streaming",
+            request=request,
+            body=error,
+        )
+    return event
 
 
 async def _drain(blocks: AsyncIterator[bytes]) -> None:
