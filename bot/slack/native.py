@@ -23,6 +23,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.aio import cancel_and_wait
 from bot.clock import Clock, SystemClock
 from bot.slack.budget import EditBudget, Lease
 from bot.slack.format import to_slack
@@ -135,12 +136,7 @@ class NativeReply:
 
     async def abort(self) -> None:
         """Stop flushing without a final call."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
         if self._fallback is not None:
             await self._fallback.reply.abort()
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot import messages as texts
+from bot.aio import cancel_and_wait
 from bot.clock import Clock, SystemClock
 from bot.slack.blocks import MessageState, ReplyMarkup
 from bot.slack.budget import EditBudget, Lease
@@ -114,12 +115,7 @@ class StreamingReply:
 
     async def abort(self) -> None:
         """Stop the flusher without a final edit."""
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         if self.budget is not None:
