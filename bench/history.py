@@ -17,13 +17,13 @@ from sqlalchemy import event, insert, select
 
 from bench.model import make_answer
 from bench.stats import median, percentile
-from bot.conversation import TurnConfig, to_chat
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
 from bot.db.models import Message
 from bot.db.store import Store, ThreadKey
 from bot.llm import history
 from bot.settings import DEFAULT_SYSTEM_PROMPT
+from bot.turns.dispatcher import TurnConfig, to_chat
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 KEY = ThreadKey("T1", "CHIST", "1700000000.000001")

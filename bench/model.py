@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.openai import FakeOpenAI, Reply, text_reply
+from bot.testing.openai import FakeOpenAI, Reply, text_reply
 
 TAG = re.compile(r"q:(\w+)")
 WORDS = (

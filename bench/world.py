@@ -19,8 +19,8 @@ from aiohttp import web
 
 from bench.model import BenchOpenAI, Plan, make_answer
 from bench.tracker import ReplyTrack, Tracker, reply_metrics
-from tests.fakes.signing import event_body, signed_headers
-from tests.fakes.slack import FakeSlack
+from bot.testing.signing import event_body, signed_headers
+from bot.testing.slack import FakeSlack
 
 SECRET = "bench-signing-secret"
 _counter = itertools.count(1)

@@ -8,8 +8,9 @@ import logging
 import signal
 import sys
 
-from bot import commands, logs
+from bot.ops import maintenance as commands
 from bot.settings import SettingsError, load_settings
+from bot.telemetry import logs
 
 logger = logging.getLogger("bot")
 
@@ -66,7 +67,7 @@ def _migrate() -> int:
 
 
 def _console(thread: str | None) -> int:
-    from bot.console import console_settings, run_console
+    from bot.ops.console import console_settings, run_console
 
     settings = console_settings()
     # The terminal is for the chat: only warnings and errors go to stderr.

@@ -8,7 +8,7 @@ class BotError(Exception):
 
 
 class UserFacingError(BotError):
-    """A failure the asking user is told about, with a short message from `bot.messages`."""
+    """A failure the asking user is told about, with a short message from `bot.texts`."""
 
     def __init__(self, user_message: str, *, detail: str = "") -> None:
         super().__init__(detail or user_message)

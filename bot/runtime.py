@@ -12,29 +12,29 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import retention
-from bot.access import AccessLists, Gate
-from bot.app import BotApp, create_app
-from bot.channel_config import ChannelSettings
 from bot.clock import Clock, SystemClock
-from bot.conversation import Conversation, TurnConfig
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
 from bot.db.privacy import Privacy
 from bot.db.replicas import ReplicaRegistry, default_replica_id
 from bot.db.store import Store
 from bot.llm.client import ChatModel, StreamPolicy, openai_client
-from bot.locks import RedisThreadLocks
-from bot.metrics import Metrics
-from bot.scope import turn_scope
+from bot.ops import retention
 from bot.settings import Settings
-from bot.slack import install
 from bot.slack.budget import EditBudget, Limit
 from bot.slack.budget_redis import SharedEditBudget
-from bot.slack.interrupted import mark_interrupted
-from bot.slack.replies import budget_limits
+from bot.slack.reply.choose import budget_limits
+from bot.slack.reply.interrupted import mark_interrupted
 from bot.slack.writer import SlackWriter
+from bot.slack_app import oauth as install
+from bot.slack_app.access import AccessLists, Gate
+from bot.slack_app.app import BotApp, create_app
+from bot.telemetry.metrics import Metrics
+from bot.telemetry.scope import turn_scope
 from bot.tools.loading import build_registry
+from bot.turns.channel_settings import ChannelSettings
+from bot.turns.dispatcher import Conversation, TurnConfig
+from bot.turns.locks import RedisThreadLocks
 
 logger = logging.getLogger(__name__)
 

@@ -9,44 +9,25 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.fakes.openai import FakeOpenAI
-from tests.fakes.slack import FakeSlack
-from tests.harness import Harness
-
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-async def _pg_exec(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN.replace("postgresql+asyncpg", "postgresql"), timeout=3)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def _pg_available() -> bool:
-    try:
-        asyncio.run(_pg_exec("SELECT 1"))
-    except Exception:
-        return False
-    return True
+from bot.testing.harness import Harness
+from bot.testing.openai import FakeOpenAI
+from bot.testing.postgres import PG_ADMIN, pg_available, pg_exec
+from bot.testing.slack import FakeSlack
 
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str | None]:
     """Create a throwaway PostgreSQL database for this run (None when PostgreSQL is absent)."""
-    if not _pg_available():
+    if not pg_available():
         if os.environ.get("CI") or os.environ.get("REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL is required in CI but not reachable at {PG_ADMIN}")
         yield None
         return
     name = f"bot_test_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_exec(f'CREATE DATABASE "{name}"'))
     base = PG_ADMIN.rsplit("/", 1)[0]
     yield f"postgresql+asyncpg://{base.split('://', 1)[1]}/{name}"
-    asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

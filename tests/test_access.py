@@ -8,11 +8,12 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.access import AccessLists, asker_can_read
-from tests.fakes.openai import text_reply
-from tests.fakes.signing import event_body, signed_headers
-from tests.fakes.slack import FakeSlack
-from tests.harness import SECRET, Harness, channel_message, dm
+from bot.slack_app.access import AccessLists
+from bot.testing.harness import SECRET, Harness, channel_message, dm
+from bot.testing.openai import text_reply
+from bot.testing.signing import event_body, signed_headers
+from bot.testing.slack import FakeSlack
+from bot.tools.visibility import asker_can_read
 
 
 async def test_denied_user_never_starts_a_turn_and_is_told_once(harness: Harness) -> None:
@@ -94,7 +95,7 @@ async def test_asker_can_read_only_what_they_could_see(slack: FakeSlack) -> None
 
 
 async def test_permalink_reader_returns_only_what_a_guest_could_see(bot: Harness) -> None:
-    from tests.tools.test_builtins import link, results
+    from bot.testing.toolchecks import link, results
 
     bot.slack.add_user("UGUEST", is_restricted=True)
     bot.slack.add_channel("C7", "all-hands", members=["UBOT", "U1"])

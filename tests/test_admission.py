@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot import messages as texts
-from bot.slack.blocks import STOP_ACTION
-from tests.fakes.openai import Reply, text_reply
-from tests.harness import Harness, text_of
-from tests.interactive import click
+from bot import texts
+from bot.slack.reply.markup import STOP_ACTION
+from bot.testing.harness import Harness, text_of
+from bot.testing.interactive import click
+from bot.testing.openai import Reply, text_reply
 
 SECOND = "Second answer, " + " ".join(["slow"] * 11)  # 13 word chunks, 0.1 s apart
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from bot import messages as texts
-from tests.fakes.openai import text_reply, tool_call_reply
-from tests.harness import Harness, dm, next_ts, text_of
+from bot import texts
+from bot.testing.harness import Harness, dm, next_ts, text_of
+from bot.testing.openai import text_reply, tool_call_reply
 
 
 def thread_started(thread_ts: str, channel: str = "D1") -> dict:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import re
 
-from tests.fakes.openai import Reply, text_reply
-from tests.harness import Harness, dm, text_of
+from bot.testing.harness import Harness, dm, text_of
+from bot.testing.openai import Reply, text_reply
 
 REPLIES = 10
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bot import messages as texts
-from bot.channel_config import PRESETS
-from tests.fakes.openai import text_reply
-from tests.harness import Harness, channel_message, dm, text_of
-from tests.interactive import modal_values, submit
+from bot import texts
+from bot.testing.harness import Harness, channel_message, dm, text_of
+from bot.testing.interactive import modal_values, submit
+from bot.testing.openai import text_reply
+from bot.turns.channel_settings import PRESETS
 
 
 async def open_modal(bot: Harness, channel: str = "C1") -> dict:

@@ -8,8 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from bot.console import TerminalSlack
-from tests.fakes.openai import FakeOpenAI, text_reply, tool_call_reply
+from bot.ops.console import TerminalSlack
+from bot.testing.openai import FakeOpenAI, text_reply, tool_call_reply
 
 
 async def run_console(llm: FakeOpenAI, db: Path, stdin: str, *args: str) -> tuple[int, str, str]:

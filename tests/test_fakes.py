@@ -16,9 +16,9 @@ from slack_sdk.models.messages.chunk import MarkdownTextChunk
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.openai import FakeOpenAI, error_reply, text_reply, tool_call_reply
-from tests.fakes.signing import event_body, signed_headers
-from tests.fakes.slack import FakeSlack
+from bot.testing.openai import FakeOpenAI, error_reply, text_reply, tool_call_reply
+from bot.testing.signing import event_body, signed_headers
+from bot.testing.slack import FakeSlack
 
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 
@@ -70,7 +70,10 @@ async def test_slack_post_update_replies_and_delete(slack: FakeSlack, web: Async
     assert slack.messages[("C1", ts)]["edits"] == 1
 
     thread = (await web.conversations_replies(channel="C1", ts=parent))["messages"]
-    assert [(m["text"], m.get("bot_id")) for m in thread] == [("question?", None), ("answer", "BBOT")]
+    assert [(m["text"], m.get("bot_id")) for m in thread] == [
+        ("question?", None),
+        ("answer", "BBOT"),
+    ]
     assert thread[0]["reply_count"] == 1 and thread[1]["thread_ts"] == parent
     assert [m["text"] for m in slack.bot_messages("C1")] == ["answer"]
 
@@ -91,8 +94,11 @@ async def test_slack_validation_errors(slack: FakeSlack, web: AsyncWebClient) ->
         await web.chat_update(channel="C1", ts=ts, text="y" * 4_001)
     assert err.value.response["error"] == "msg_too_long"
     cases = [
-        ("chat.postMessage", {"channel": "C1", "text": "a", "markdown_text": "b"},
-         "markdown_text_conflict"),
+        (
+            "chat.postMessage",
+            {"channel": "C1", "text": "a", "markdown_text": "b"},
+            "markdown_text_conflict",
+        ),
         ("chat.postMessage", {"channel": "C1"}, "no_text"),
         ("chat.postMessage", {"text": "a"}, "channel_not_found"),
         ("chat.update", {"channel": "C1", "ts": "1.2", "text": "a"}, "message_not_found"),
@@ -146,7 +152,10 @@ async def test_slack_stream_lifecycle(slack: FakeSlack, web: AsyncWebClient) -> 
     with pytest.raises(SlackApiError, match="missing_recipient_user_id"):
         await web.chat_startStream(channel="C1", thread_ts="1.1")
     started = await web.chat_startStream(
-        channel="C1", thread_ts="1.1", recipient_user_id="U1", recipient_team_id="T1",
+        channel="C1",
+        thread_ts="1.1",
+        recipient_user_id="U1",
+        recipient_team_id="T1",
         markdown_text="Hel",
     )
     ts = started["ts"]
@@ -180,7 +189,10 @@ async def test_slack_lookups_delay_and_wait_for(slack: FakeSlack, web: AsyncWebC
     assert (await web.conversations_info(channel="D1"))["channel"]["is_im"] is True
     user = (await web.users_info(user="U1"))["user"]
     assert (user["real_name"], user["tz"], user["profile"]["real_name"]) == (
-        "Ada Lovelace", "UTC", "Ada Lovelace")
+        "Ada Lovelace",
+        "UTC",
+        "Ada Lovelace",
+    )
     assert (await web.users_info(user="U2"))["user"]["tz_offset"] == 3600
     await web.assistant_threads_setStatus(channel_id="D1", thread_ts="1.1", status="thinking")
     assert slack.calls_to("assistant.threads.setStatus")[0].args["status"] == "thinking"
@@ -214,8 +226,9 @@ async def test_openai_streams_text_and_usage(llm: FakeOpenAI, oai: AsyncOpenAI) 
     await llm.wait_for(lambda: llm.open_streams == 0)
 
     # Queue empty: the default reply echoes the last user message, streamed or not.
-    text, _ = await _collect(await oai.chat.completions.create(
-        model="m", messages=MESSAGES, stream=True))
+    text, _ = await _collect(
+        await oai.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+    )
     assert text == "echo: hi"
     plain = await oai.chat.completions.create(model="m", messages=MESSAGES)
     assert plain.choices[0].message.content == "echo: hi" and plain.usage is not None
@@ -235,19 +248,35 @@ async def test_openai_wire_format(llm: FakeOpenAI) -> None:
     first = json.loads(events[0].removeprefix("data: "))
     assert list(first) == ["id", "object", "created", "model", "system_fingerprint", "choices"]
     assert first["object"] == "chat.completion.chunk" and first["system_fingerprint"] is None
-    assert first["choices"] == [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                 "logprobs": None, "finish_reason": None}]
+    assert first["choices"] == [
+        {
+            "index": 0,
+            "delta": {"role": "assistant", "content": ""},
+            "logprobs": None,
+            "finish_reason": None,
+        }
+    ]
 
 
 async def test_openai_tool_calls(llm: FakeOpenAI, oai: AsyncOpenAI) -> None:
     calls = [("call_1", "get_time", '{"tz": "Europe/Berlin"}'), ("call_2", "noop", "{}")]
     llm.script(tool_call_reply(calls), tool_call_reply(calls, content_before="Let me check."))
-    _, chunks = await _collect(await oai.chat.completions.create(
-        model="m", messages=MESSAGES, stream=True))
+    _, chunks = await _collect(
+        await oai.chat.completions.create(model="m", messages=MESSAGES, stream=True)
+    )
     deltas = [c.choices[0].model_dump(exclude_unset=True)["delta"] for c in chunks[:-1]]
-    assert deltas[0] == {"role": "assistant", "content": None, "tool_calls": [
-        {"index": 0, "id": "call_1", "type": "function",
-         "function": {"name": "get_time", "arguments": ""}}]}
+    assert deltas[0] == {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "index": 0,
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "get_time", "arguments": ""},
+            }
+        ],
+    }
     fragments = [d["tool_calls"][0] for d in deltas[1:] if d["tool_calls"][0]["index"] == 0]
     assert all(set(f) == {"index", "function"} for f in fragments)
     args = "".join(f["function"]["arguments"] for f in fragments)
@@ -258,12 +287,12 @@ async def test_openai_tool_calls(llm: FakeOpenAI, oai: AsyncOpenAI) -> None:
     message = done.choices[0].message
     assert message.content == "Let me check." and done.choices[0].finish_reason == "tool_calls"
     tool_calls = [t.model_dump() for t in message.tool_calls or []]
-    assert [(t["id"], t["function"]["name"], t["function"]["arguments"]) for t in tool_calls] == calls
+    assert [
+        (t["id"], t["function"]["name"], t["function"]["arguments"]) for t in tool_calls
+    ] == calls
 
 
-async def test_openai_cut_stream_raises_connection_error(
-    llm: FakeOpenAI, oai: AsyncOpenAI
-) -> None:
+async def test_openai_cut_stream_raises_connection_error(llm: FakeOpenAI, oai: AsyncOpenAI) -> None:
     llm.script(text_reply("one two three four", cut_after=3))
     stream = await oai.chat.completions.create(model="m", messages=MESSAGES, stream=True)
     received: list[str] = []
@@ -289,9 +318,7 @@ async def test_openai_errors_and_retry_after(llm: FakeOpenAI) -> None:
     assert len(llm.requests) == 3
 
 
-async def test_openai_stall_is_detectable_and_released(
-    llm: FakeOpenAI, oai: AsyncOpenAI
-) -> None:
+async def test_openai_stall_is_detectable_and_released(llm: FakeOpenAI, oai: AsyncOpenAI) -> None:
     llm.responder = lambda body: text_reply("never finishes", stall_after=2)
     stream = await oai.chat.completions.create(model="m", messages=MESSAGES, stream=True)
     first = await asyncio.wait_for(stream.__anext__(), 5)
@@ -318,8 +345,9 @@ def test_signed_event_body_verifies() -> None:
     body = event_body({"type": "app_mention", "user": "U1", "text": "<@UBOT> hi"})
     headers = signed_headers("s3cret", body)
     verifier = SignatureVerifier("s3cret")
-    assert verifier.is_valid(body, headers["X-Slack-Request-Timestamp"],
-                             headers["X-Slack-Signature"])
+    assert verifier.is_valid(
+        body, headers["X-Slack-Request-Timestamp"], headers["X-Slack-Signature"]
+    )
     assert not SignatureVerifier("other").is_valid_request(body, headers)
     envelope = json.loads(body)
     assert envelope["type"] == "event_callback" and envelope["authorizations"][0]["is_bot"]

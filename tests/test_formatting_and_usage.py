@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.fakes.openai import text_reply
-from tests.harness import Harness, channel_message, text_of
+from bot.testing.harness import Harness, channel_message, text_of
+from bot.testing.openai import text_reply
 
 ANSWER = (
     "**Summary** for <@U7>, not <!channel>:\n\n"

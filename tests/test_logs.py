@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot import logs
-from tests.fakes.openai import error_reply, text_reply
-from tests.harness import SECRET, Harness
+from bot.telemetry import logs
+from bot.testing.harness import SECRET, Harness
+from bot.testing.openai import error_reply, text_reply
 
 QUESTION = "my secret plan is purple elephants"
 
@@ -59,7 +59,7 @@ async def test_json_logs_carry_turn_ids_and_never_message_text(
     assert in_turn, records
     assert {r["team_id"] for r in in_turn} == {"T1"}
     assert {r["channel_id"] for r in in_turn} == {"C1"}
-    failed = [r for r in in_turn if r["level"] == "WARNING" and r["logger"] == "bot.turn"]
+    failed = [r for r in in_turn if r["level"] == "WARNING" and r["logger"] == "bot.turns.turn"]
     assert failed, "the model failure is logged inside the turn"
     started = [r for r in in_turn if r["message"].startswith("turn for message")]
     assert failed[0]["turn_id"] in {r["turn_id"] for r in started}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.fakes.openai import text_reply, tool_call_reply
-from tests.harness import Harness
+from bot.testing.harness import Harness
+from bot.testing.openai import text_reply, tool_call_reply
 
 ANSWER = "Metrics are numbers that tell a story about a running process."
 

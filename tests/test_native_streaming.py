@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot import messages as texts
+from bot import texts
 from bot.db.store import ThreadKey
-from tests.fakes.openai import text_reply, tool_call_reply
-from tests.harness import Harness, dm, text_of
+from bot.testing.harness import Harness, dm, text_of
+from bot.testing.openai import text_reply, tool_call_reply
 
 ANSWER = "Streams are appended in place while the model writes. " * 4
 SLOW = {"pieces": 12, "delay": 0.025}  # about 0.5 s of streaming
@@ -52,7 +52,9 @@ async def test_auto_streams_in_dm_threads_and_edits_in_place_elsewhere(harness: 
     event = await bot.mention("hi")
     await bot.wait_reply_done("C1", event["ts"])
     await bot.send(dm("hi there"))
-    await bot.slack.wait_for(lambda: any(text_of(m) == "In a DM." for m in bot.slack.bot_messages("D1")))
+    await bot.slack.wait_for(
+        lambda: any(text_of(m) == "In a DM." for m in bot.slack.bot_messages("D1"))
+    )
     assert bot.slack.calls_to("chat.startStream") == [], "channels and top-level DMs: chat.update"
     posts = len(bot.slack.calls_to("chat.postMessage"))
     root, replies = await ask_in_dm_thread(bot, "how do streams work?")
@@ -117,8 +119,10 @@ async def test_stream_expiry_mid_answer_continues_with_chat_update_on_the_same_m
     assert [text_of(r) for r in replies] == [ANSWER], "same message, nothing lost or repeated"
     updates = native.slack.calls_to("chat.update")
     assert updates and all(u.args["ts"] == replies[0]["ts"] for u in updates)
-    assert any(c.status == 200 and c.response.get("error") == "message_not_in_streaming_state"
-               for c in native.slack.calls)
+    assert any(
+        c.status == 200 and c.response.get("error") == "message_not_in_streaming_state"
+        for c in native.slack.calls
+    )
 
 
 async def test_user_not_found_on_stop_stream_falls_back_to_chat_update(native: Harness) -> None:

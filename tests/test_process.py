@@ -20,11 +20,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot import messages as texts
-from tests.fakes.openai import FakeOpenAI, text_reply
-from tests.fakes.signing import event_body, signed_headers
-from tests.fakes.slack import FakeSlack
-from tests.harness import SECRET, channel_message, text_of
+from bot import texts
+from bot.testing.harness import SECRET, channel_message, text_of
+from bot.testing.openai import FakeOpenAI, text_reply
+from bot.testing.signing import event_body, signed_headers
+from bot.testing.slack import FakeSlack
 
 LONG = " ".join(f"step{i}" for i in range(120))  # 120 chunks
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,9 +13,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.db.store import ThreadKey
-from bot.locks import RedisThreadLocks
 from bot.slack.budget import Limit
 from bot.slack.budget_redis import SharedEditBudget
+from bot.turns.locks import RedisThreadLocks
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 KEY = ThreadKey("T1", "C1", "1600000000.000001")
@@ -131,8 +131,8 @@ async def _until(predicate: Any, *, sync: bool = True, timeout: float = 5.0) -> 
 
 
 async def test_unreachable_redis_falls_back_to_in_process_coordination(harness: Any) -> None:
-    from tests.fakes.openai import text_reply
-    from tests.harness import text_of
+    from bot.testing.harness import text_of
+    from bot.testing.openai import text_reply
 
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

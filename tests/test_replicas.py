@@ -25,12 +25,12 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-from bot import messages as texts
-from tests.conftest import PG_ADMIN, _pg_exec
-from tests.fakes.openai import FakeOpenAI, text_reply
-from tests.fakes.signing import event_body, signed_headers
-from tests.fakes.slack import FakeSlack
-from tests.harness import SECRET, channel_message, text_of
+from bot import texts
+from bot.testing.harness import SECRET, channel_message, text_of
+from bot.testing.openai import FakeOpenAI, text_reply
+from bot.testing.postgres import PG_ADMIN, pg_exec
+from bot.testing.signing import event_body, signed_headers
+from bot.testing.slack import FakeSlack
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -131,7 +131,7 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
     client = aioredis.from_url(REDIS_URL)
     try:
         await client.ping()
-        await _pg_exec("SELECT 1")
+        await pg_exec("SELECT 1")
     except Exception as exc:
         await client.aclose()
         if required:
@@ -141,7 +141,7 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
     await slack.start()
     await llm.start()
     name = f"bot_replicas_{uuid.uuid4().hex[:10]}"
-    await _pg_exec(f'CREATE DATABASE "{name}"')
+    await pg_exec(f'CREATE DATABASE "{name}"')
     database_url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
     prefix = f"test-{uuid.uuid4().hex[:8]}:"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))}
@@ -185,7 +185,7 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
         if keys:
             await client.delete(*keys)
         await client.aclose()
-        await _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot import messages as texts
+from bot import texts
+from bot.testing.harness import Harness, channel_message, text_of
+from bot.testing.openai import Reply, error_reply, text_reply, tool_call_reply
+from bot.testing.stored import stored_replies
 from bot.tools import Tool
-from tests.fakes.openai import Reply, error_reply, text_reply, tool_call_reply
-from tests.harness import Harness, channel_message, text_of
-from tests.resilience_helpers import stored_replies
 
 ANSWER = (
     "Glaciers move because ice deforms under its own weight. Deep inside a glacier the "

@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot import messages as texts
-from tests.fakes.dbproxy import DbProxy
-from tests.fakes.openai import FakeOpenAI, text_reply
-from tests.fakes.slack import FakeSlack
-from tests.harness import Harness, channel_message, text_of
-from tests.resilience_helpers import stored_replies
+from bot import texts
+from bot.testing.dbproxy import DbProxy
+from bot.testing.harness import Harness, channel_message, text_of
+from bot.testing.openai import FakeOpenAI, text_reply
+from bot.testing.slack import FakeSlack
+from bot.testing.stored import stored_replies
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 

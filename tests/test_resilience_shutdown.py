@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot import messages as texts
-from tests.fakes.openai import text_reply
-from tests.harness import Harness, channel_message, text_of
-from tests.resilience_helpers import stored_replies
+from bot import texts
+from bot.testing.harness import Harness, channel_message, text_of
+from bot.testing.openai import text_reply
+from bot.testing.stored import stored_replies
 
 LONG = " ".join(f"step{i}" for i in range(100))  # 100 chunks
 

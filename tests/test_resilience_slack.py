@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from bot.slack.split import open_fence
-from tests.fakes.dbproxy import DbProxy
-from tests.fakes.openai import text_reply
-from tests.harness import Harness, text_of
-from tests.resilience_helpers import reassemble
+from bot.slack.reply.split import open_fence
+from bot.testing.dbproxy import DbProxy
+from bot.testing.harness import Harness, text_of
+from bot.testing.openai import text_reply
+from bot.testing.stored import reassemble
 
 ANSWER = "Snow turns into firn and then into glacier ice over many winters. " * 8
 LIMIT = 3900  # SLACK_MESSAGE_MAX_CHARS default

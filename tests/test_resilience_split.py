@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from bot.slack.split import (
+from bot.slack.reply.split import (
     FENCE_SLACK,
     close_part,
     code_spans,
@@ -14,7 +14,7 @@ from bot.slack.split import (
     split_message,
     split_point,
 )
-from tests.resilience_helpers import reassemble
+from bot.testing.stored import reassemble
 
 PROSE = "Moraines are ridges of rock left behind by glaciers as they retreat. " * 3
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.fakes.openai import Reply, text_reply
-from tests.harness import Harness, channel_message, text_of
+from bot.testing.harness import Harness, channel_message, text_of
+from bot.testing.openai import Reply, text_reply
 
 SLOW_ONE = "First follow-up answer, streamed slowly, word by word, so that the others queue."
 

@@ -13,8 +13,8 @@ from unittest import mock
 from sqlalchemy import text
 
 from bot.db.engine import create_engine
-from tests.fakes.openai import text_reply
-from tests.harness import Harness, channel_message, dm, text_of
+from bot.testing.harness import Harness, channel_message, dm, text_of
+from bot.testing.openai import text_reply
 
 
 async def _sql(url: str, statement: str) -> list[tuple]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tests.fakes.openai import text_reply
-from tests.fakes.signing import event_body
-from tests.harness import Harness, channel_message, text_of
+from bot.testing.harness import Harness, channel_message, text_of
+from bot.testing.openai import text_reply
+from bot.testing.signing import event_body
 
 
 async def test_socket_mode_mention_is_acked_and_answered(harness: Harness) -> None:
@@ -14,7 +14,9 @@ async def test_socket_mode_mention_is_acked_and_answered(harness: Harness) -> No
     assert bot.runtime is not None and bot.runtime.port is None  # no HTTP server in Socket Mode
     bot.llm.script(text_reply("Over the socket.", pieces=3))
     event = channel_message("<@UBOT> hi over socket")
-    ack = await bot.slack.send_socket_event(json.loads(event_body({**event, "type": "app_mention"})))
+    ack = await bot.slack.send_socket_event(
+        json.loads(event_body({**event, "type": "app_mention"}))
+    )
     assert "envelope_id" in ack
     # The message.channels twin arrives too and must not give a second answer.
     await bot.slack.send_socket_event(json.loads(event_body(event)))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot import messages as texts
+from bot import texts
 from bot.db.store import ThreadKey
-from bot.slack.blocks import FEEDBACK_ACTION, STOP_ACTION
-from tests.fakes.openai import text_reply
-from tests.harness import Harness, text_of
-from tests.interactive import click, element
+from bot.slack.reply.markup import FEEDBACK_ACTION, STOP_ACTION
+from bot.testing.harness import Harness, text_of
+from bot.testing.interactive import click, element
+from bot.testing.openai import text_reply
 
 SLOW = "word " * 300  # 300 chunks, 20 ms apart: about 6 s unless stopped
 

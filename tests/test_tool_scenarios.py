@@ -10,12 +10,11 @@ import json
 
 import pytest
 
-from bot import messages as texts
+from bot import texts
 from bot.llm import history
-from tests.fakes.openai import text_reply, tool_call_reply
-from tests.harness import Harness, channel_message, text_of
-from tests.tools import sample_tools
-from tests.tools.helpers import (
+from bot.testing.harness import Harness, channel_message, text_of
+from bot.testing.openai import text_reply, tool_call_reply
+from bot.testing.toolchecks import (
     assert_valid_tool_sequence,
     chunk,
     exchanges,
@@ -24,6 +23,7 @@ from tests.tools.helpers import (
     results_by_name,
     tool_round,
 )
+from tests.tools import sample_tools
 
 
 @pytest.fixture
@@ -57,8 +57,11 @@ async def test_single_tool_call(bot: Harness) -> None:
     assert messages[-3]["role"] == "user"
     assert messages[-2]["content"] is None, "an assistant message of only tool calls"
     assert messages[-2]["tool_calls"] == [
-        {"id": "call_1", "type": "function",
-         "function": {"name": "echo", "arguments": '{"text": "hi", "times": 2}'}}
+        {
+            "id": "call_1",
+            "type": "function",
+            "function": {"name": "echo", "arguments": '{"text": "hi", "times": 2}'},
+        }
     ]
     assert messages[-1] == {"role": "tool", "tool_call_id": "call_1", "content": "hihi"}
 
@@ -67,8 +70,9 @@ async def test_parallel_calls_run_concurrently(bot: Harness) -> None:
     # Each call waits (at most 5 s) until the other has started: run one after the
     # other, the first would give up and answer "alone".
     bot.llm.script(
-        tool_call_reply([("call_a", "rendezvous", '{"name": "a"}'),
-                         ("call_b", "rendezvous", '{"name": "b"}')]),
+        tool_call_reply(
+            [("call_a", "rendezvous", '{"name": "a"}'), ("call_b", "rendezvous", '{"name": "b"}')]
+        ),
         text_reply("Both met."),
     )
     assert await ask(bot, "meet") == "Both met."
@@ -104,7 +108,9 @@ async def test_parallel_calls_all_on_index_zero(bot: Harness) -> None:
     assert await ask(bot, "meet on index zero") == "ok"
     request = bot.llm.requests[1]
     assert [c["id"] for c in exchanges(request["messages"])[-1][0]["tool_calls"]] == [
-        "call_a", "call_b"]
+        "call_a",
+        "call_b",
+    ]
     assert results_by_name(request) == {"rendezvous": ["a: met", "b: met"]}
 
 
@@ -154,8 +160,10 @@ async def test_text_before_tool_calls_stays(bot: Harness) -> None:
 
 
 async def test_tool_calls_with_finish_reason_stop(bot: Harness) -> None:
-    bot.llm.script(tool_round(chunk(frag(0, "call_a", "echo", '{"text": "s"}')), finish="stop"),
-                   text_reply("ok"))
+    bot.llm.script(
+        tool_round(chunk(frag(0, "call_a", "echo", '{"text": "s"}')), finish="stop"),
+        text_reply("ok"),
+    )
     assert await ask(bot, "echo s") == "ok"
     assert results_by_name(bot.llm.requests[1]) == {"echo": ["s"]}
 
@@ -201,7 +209,8 @@ async def test_tool_that_raises(bot: Harness) -> None:
     bot.llm.script(tool_call_reply([("call_1", "explode", "{}")]), text_reply("It failed."))
     assert await ask(bot, "explode") == "It failed."
     assert results_by_name(bot.llm.requests[1]) == {
-        "explode": ["Error: explode failed: RuntimeError: kaboom"]}
+        "explode": ["Error: explode failed: RuntimeError: kaboom"]
+    }
 
 
 async def test_tool_that_hangs(harness: Harness) -> None:
@@ -212,14 +221,17 @@ async def test_tool_that_hangs(harness: Harness) -> None:
     )
     assert await ask(bot, "hang") == "One timed out."
     assert results_by_name(bot.llm.requests[1]) == {
-        "hang": ["Error: hang did not finish within 0.3 seconds."], "echo": ["fine"]}
+        "hang": ["Error: hang did not finish within 0.3 seconds."],
+        "echo": ["fine"],
+    }
 
 
 async def test_round_cap_stops_a_looping_model(harness: Harness) -> None:
     bot = await harness.start(tool_modules="tests.tools.sample_tools", max_tool_rounds=3)
     bot.llm.responder = lambda body: tool_call_reply(
         [(f"call_{len(bot.llm.requests)}", "echo", '{"text": "again"}')],
-        content_before=f"Step {len(bot.llm.requests)}.")
+        content_before=f"Step {len(bot.llm.requests)}.",
+    )
     shown = await ask(bot, "loop forever")
     assert len(bot.llm.requests) == 3
     assert shown == "Step 1.\n\nStep 2.\n\nStep 3.\n\n" + texts.TOOL_ROUNDS.lstrip("\n")
@@ -254,8 +266,10 @@ async def test_follow_up_sees_earlier_tool_calls_and_results(bot: Harness) -> No
     await bot.wait_reply_done("C1", first["ts"])
     await bot.send(channel_message("are you sure?", thread_ts=first["ts"]))
     await bot.wait_reply_done("C1", first["ts"], count=2)
-    sent = [(m["role"], m.get("content"), m.get("tool_call_id")) for m in
-            bot.llm.requests[-1]["messages"][1:]]
+    sent = [
+        (m["role"], m.get("content"), m.get("tool_call_id"))
+        for m in bot.llm.requests[-1]["messages"][1:]
+    ]
     assert sent == [
         ("user", "what is the number?", None),
         ("assistant", "Checking.", None),
@@ -267,8 +281,9 @@ async def test_follow_up_sees_earlier_tool_calls_and_results(bot: Harness) -> No
 
 
 async def test_history_trim_never_splits_a_call_from_its_result(harness: Harness) -> None:
-    bot = await harness.start(tool_modules="tests.tools.sample_tools", system_prompt="Be brief.",
-                              history_token_budget=400)
+    bot = await harness.start(
+        tool_modules="tests.tools.sample_tools", system_prompt="Be brief.", history_token_budget=400
+    )
     big_call = json.dumps({"size": 500, "note": "n" * 700})
     bot.llm.script(
         tool_call_reply([("call_1", "blob", big_call), ("call_2", "blob", '{"size": 20}')]),
@@ -288,13 +303,20 @@ async def test_history_trim_never_splits_a_call_from_its_result(harness: Harness
 
     # On the follow-up, the newest messages that fit end inside the tool round: trimming
     # message by message would keep both results without their call.
-    untrimmed = [*during[1:3], {"role": "tool", "tool_call_id": "call_1", "content": "x" * 500},
-                 during[4], {"role": "assistant", "content": "Done."},
-                 {"role": "user", "content": "and now?"}]
+    untrimmed = [
+        *during[1:3],
+        {"role": "tool", "tool_call_id": "call_1", "content": "x" * 500},
+        during[4],
+        {"role": "assistant", "content": "Done."},
+        {"role": "user", "content": "and now?"},
+    ]
     costs = [history.message_tokens(m) for m in untrimmed]
     room = 400 - history.message_tokens({"role": "system", "content": "Be brief."})
     assert sum(costs[2:]) <= room < sum(costs[1:]), "the cut falls inside the tool round"
     after = bot.llm.requests[2]["messages"]
     assert_valid_tool_sequence(after)
     assert [(m["role"], m["content"]) for m in after] == [
-        ("system", "Be brief."), ("assistant", "Done."), ("user", "and now?")]
+        ("system", "Be brief."),
+        ("assistant", "Done."),
+        ("user", "and now?"),
+    ]

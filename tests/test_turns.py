@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.fakes.openai import error_reply, text_reply
-from tests.harness import Harness, channel_message, dm, next_ts, text_of
+from bot.testing.harness import Harness, channel_message, dm, next_ts, text_of
+from bot.testing.openai import error_reply, text_reply
 
 ANSWER = "The quick brown fox jumps over the lazy dog. " * 6
 
@@ -35,8 +35,9 @@ async def test_dm_is_answered_in_the_dm(bot: Harness) -> None:
     bot.llm.script(text_reply("Hi from the DM."))
     event = dm("hello bot")
     assert await bot.send(event) == 200
-    await bot.slack.wait_for(lambda: any(
-        text_of(m) == "Hi from the DM." for m in bot.slack.bot_messages("D1")))
+    await bot.slack.wait_for(
+        lambda: any(text_of(m) == "Hi from the DM." for m in bot.slack.bot_messages("D1"))
+    )
     posts = bot.slack.calls_to("chat.postMessage")
     assert len(posts) == 1 and posts[0].args["channel"] == "D1"
 
@@ -46,8 +47,9 @@ async def test_dm_conversation_keeps_context_between_messages(bot: Harness) -> N
     await bot.send(dm("my name is Ada"))
     await bot.slack.wait_for(lambda: len(bot.llm.requests) == 1 and not bot.runtime.bot.tasks)
     await bot.send(dm("what is my name?"))
-    await bot.slack.wait_for(lambda: any(
-        text_of(m) == "Your name is Ada." for m in bot.slack.bot_messages("D1")))
+    await bot.slack.wait_for(
+        lambda: any(text_of(m) == "Your name is Ada." for m in bot.slack.bot_messages("D1"))
+    )
     roles = [(m["role"], m["content"]) for m in bot.llm.requests[-1]["messages"][1:]]
     assert roles == [
         ("user", "my name is Ada"),
@@ -147,7 +149,11 @@ async def test_first_mention_in_an_existing_thread_reads_it_once(bot: Harness) -
     await bot.send({**mention, "type": "app_mention"})
     await bot.wait_reply_done("C1", root)
     contents = [m["content"] for m in bot.llm.requests[0]["messages"][1:]]
-    assert contents == ["<@U7>: We deploy on Fridays.", "<@U8>: Only after 3 pm.", "when do we deploy?"]
+    assert contents == [
+        "<@U7>: We deploy on Fridays.",
+        "<@U8>: Only after 3 pm.",
+        "when do we deploy?",
+    ]
     await bot.send(channel_message("sure?", thread_ts=root))
     await bot.wait_reply_done("C1", root, count=2)
     assert len(bot.slack.calls_to("conversations.replies")) == 1
@@ -179,7 +185,7 @@ async def test_history_sent_to_the_model_is_bounded(harness: Harness) -> None:
 
 
 async def test_forged_or_stale_requests_get_401_and_are_ignored(bot: Harness) -> None:
-    from tests.fakes.signing import event_body, signed_headers
+    from bot.testing.signing import event_body, signed_headers
 
     body = event_body(channel_message("<@UBOT> forged"))
     forged = signed_headers("wrong-secret", body)
@@ -225,11 +231,11 @@ async def test_odd_input_is_answered(bot: Harness) -> None:
 
 
 async def test_unknown_events_and_malformed_payloads_do_not_break_serving(bot: Harness) -> None:
-    from tests.fakes.signing import signed_headers
+    from bot.testing.signing import signed_headers
 
     assert await bot.send({"type": "reaction_added", "user": "U1", "reaction": "x"}) == 200
     assert await bot.send({"type": "something_new_2027", "foo": [1, 2]}) == 200
-    for body in ["not json at all", "{\"type\": \"event_callback\"}", "{\"event\": 5}", ""]:
+    for body in ["not json at all", '{"type": "event_callback"}', '{"event": 5}', ""]:
         status, _ = await bot.post_raw(body, signed_headers("test-signing-secret", body))
         assert status < 500, (body, status)
     bot.llm.script(text_reply("still here"))

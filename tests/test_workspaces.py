@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import text
 
 from bot.db.engine import create_engine
-from tests.fakes.openai import text_reply
-from tests.fakes.signing import event_body, signed_headers
-from tests.harness import SECRET, Harness, channel_message, dm, text_of
+from bot.testing.harness import SECRET, Harness, channel_message, dm, text_of
+from bot.testing.openai import text_reply
+from bot.testing.signing import event_body, signed_headers
 
 OAUTH = {"slack_bot_token": "", "slack_client_id": "111.222", "slack_client_secret": "shh"}
 TOKENS = {"T1": "xoxb-team-one", "T2": "xoxb-team-two"}
@@ -65,10 +65,14 @@ async def test_two_workspaces_share_nothing(harness: Harness) -> None:
 
     bot.llm.script(text_reply("I'll remember apple."))
     await send(bot, "T1", dm("my code word is apple"))
-    await bot.slack.wait_for(lambda: len(bot.slack.bot_messages("D1")) == 1 and not bot.runtime.bot.tasks)
+    await bot.slack.wait_for(
+        lambda: len(bot.slack.bot_messages("D1")) == 1 and not bot.runtime.bot.tasks
+    )
     bot.llm.script(text_reply("I don't know your code word."))
     await send(bot, "T2", dm("what is my code word?"))  # same DM id and user id, other workspace
-    await bot.slack.wait_for(lambda: len(bot.slack.bot_messages("D1")) == 2 and not bot.runtime.bot.tasks)
+    await bot.slack.wait_for(
+        lambda: len(bot.slack.bot_messages("D1")) == 2 and not bot.runtime.bot.tasks
+    )
     assert [m["content"] for m in bot.llm.requests[-1]["messages"][1:]] == ["what is my code word?"]
     posts = bot.slack.calls_to("chat.postMessage")
     assert [c.token for c in posts] == [TOKENS["T1"], TOKENS["T2"]]

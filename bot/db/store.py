@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import messages as texts
+from bot import texts
 from bot.db.engine import create_sessionmaker
 from bot.db.models import ChannelSetting, Claim, Feedback, Message
 from bot.errors import StorageUnavailable
@@ -253,7 +253,7 @@ class Store:
         return shown
 
     async def channel_settings(self, team_id: str, channel_id: str) -> dict[str, Any] | None:
-        """Return a channel's stored settings (see `bot.channel_config`), None when unset."""
+        """Return a channel's stored settings (see `bot.turns.channel_settings`), None when unset."""
         async with self._tx() as session:
             row = await session.get(ChannelSetting, (team_id, channel_id))
             if row is None:

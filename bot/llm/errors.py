@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import openai
 
-from bot import messages as texts
+from bot import texts
 from bot.errors import UserFacingError
 
 try:  # openai 3.x streams over httpx2; older releases over httpx.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import messages as texts
+from bot import texts
 
 PER_MESSAGE_OVERHEAD = 4
 

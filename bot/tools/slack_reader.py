@@ -3,7 +3,7 @@
 Three checks come before any history is read: the link's host is this workspace's
 (`auth.test`), the conversation is visible to the bot (`conversations.info`), and a
 conversation other than the current one is one the asking user could see themselves
-(`bot.access.asker_can_read`), so the bot never repeats a thread to outsiders.
+(`bot.slack_app.access.asker_can_read`), so the bot never repeats a thread to outsiders.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bot.access import asker_can_read
 from bot.tools.decorator import tool
 from bot.tools.registry import ToolContext, ToolError
 from bot.tools.slack_api import SlackRefused, call, user_info
+from bot.tools.visibility import asker_can_read
 
 MAX_MESSAGES = 40
 MAX_TEXT = 3000
@@ -72,7 +72,7 @@ async def _check_asker_may_read(ctx: ToolContext, link: Permalink) -> None:
     private = channel.get("is_private") or channel.get("is_im") or channel.get("is_mpim")
     if link.channel == ctx.channel_id:
         return
-    # The bot reads with its own access; return only what the asker could see (bot.access).
+    # The bot reads with its own access; return only what the asker could see (bot.slack_app.access).
     if await asker_can_read(partial(call, ctx), channel, ctx.user_id, team_id=ctx.team_id):
         return
     if private:

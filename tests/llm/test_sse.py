@@ -15,7 +15,7 @@ import pytest
 from bot.llm.client import ChatModel, StreamPolicy, openai_client
 from bot.llm.errors import ModelError, StreamBroken
 from bot.llm.events import TextDelta, ToolCallsReady, TurnDone
-from tests.fakes.openai import FakeOpenAI, Reply
+from bot.testing.openai import FakeOpenAI, Reply
 
 META = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m"}
 

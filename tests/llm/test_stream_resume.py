@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from bot import messages as texts
+from bot import texts
 from bot.llm.client import RESUME_INSTRUCTION, ChatModel, StreamPolicy, openai_client
 from bot.llm.errors import ModelError, StreamBroken
 from bot.llm.events import StreamRetry, TextDelta, ToolCallsReady, TurnDone
-from tests.fakes.openai import FakeOpenAI, Reply, text_reply, tool_call_reply
+from bot.testing.openai import FakeOpenAI, Reply, text_reply, tool_call_reply
 
 ANSWER = (
     "Rivers carve valleys over millions of years. The water picks up sand and stones, "

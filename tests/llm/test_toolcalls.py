@@ -15,8 +15,8 @@ import pytest
 from bot.llm.client import ChatModel, StreamPolicy, openai_client
 from bot.llm.events import TextDelta, ToolCall, ToolCallsReady
 from bot.llm.toolcalls import ToolCallAssembler
-from tests.fakes.openai import FakeOpenAI
-from tests.tools.helpers import chunk, frag, tool_round
+from bot.testing.openai import FakeOpenAI
+from bot.testing.toolchecks import chunk, frag, tool_round
 
 
 @pytest.fixture

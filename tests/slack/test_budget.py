@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.slack.budget import EditBudget, Lease, Limit
-from bot.slack.renderer import ReplyTarget, StreamingReply
-from tests.fakes.clock import FakeClock
+from bot.slack.reply.update import ReplyTarget, StreamingReply
+from bot.testing.clock import FakeClock
 from tests.slack.test_renderer import RecordingWriter
 
 UPDATE = "chat.update"
@@ -184,7 +184,9 @@ async def test_many_replies_stay_within_the_workspace_budget() -> None:
             answers[n] += f"w{step} "
             r.update(answers[n])
         await clock.advance(0.1)
-    await clock.run(asyncio.gather(*(r.finish(a + "end") for r, a in zip(replies, answers, strict=True))))
+    await clock.run(
+        asyncio.gather(*(r.finish(a + "end") for r, a in zip(replies, answers, strict=True)))
+    )
     times = [t for t, _ in writer.updates()]
     for start in times:  # no 60 s window holds more than the burst plus a minute's rate
         assert sum(1 for t in times if start <= t < start + 60) <= 10 + 45

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.slack.blocks import ReplyMarkup, markdown_of, parse_feedback
-from bot.slack.format import from_slack, to_slack
+from bot.slack.reply.format import from_slack, to_slack
+from bot.slack.reply.markup import ReplyMarkup, markdown_of, parse_feedback
 
 
 def test_standard_markdown_passes_through_unchanged() -> None:

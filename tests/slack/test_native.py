@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from bot.slack import native
-from bot.slack.format import to_slack
-from bot.slack.native import NativeReply
-from bot.slack.renderer import ReplyTarget
-from tests.fakes.clock import FakeClock
+from bot.slack.reply import native
+from bot.slack.reply.format import to_slack
+from bot.slack.reply.native import NativeReply
+from bot.slack.reply.update import ReplyTarget
+from bot.testing.clock import FakeClock
 from tests.slack.test_renderer import RecordingWriter
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.slack.renderer import ReplyTarget, StreamingReply
-from bot.slack.split import open_fence
-from tests.fakes.clock import FakeClock
+from bot.slack.reply.split import open_fence
+from bot.slack.reply.update import ReplyTarget, StreamingReply
+from bot.testing.clock import FakeClock
 
 
 class RecordingWriter:

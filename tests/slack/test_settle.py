@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.slack.settle import settled
+from bot.slack.reply.settle import settled
 
 
 def test_whole_words_only() -> None:

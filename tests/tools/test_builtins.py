@@ -8,40 +8,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.testing.harness import Harness, dm
+from bot.testing.toolchecks import link, results
 from bot.tools.registry import ToolError
 from bot.tools.slack_reader import parse_permalink
-from tests.fakes.openai import text_reply, tool_call_reply
-from tests.harness import Harness, dm, text_of
-from tests.tools.helpers import results_by_name
-
-HOME = "https://fake-workspace.slack.com"  # what the fake's auth.test answers
-
-
-async def results(bot: Harness, calls: list[tuple[str, str, str]], *, event=None) -> dict:
-    """Let the model make `calls`, finish the turn, return the tool results by name."""
-    bot.llm.script(tool_call_reply(calls), text_reply("Answered."))
-    if event is None:
-        event = await bot.mention("please use your tools")
-    else:
-        await bot.send(event)
-    await bot.slack.wait_for(
-        lambda: any(text_of(m) == "Answered." for m in bot.slack.bot_messages(event["channel"]))
-    )
-    return results_by_name(bot.llm.requests[-1])
-
-
-def link(channel: str, ts: str, thread_ts: str | None = None, host: str = HOME) -> str:
-    url = f"{host}/archives/{channel}/p{ts.replace('.', '')}"
-    return url + (f"?thread_ts={thread_ts}&cid={channel}" if thread_ts else "")
 
 
 async def test_current_datetime_in_the_asking_users_time_zone(bot: Harness) -> None:
     bot.slack.add_user("U1", tz="Asia/Kolkata", tz_label="India Standard Time", tz_offset=19800)
-    found = await results(bot, [
-        ("c1", "current_datetime", "{}"),
-        ("c2", "current_datetime", '{"timezone": "America/New_York"}'),
-        ("c3", "current_datetime", '{"timezone": "Mars/Olympus_Mons"}'),
-    ])
+    found = await results(
+        bot,
+        [
+            ("c1", "current_datetime", "{}"),
+            ("c2", "current_datetime", '{"timezone": "America/New_York"}'),
+            ("c3", "current_datetime", '{"timezone": "Mars/Olympus_Mons"}'),
+        ],
+    )
     mine, asked, unknown = (json.loads(r) for r in found["current_datetime"])
     assert (mine["timezone"], mine["utc_offset"]) == ("Asia/Kolkata", "+05:30")
     assert mine["source"] == "the user's Slack profile"
@@ -59,18 +41,33 @@ async def test_current_datetime_falls_back_to_the_profile_offset(bot: Harness) -
 
 
 async def test_current_user_and_channel(bot: Harness) -> None:
-    bot.slack.add_user("U1", name="ada", real_name="Ada Lovelace",
-                       profile={"title": "Engineer", "display_name": "ada"})
+    bot.slack.add_user(
+        "U1",
+        name="ada",
+        real_name="Ada Lovelace",
+        profile={"title": "Engineer", "display_name": "ada"},
+    )
     bot.slack.add_channel("C1", "engineering", topic={"value": "Ship it"}, num_members=12)
     found = await results(bot, [("c1", "current_user", "{}"), ("c2", "current_channel", "{}")])
     user = json.loads(found["current_user"][0])
     assert user | {"timezone": None} == {
-        "user_id": "U1", "name": "ada", "real_name": "Ada Lovelace", "display_name": "ada",
-        "title": "Engineer", "timezone": None, "is_admin": False, "is_owner": False,
-        "is_bot": False}
+        "user_id": "U1",
+        "name": "ada",
+        "real_name": "Ada Lovelace",
+        "display_name": "ada",
+        "title": "Engineer",
+        "timezone": None,
+        "is_admin": False,
+        "is_owner": False,
+        "is_bot": False,
+    }
     channel = json.loads(found["current_channel"][0])
     assert (channel["name"], channel["kind"], channel["topic"], channel["members"]) == (
-        "engineering", "public channel", "Ship it", 12)
+        "engineering",
+        "public channel",
+        "Ship it",
+        12,
+    )
     assert channel["in_thread"] is True
 
 
@@ -84,8 +81,10 @@ async def test_read_slack_message_reads_a_thread_from_a_permalink(bot: Harness) 
     root = bot.slack.add_message("C2", "Deploys are frozen this week.", "U7")
     reply = bot.slack.add_message("C2", "Until Friday noon.", "U8", thread_ts=root)
     bot.slack.add_message("C2", "Unrelated chatter.", "U8")
-    found = await results(bot, [("c1", "read_slack_message",
-                                 json.dumps({"permalink": f"<{link('C2', reply, root)}>"}))])
+    found = await results(
+        bot,
+        [("c1", "read_slack_message", json.dumps({"permalink": f"<{link('C2', reply, root)}>"}))],
+    )
     read = json.loads(found["read_slack_message"][0])
     assert read["channel_id"] == "C2"
     assert [(m["author"], m["text"], m.get("linked")) for m in read["messages"]] == [
@@ -112,8 +111,9 @@ async def test_read_slack_message_refuses_what_it_must_not_read(bot: Harness) ->
         "deleted": link("C2", "1700000999.000100"),
         "not_a_link": "https://example.com/archives/C2/p1700000000000100",
     }
-    calls = [(name, "read_slack_message", json.dumps({"permalink": url}))
-             for name, url in links.items()]
+    calls = [
+        (name, "read_slack_message", json.dumps({"permalink": url})) for name, url in links.items()
+    ]
     found = dict(zip(links, (await results(bot, calls))["read_slack_message"], strict=True))
     assert "another Slack workspace (elsewhere.slack.com)" in found["other_workspace"]
     assert "I am not a member of that channel" in found["bot_not_member"]
@@ -128,11 +128,15 @@ async def test_read_slack_message_refuses_what_it_must_not_read(bot: Harness) ->
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("https://acme.slack.com/archives/C0123ABC/p1700000000123456",
-         ("acme.slack.com", "C0123ABC", "1700000000.123456", None)),
-        ("<https://Acme.slack.com/archives/c0123abc/p1700000000123456?thread_ts=1699999999.000100"
-         "&cid=C0123ABC|see this>",
-         ("acme.slack.com", "C0123ABC", "1700000000.123456", "1699999999.000100")),
+        (
+            "https://acme.slack.com/archives/C0123ABC/p1700000000123456",
+            ("acme.slack.com", "C0123ABC", "1700000000.123456", None),
+        ),
+        (
+            "<https://Acme.slack.com/archives/c0123abc/p1700000000123456?thread_ts=1699999999.000100"
+            "&cid=C0123ABC|see this>",
+            ("acme.slack.com", "C0123ABC", "1700000000.123456", "1699999999.000100"),
+        ),
     ],
 )
 def test_parse_permalink(url: str, expected: tuple) -> None:
@@ -140,12 +144,15 @@ def test_parse_permalink(url: str, expected: tuple) -> None:
     assert (parsed.host, parsed.channel, parsed.ts, parsed.thread_ts) == expected
 
 
-@pytest.mark.parametrize("url", [
-    "https://acme.slack.com/messages/C0123/p1700000000123456",
-    "https://acme.slack.com.evil.example/archives/C0123/p1700000000123456",
-    "ftp://acme.slack.com/archives/C0123/p1700000000123456",
-    "https://acme.slack.com/archives/C0123/pnotdigits",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://acme.slack.com/messages/C0123/p1700000000123456",
+        "https://acme.slack.com.evil.example/archives/C0123/p1700000000123456",
+        "ftp://acme.slack.com/archives/C0123/p1700000000123456",
+        "https://acme.slack.com/archives/C0123/pnotdigits",
+    ],
+)
 def test_parse_permalink_refuses_other_urls(url: str) -> None:
     with pytest.raises(ToolError):
         parse_permalink(url)

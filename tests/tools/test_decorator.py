@@ -51,12 +51,19 @@ def test_schema_from_signature_and_docstring() -> None:
         "type": "object",
         "properties": {
             "query": {"type": "string", "description": "Words to look for."},
-            "limit": {"type": "integer", "description": "How many results to return at most.",
-                      "default": 5},
+            "limit": {
+                "type": "integer",
+                "description": "How many results to return at most.",
+                "default": 5,
+            },
             "ratio": {"type": "number", "description": "A ratio.", "default": 0.5},
             "exact": {"type": "boolean", "default": False},
-            "sort": {"type": "string", "enum": ["new", "old"],
-                     "description": "Newest or oldest first.", "default": "new"},
+            "sort": {
+                "type": "string",
+                "enum": ["new", "old"],
+                "description": "Newest or oldest first.",
+                "default": "new",
+            },
             "channel": {"type": "string"},
             "tags": {"type": "array", "items": {"type": "string"}},
             "owner": {"type": "string"},
@@ -65,8 +72,14 @@ def test_schema_from_signature_and_docstring() -> None:
         "required": ["query"],
     }
     assert "ctx" not in made.parameters["properties"], "the context is injected, not advertised"
-    assert made.spec() == {"type": "function", "function": {
-        "name": "search", "description": made.description, "parameters": made.parameters}}
+    assert made.spec() == {
+        "type": "function",
+        "function": {
+            "name": "search",
+            "description": made.description,
+            "parameters": made.parameters,
+        },
+    }
 
 
 def test_overrides_and_no_parameters() -> None:
@@ -82,12 +95,19 @@ async def test_validation_coerces_and_reports() -> None:
     made = tool(search)
     assert made.validate is not None
     assert made.validate({"query": "x", "limit": "7", "sort": "old"}) == {
-        "query": "x", "limit": 7, "sort": "old"}
+        "query": "x",
+        "limit": 7,
+        "sort": "old",
+    }
     with pytest.raises(ToolArgumentError) as caught:
         made.validate({"limit": "lots", "sort": "sideways", "colour": "red"})
     message = str(caught.value)
-    for part in ("unknown parameter 'colour'", "missing required parameter 'query'",
-                 "'limit': Input should be a valid integer", "'sort': Input should be 'new' or 'old'"):
+    for part in (
+        "unknown parameter 'colour'",
+        "missing required parameter 'query'",
+        "'limit': Input should be a valid integer",
+        "'sort': Input should be 'new' or 'old'",
+    ):
         assert part in message
     assert await made(None, query="direct") == ["direct"], "a Tool is still callable"
 

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from bot.llm import history
-from tests.tools.helpers import assert_valid_tool_sequence
+from bot.testing.toolchecks import assert_valid_tool_sequence
 
 
 def call(call_id: str, size: int = 10) -> dict:
-    return {"id": call_id, "type": "function",
-            "function": {"name": "blob", "arguments": '{"n": "' + "a" * size + '"}'}}
+    return {
+        "id": call_id,
+        "type": "function",
+        "function": {"name": "blob", "arguments": '{"n": "' + "a" * size + '"}'},
+    }
 
 
 def round_(ids: list[str], result_size: int, arg_size: int = 10) -> list[dict]:
     calls = [call(i, arg_size) for i in ids]
-    return [{"role": "assistant", "content": None, "tool_calls": calls},
-            *({"role": "tool", "tool_call_id": i, "content": "r" * result_size} for i in ids)]
+    return [
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        *({"role": "tool", "tool_call_id": i, "content": "r" * result_size} for i in ids),
+    ]
 
 
 def roles(messages: list[dict]) -> list[str]:
@@ -22,8 +27,12 @@ def roles(messages: list[dict]) -> list[str]:
 
 
 def test_an_older_round_is_dropped_whole_when_it_does_not_fit() -> None:
-    chat = [{"role": "user", "content": "q1"}, *round_(["a", "b"], 300, arg_size=600),
-            {"role": "assistant", "content": "a1"}, {"role": "user", "content": "q2"}]
+    chat = [
+        {"role": "user", "content": "q1"},
+        *round_(["a", "b"], 300, arg_size=600),
+        {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": "q2"},
+    ]
     fitted = history.fit("sys", chat, 400)
     assert_valid_tool_sequence(fitted)
     assert roles(fitted) == ["system", "assistant", "user"]
@@ -39,8 +48,11 @@ def test_the_current_rounds_results_are_cut_before_the_question_is_lost() -> Non
 
 
 def test_a_round_whose_calls_alone_do_not_fit_is_left_out() -> None:
-    chat = [{"role": "user", "content": "question"}, *round_(["a"], 10, arg_size=3000),
-            *round_(["b"], 10)]
+    chat = [
+        {"role": "user", "content": "question"},
+        *round_(["a"], 10, arg_size=3000),
+        *round_(["b"], 10),
+    ]
     fitted = history.fit("sys", chat, 300)
     assert_valid_tool_sequence(fitted)
     assert roles(fitted) == ["system", "user", "assistant", "tool"]
@@ -48,12 +60,17 @@ def test_a_round_whose_calls_alone_do_not_fit_is_left_out() -> None:
 
 
 def test_orphans_and_unanswered_calls_are_removed() -> None:
-    chat = [{"role": "tool", "tool_call_id": "x", "content": "orphan"},
-            {"role": "user", "content": "q"},
-            {"role": "assistant", "content": "partial", "tool_calls": [call("a"), call("b")]},
-            {"role": "tool", "tool_call_id": "a", "content": "only one result"},
-            {"role": "user", "content": "q2"}]
+    chat = [
+        {"role": "tool", "tool_call_id": "x", "content": "orphan"},
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": "partial", "tool_calls": [call("a"), call("b")]},
+        {"role": "tool", "tool_call_id": "a", "content": "only one result"},
+        {"role": "user", "content": "q2"},
+    ]
     fitted = history.fit("sys", chat, 8000)
     assert_valid_tool_sequence(fitted)
     assert [(m["role"], m["content"]) for m in fitted[1:]] == [
-        ("user", "q"), ("assistant", "partial"), ("user", "q2")]
+        ("user", "q"),
+        ("assistant", "partial"),
+        ("user", "q2"),
+    ]

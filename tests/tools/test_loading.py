@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.settings import SettingsError
+from bot.testing.harness import Harness, text_of
+from bot.testing.openai import text_reply, tool_call_reply
+from bot.testing.toolchecks import results_by_name
 from bot.tools.loading import ToolLoadError, build_registry, split_modules
-from tests.fakes.openai import text_reply, tool_call_reply
-from tests.harness import Harness, text_of
-from tests.tools.helpers import results_by_name
 
 
 def offered(request: dict) -> list[str]:
@@ -48,7 +48,14 @@ async def test_a_bad_tool_module_stops_startup_with_its_name(harness: Harness) -
 def test_decorated_tools_are_found_without_a_tools_list() -> None:
     registry = build_registry(modules="tests.tools.sample_tools", builtins=False, plugins=False)
     assert registry.names() == [
-        "echo", "rendezvous", "explode", "hang", "wait_for_gate", "blob", "who_called"]
+        "echo",
+        "rendezvous",
+        "explode",
+        "hang",
+        "wait_for_gate",
+        "blob",
+        "who_called",
+    ]
     assert split_modules("a, b,,c ") == ["a", "b", "c"]
 
 

@@ -1,0 +1,110 @@
+"""Continue a native-streamed reply with chat.update when its stream cannot go on.
+
+The streamed message is edited to show everything written so far and then edited as in
+update mode; when that message cannot be edited, it keeps what it shows and the rest goes
+to a new message. Either way the update-mode reply is fed only the text it owns, so
+nothing is lost or shown twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot import texts
+from bot.clock import Clock
+from bot.slack.budget import EditBudget
+from bot.slack.reply.split import open_fence, split_message
+from bot.slack.reply.update import ReplyTarget, StreamingReply
+from bot.slack.writer import SlackWriteFailed, SlackWriter
+
+logger = logging.getLogger(__name__)
+
+
+def reason_of(exc: Exception) -> str:
+    """Return Slack's error code (or the exception's name) for logs and decisions."""
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or "error")
+    return type(exc).__name__
+
+
+async def edit(
+    writer: SlackWriter,
+    budget: EditBudget | None,
+    target: ReplyTarget,
+    ts: str,
+    content: dict[str, Any],
+) -> None:
+    """Make one must-land chat.update of `ts` within the workspace's edit budget."""
+    lease = budget.lease(target.team_id, "chat.update") if budget else None
+    try:
+        if lease is not None:
+            await lease.acquire(final=True)
+        await writer.call(target.team_id, "chat.update", channel=target.channel, ts=ts, **content)
+    finally:
+        if lease is not None:
+            lease.close()
+
+
+@dataclass(slots=True)
+class UpdateFallback:
+    """An update-mode reply that owns the answer from `base` on (after `prefix`)."""
+
+    reply: StreamingReply
+    base: int
+    prefix: str = ""
+
+    def text(self, answer: str) -> str:
+        """Return the part of the whole `answer` this reply shows."""
+        return self.prefix + answer[self.base :]
+
+
+async def take_over(
+    reply: StreamingReply,
+    *,
+    budget: EditBudget | None,
+    ts: str,
+    answer: str,
+    start: int,
+    sent: int,
+    prefix: str,
+    fresh: bool,
+) -> UpdateFallback:
+    """Continue the stream `ts` (holding `answer[start:sent]` after `prefix`) with `reply`.
+
+    `fresh`: that stream is complete, so the rest goes to a new message.
+    """
+    if fresh:
+        await reply.start()
+        return UpdateFallback(reply, start, prefix)
+    view = prefix + answer[start:]
+    first = split_message(view, reply.limit)[0] if view.strip() else texts.PLACEHOLDER
+    try:
+        content = reply.markup.content(first, "streaming")
+        await edit(reply.writer, budget, reply.target, ts, content)
+    except (SlackApiError, SlackWriteFailed) as exc:
+        # The streamed message keeps what it shows; the rest goes to a new message.
+        logger.warning("cannot edit streamed message %s (%s); posting anew", ts, reason_of(exc))
+        opener = open_fence(prefix + answer[start:sent])
+        await reply.start()
+        return UpdateFallback(reply, sent, opener + "\n" if opener else "")
+    await reply.adopt(ts, shown=first)
+    return UpdateFallback(reply, start, prefix)
+
+
+def update_reply(
+    writer: SlackWriter,
+    target: ReplyTarget,
+    *,
+    interval: float,
+    limit: int,
+    clock: Clock,
+    budget: EditBudget | None,
+) -> StreamingReply:
+    """Build the update-mode reply a native reply falls back to."""
+    return StreamingReply(
+        writer=writer, target=target, interval=interval, limit=limit, clock=clock, budget=budget
+    )

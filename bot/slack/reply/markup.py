@@ -1,0 +1,102 @@
+"""What a reply message carries: its Markdown, a Stop button while it streams, feedback when done.
+
+`markdown_text` cannot be combined with `blocks`, so a message that needs a button is sent as
+a `markdown` block (the same standard-Markdown renderer, same 12,000-character budget) plus
+the button block and a plain `text` fallback for notifications. A message without buttons
+(an earlier part of a long answer, a failed answer) keeps using `markdown_text`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot import texts
+from bot.slack.reply.format import to_slack
+
+STOP_ACTION = "stop_reply"
+FEEDBACK_ACTION = "reply_feedback"
+FALLBACK_CHARS = 3000  # chat.update rejects a `text` near 4,000 characters
+
+MessageState = Literal["streaming", "closed", "final"]
+
+
+@dataclass(slots=True)
+class ReplyMarkup:
+    """Render one message of a reply for its state; set `feedback_id` before the final edit."""
+
+    stop_value: str | None = None
+    feedback_id: int | None = None
+
+    def content(self, text: str, state: MessageState) -> dict[str, Any]:
+        """Return the chat.postMessage/chat.update content arguments for `text`."""
+        body = to_slack(text, partial=state == "streaming")
+        extra: list[dict[str, Any]] = []
+        if state == "streaming" and self.stop_value:
+            extra.append(stop_block(self.stop_value))
+        if state == "final" and self.feedback_id is not None:
+            extra.append(feedback_block(self.feedback_id))
+        if not extra:
+            return {"markdown_text": body}
+        return {"blocks": [markdown_block(body), *extra], "text": fallback_text(body)}
+
+
+def markdown_block(text: str) -> dict[str, Any]:
+    """Return a `markdown` block (standard Markdown, rendered by Slack)."""
+    return {"type": "markdown", "text": text}
+
+
+def stop_block(value: str) -> dict[str, Any]:
+    """Return the actions block with the Stop button; `value` names the turn."""
+    button = {
+        "type": "button",
+        "action_id": STOP_ACTION,
+        "text": {"type": "plain_text", "text": texts.STOP_BUTTON},
+        "style": "danger",
+        "value": value,
+    }
+    return {"type": "actions", "elements": [button]}
+
+
+def feedback_block(message_id: int) -> dict[str, Any]:
+    """Return Slack's AI feedback buttons (thumbs up/down) for a stored answer."""
+
+    def button(label: str, accessible: str, rating: str) -> dict[str, Any]:
+        return {
+            "text": {"type": "plain_text", "text": label},
+            "accessibility_label": accessible,
+            "value": f"{rating}:{message_id}",
+        }
+
+    element = {
+        "type": "feedback_buttons",
+        "action_id": FEEDBACK_ACTION,
+        "positive_button": button(texts.FEEDBACK_GOOD, texts.FEEDBACK_GOOD_LABEL, "good"),
+        "negative_button": button(texts.FEEDBACK_BAD, texts.FEEDBACK_BAD_LABEL, "bad"),
+    }
+    return {"type": "context_actions", "elements": [element]}
+
+
+def parse_feedback(value: str) -> tuple[str, int] | None:
+    """Return (rating, message id) from a feedback button value, None when malformed."""
+    rating, _, ident = (value or "").partition(":")
+    if rating not in ("good", "bad") or not ident.isdigit():
+        return None
+    return rating, int(ident)
+
+
+def fallback_text(markdown: str) -> str:
+    """Return the notification text for a message shown through blocks."""
+    if len(markdown) <= FALLBACK_CHARS:
+        return markdown
+    return markdown[: FALLBACK_CHARS - 1] + "…"
+
+
+def markdown_of(message: dict[str, Any]) -> str:
+    """Return the Markdown a message shows, whichever way it was sent."""
+    if message.get("markdown_text"):
+        return str(message["markdown_text"])
+    for block in message.get("blocks") or ():
+        if isinstance(block, dict) and block.get("type") == "markdown":
+            return str(block.get("text", ""))
+    return str(message.get("text") or "")

@@ -1,0 +1,317 @@
+"""Slack's native streaming (chat.startStream / appendStream / stopStream), with fallbacks.
+
+A reply streams its answer append-only. One flusher task appends whatever arrived since the
+last append every `interval` seconds, within the workspace's `chat.appendStream` budget:
+slack_sdk's `chat_stream()` helper flushes only on size, which leaves a slow answer stalled.
+Text goes out formatted for Slack (`to_slack`) as far as it is settled (`settle.py`); tool
+progress goes out as `task_update` chunks, in order with the text around it. A stream that
+outgrows `limit` is stopped and the answer continues in a new stream in the thread.
+
+When Slack ends a stream early (`message_not_in_streaming_state` after ~5 minutes,
+`user_not_found` for Slack Connect users, `stopped_by_user`, or any other refusal), or the
+final formatting differs from what was streamed, the reply goes on as an update-mode
+`StreamingReply` on the same message, or on a new message when that one cannot be edited;
+either way no text is lost or shown twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.aio import cancel_and_wait
+from bot.clock import Clock, SystemClock
+from bot.slack.budget import EditBudget, Lease
+from bot.slack.reply.fallback import UpdateFallback, edit, reason_of, take_over, update_reply
+from bot.slack.reply.format import to_slack
+from bot.slack.reply.settle import settled
+from bot.slack.reply.split import FENCE_SLACK, close_part, split_point
+from bot.slack.reply.update import ReplyTarget, StreamingReply
+from bot.slack.writer import SlackWriteFailed, SlackWriter
+
+logger = logging.getLogger(__name__)
+
+STOPPED_BY_USER = "stopped_by_user"
+
+
+class _StreamEnded(Exception):
+    """Slack refused a stream call; the reply falls back to chat.update."""
+
+    def __init__(self, reason: str, *, fresh: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fresh = fresh  # the current stream is closed and complete: go on in a new message
+
+
+@dataclass(slots=True)
+class NativeReply:
+    """Stream a growing answer into Slack with the native streaming methods."""
+
+    writer: SlackWriter
+    target: ReplyTarget  # thread_ts must be set: streams are always thread replies
+    recipient_user_id: str = ""
+    recipient_team_id: str = ""
+    interval: float = 0.5
+    limit: int = 3900
+    update_interval: float = 1.0  # the pace of chat.update after a fallback
+    clock: Clock = field(default_factory=SystemClock)
+    budget: EditBudget | None = None
+
+    _text: str = ""
+    _tasks: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
+    _ts: list[str] = field(default_factory=list)  # one per stream, in order
+    _start: int = 0  # where the current stream's message starts in `_text`
+    _prefix: str = ""  # a code fence reopened at the top of the current stream
+    _sent: int = 0  # how much of `_text` the current stream shows
+    _shown: str = ""  # what the current stream shows: `_text[_start:_sent]`, formatted
+    _next_at: float = 0.0
+    _closing: bool = False
+    _dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    _task: asyncio.Task[None] | None = None
+    _lease: Lease | None = None
+    _fallback: UpdateFallback | None = None
+    appends: int = 0
+    fallback_reason: str | None = None
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def ts(self) -> str | None:
+        """Return the ts of the first message of this reply."""
+        return self._ts[0] if self._ts else (self._fallback.reply.ts if self._fallback else None)
+
+    @property
+    def message_ts(self) -> list[str]:
+        """Return the ts of every message this reply used, in order."""
+        more = self._fallback.reply.message_ts if self._fallback else []
+        return list(dict.fromkeys(self._ts + more))
+
+    @property
+    def edits(self) -> int:
+        """Return how many appends and edits landed."""
+        return self.appends + (self._fallback.reply.edits if self._fallback else 0)
+
+    async def start(self) -> str:
+        """Open the stream (or fall back to a posted placeholder); return the message ts."""
+        try:
+            ts = await self._open("")
+        except (SlackApiError, SlackWriteFailed) as exc:
+            self.fallback_reason = reason_of(exc)
+            logger.warning("native stream refused (%s); using chat.update", self.fallback_reason)
+            self._fallback = UpdateFallback(self._update_reply(), 0)
+            return await self._fallback.reply.start()
+        self._task = asyncio.create_task(self._run(), name=f"stream-{ts}")
+        return ts
+
+    def update(self, text: str, status: str | None = None) -> None:
+        """Show `text`, the whole answer so far (it only grows); `status` shows after a fallback."""
+        self._text = text
+        if self._fallback is not None:
+            self._fallback.reply.update(self._fallback.text(text), status)
+        elif len(text) > self._sent:
+            self._dirty.set()
+
+    def task(self, task_id: str, title: str, status: str) -> None:
+        """Show tool progress as a `task_update` chunk (pending/in_progress/complete/error)."""
+        if self._fallback is not None:
+            return
+        position = self._tasks[task_id][0] if task_id in self._tasks else len(self._text)
+        chunk = {"type": "task_update", "id": task_id, "title": title, "status": status}
+        self._tasks[task_id] = (position, chunk)
+        self._dirty.set()
+
+    async def finish(self, text: str) -> None:
+        """Append the rest of `text` and stop the stream; returns once it landed."""
+        self._text, self._closing = text, True
+        if self._lease is not None:
+            self._lease.promote()
+        self._dirty.set()
+        if self._task is not None:
+            await self._task
+        if self._fallback is not None:
+            await self._fallback.reply.finish(self._fallback.text(text))
+
+    async def abort(self) -> None:
+        """Stop flushing without a final call."""
+        await cancel_and_wait(self._task)
+        if self._fallback is not None:
+            await self._fallback.reply.abort()
+
+    async def _run(self) -> None:
+        if self.budget is not None:
+            self._lease = self.budget.lease(self.target.team_id, "chat.appendStream")
+        try:
+            while True:
+                await self._dirty.wait()
+                delay = self._next_at - self.clock.now()
+                if delay > 0 and not self._closing:
+                    await self.clock.sleep(delay)
+                if not (self._closing or self._tasks or self._settled() > self._sent):
+                    self._dirty.clear()  # only an unfinished word arrived: nothing to show yet
+                    continue
+                if self._lease is not None and not self._closing:
+                    await self._lease.acquire()  # meanwhile more text arrives: one append
+                self._dirty.clear()
+                final = self._closing
+                try:
+                    await self._flush(final)
+                except _StreamEnded as ended:
+                    if ended.reason in ("reformatted", "append_failed"):
+                        await self._stop_quietly()  # the stream lives: end it for chat.update
+                    await self._fall_back(ended.reason, fresh=ended.fresh)
+                    return
+                except SlackWriteFailed:
+                    if final:
+                        await self._fall_back("write_failed")
+                        return
+                    logger.exception("append failed; the next one carries the text")
+                if final:
+                    return
+        finally:
+            if self._lease is not None:
+                self._lease.close()
+
+    async def _flush(self, final: bool) -> None:
+        await self._roll_over(final)
+        pending = sorted(position for position, _ in self._tasks.values())
+        if final:
+            upto = len(self._text)
+        elif pending:
+            upto = max(self._sent, pending[0])  # text before a tool call is complete: show it
+        else:
+            upto = self._settled()
+        shown = self._render(upto)
+        if not shown.startswith(self._shown):
+            raise _StreamEnded("reformatted")  # only chat.update can change what is shown
+        tasks = [(k, pos, chunk) for k, (pos, chunk) in self._tasks.items() if pos <= upto]
+        text = shown[len(self._shown) :]
+        chunks = [chunk for _, pos, chunk in tasks if pos <= self._sent]  # before the new text
+        chunks += [{"type": "markdown_text", "text": text}] if text else []
+        chunks += [chunk for _, pos, chunk in tasks if pos > self._sent]
+        if final:
+            await self._call("chat.stopStream", must_land=True, chunks=chunks or None)
+            self._sent, self._shown, self._tasks = upto, shown, {}
+            return
+        if not chunks:
+            return
+        self._next_at = self.clock.now() + self.interval
+        if await self._call("chat.appendStream", must_land=False, chunks=chunks) is None:
+            if self.writer.paused_for(self.target.team_id, "chat.appendStream") <= 0:
+                # Not a 429: the append may have landed or not; chat.update settles it.
+                raise _StreamEnded("append_failed")
+            self._dirty.set()  # rate limited, so not applied: the next append carries it
+            return
+        self.appends += 1
+        self._sent, self._shown = upto, shown
+        for task_id, _, chunk in tasks:
+            if task_id in self._tasks and self._tasks[task_id][1] is chunk:
+                del self._tasks[task_id]
+        if self._tasks or self._settled() > self._sent:
+            self._dirty.set()  # text and tasks after this one are still to go
+
+    def _settled(self) -> int:
+        head = self._prefix + self._text[self._start :]
+        return max(self._sent, self._start + settled(head, len(self._prefix)) - len(self._prefix))
+
+    def _render(self, upto: int) -> str:
+        return to_slack(self._prefix + self._text[self._start : upto])
+
+    async def _roll_over(self, final: bool) -> None:
+        """Stop the stream at a safe boundary and open a new one while the answer outgrows it."""
+        room = self.limit - (0 if final else 200)
+        while len(self._prefix) + len(self._text) - self._start > room:
+            rest = self._text[self._start :]
+            cut = split_point(
+                rest, max(1, room - len(self._prefix) - FENCE_SLACK), prefix=self._prefix
+            )
+            cut = max(cut, self._sent - self._start)
+            closed, next_prefix = close_part(self._prefix + rest[:cut])
+            part = to_slack(closed)
+            end = self._start + cut
+            tasks = {k: v for k, v in self._tasks.items() if v[0] <= end}
+            chunks = [chunk for _, chunk in tasks.values()]
+            if part.startswith(self._shown):
+                tail = part[len(self._shown) :]
+                chunks = ([{"type": "markdown_text", "text": tail}] if tail else []) + chunks
+            await self._call("chat.stopStream", must_land=True, chunks=chunks or None)
+            if not part.startswith(self._shown):
+                await self._repair(self._ts[-1], part)
+            self._tasks = {k: v for k, v in self._tasks.items() if k not in tasks}
+            self._start = self._sent = end
+            self._prefix, self._shown = next_prefix, to_slack(next_prefix)
+            try:
+                await self._open(self._shown)
+            except (SlackApiError, SlackWriteFailed) as exc:
+                raise _StreamEnded(reason_of(exc), fresh=True) from exc
+
+    async def _open(self, text: str) -> str:
+        args: dict[str, Any] = {"channel": self.target.channel, "thread_ts": self.target.thread_ts}
+        if not self.target.channel.startswith("D"):  # Slack needs the recipient outside DMs
+            args["recipient_user_id"] = self.recipient_user_id
+            args["recipient_team_id"] = self.recipient_team_id or self.target.team_id
+        if text:
+            args["markdown_text"] = text
+        response = await self.writer.call(self.target.team_id, "chat.startStream", **args)
+        assert response is not None
+        ts = str(response["ts"])
+        self._ts.append(ts)
+        return ts
+
+    async def _call(self, method: str, *, must_land: bool, **args: Any) -> Any:
+        try:
+            return await self.writer.call(
+                self.target.team_id,
+                method,
+                must_land=must_land,
+                channel=self.target.channel,
+                ts=self._ts[-1],
+                **args,
+            )
+        except SlackApiError as exc:
+            raise _StreamEnded(reason_of(exc)) from exc
+
+    async def _fall_back(self, reason: str, *, fresh: bool = False) -> None:
+        """Go on with chat.update on the streamed message, or on a new one."""
+        self.fallback_reason = reason
+        if reason == STOPPED_BY_USER:
+            self.stopped.set()
+        ts = self._ts[-1]
+        logger.info("native stream %s ended (%s); continuing with chat.update", ts, reason)
+        self._fallback = await take_over(
+            self._update_reply(),
+            budget=self.budget,
+            ts=ts,
+            answer=self._text,
+            start=self._start,
+            sent=self._sent,
+            prefix=self._prefix,
+            fresh=fresh,
+        )
+        self._fallback.reply.update(self._fallback.text(self._text))
+
+    async def _repair(self, ts: str, text: str) -> None:
+        """Show a finished part's final formatting, which its stream could not reach."""
+        try:
+            await edit(self.writer, self.budget, self.target, ts, {"markdown_text": text})
+        except (SlackApiError, SlackWriteFailed) as exc:
+            logger.warning("could not reformat message %s (%s)", ts, reason_of(exc))
+
+    async def _stop_quietly(self) -> None:
+        """Stop the stream so that chat.update can take over; it may be gone already."""
+        try:
+            await self._call("chat.stopStream", must_land=True)
+        except (_StreamEnded, SlackWriteFailed):
+            pass
+
+    def _update_reply(self) -> StreamingReply:
+        return update_reply(
+            self.writer,
+            self.target,
+            interval=self.update_interval,
+            limit=self.limit,
+            clock=self.clock,
+            budget=self.budget,
+        )

@@ -1,0 +1,302 @@
+"""One turn: claim the message, load history, run the model loop, render, persist."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import texts
+from bot.clock import Clock, SystemClock
+from bot.db.store import NewMessage, Store, ThreadKey
+from bot.errors import ShuttingDown, StorageUnavailable
+from bot.llm.client import ChatModel
+from bot.slack.budget import EditBudget
+from bot.slack.reply.choose import ReplyStyle, StreamMode, make_reply
+from bot.slack.reply.format import from_slack
+from bot.slack.reply.markup import ReplyMarkup
+from bot.slack.reply.update import ReplyTarget
+from bot.slack.writer import SlackWriter
+from bot.telemetry.metrics import Metrics
+from bot.tools.registry import ToolRegistry
+from bot.turns.channel_settings import ChannelSettings, TurnSettings
+from bot.turns.locks import LocalThreadLocks, RedisThreadLocks
+from bot.turns.turn import Turn, to_chat  # noqa: F401 - to_chat is part of this module's API
+
+logger = logging.getLogger(__name__)
+
+MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+SPOKEN_MEMORY = 4096  # messages remembered as claimed, answered or notified, per process
+
+
+def _remember(memory: OrderedDict[tuple[str, str, str], None], key: tuple[str, str, str]) -> bool:
+    """Note `key` in a bounded memory (oldest forgotten); tell whether it was new."""
+    if key in memory:
+        return False
+    memory[key] = None
+    while len(memory) > SPOKEN_MEMORY:
+        memory.popitem(last=False)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRequest:
+    """A Slack message the bot decided to answer."""
+
+    team_id: str
+    channel: str
+    thread_ts: str
+    message_ts: str
+    user_id: str
+    text: str
+    event_id: str | None = None
+    bot_user_id: str = ""  # the bot's user in this workspace (differs per OAuth install)
+
+
+@dataclass(slots=True)
+class TurnConfig:
+    """The knobs of a turn, taken from Settings."""
+
+    system_prompt: str
+    update_interval: float = 1.0
+    message_limit: int = 3900
+    history_budget: int = 8000
+    history_rows: int = 400
+    max_tool_rounds: int = 8
+    turn_deadline: float = 600.0
+    max_concurrent: int = 0  # answers streaming at once; the rest wait their turn (0: no cap)
+    stream_mode: StreamMode = "update"
+    native_flush_interval: float = 0.5
+    reply_buttons: bool = True  # Stop while streaming, feedback when done (update mode)
+    usage_footer: bool = False  # tokens, time and tokens/s under a finished answer
+
+
+@dataclass
+class Conversation:
+    """Answer turns, one at a time per thread, many threads at once."""
+
+    store: Store
+    model: ChatModel
+    writer: SlackWriter
+    client: AsyncWebClient
+    config: TurnConfig
+    bot_user_id: str = ""
+    tools: ToolRegistry = field(default_factory=ToolRegistry)
+    clock: Clock = field(default_factory=SystemClock)
+    metrics: Metrics = field(default_factory=Metrics)
+    budget: EditBudget | None = None  # one per process, shared by every reply
+    locks: RedisThreadLocks | None = None  # thread order across replicas (REDIS_URL)
+    channels: ChannelSettings | None = None  # per-channel prompt, model, temperature
+    live: dict[tuple[str, str, str], Turn] = field(default_factory=dict)  # by asked message
+    _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
+    _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
+    _claimed: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
+    active: set[asyncio.Task[Any]] = field(default_factory=set)
+    _slots: asyncio.Semaphore | None = None
+    closing: bool = False  # set when shutdown begins: answers still waiting for a slot end
+
+    @asynccontextmanager
+    async def answer_slot(self) -> AsyncIterator[None]:
+        """Hold one of the `max_concurrent` slots for streaming an answer (FIFO).
+
+        Past the cap, more streams only make every answer slower: one event loop runs them
+        all, and when it is saturated even Slack's acks and database checkouts wait (2,000
+        answers at once without a cap: 14 % failed on pool timeouts; bench/FINDINGS.md).
+        Waiting answers keep their placeholder.
+        """
+        limit = self.config.max_concurrent
+        if limit <= 0:
+            yield
+            return
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(limit)
+        if self._slots.locked():
+            logger.info("%d answers streaming; this one waits for a slot", limit)
+        async with self._slots:
+            if self.closing:  # a slot freed during shutdown: do not start a new stream
+                raise ShuttingDown(texts.NOT_ANSWERED)
+            yield
+
+    async def handle(self, request: TurnRequest) -> None:
+        """Answer `request` once, even when Slack delivers it several times."""
+        target = ReplyTarget(request.team_id, request.channel, request.thread_ts)
+        key = ThreadKey(request.team_id, request.channel, request.thread_ts)
+        try:
+            # Queue on the thread before the first await, so that follow-ups are answered
+            # in the order they arrived (and the claim of a twin event waits its turn).
+            async with self._thread_lock(key, request.message_ts):
+                asked = (request.team_id, request.channel, request.message_ts)
+                if asked in self._claimed:  # the twin event (app_mention + message), a retry
+                    logger.info("message %s already claimed here", request.message_ts)
+                    return
+                try:
+                    claimed = await self.store.claim(
+                        request.team_id, request.channel, request.message_ts, request.event_id
+                    )
+                except StorageUnavailable as exc:
+                    if self._first_word(request):  # one notice, not one per twin event
+                        await self._say(target, exc.user_message)
+                    return
+                if not claimed:
+                    logger.info("message %s already claimed; not answering", request.message_ts)
+                    return
+                _remember(self._claimed, asked)  # the database stays the truth across processes
+                await self._answer(request, key, target)
+        except asyncio.CancelledError:
+            # Shutting down before this message's reply started: say so rather than nothing.
+            if self._first_word(request):
+                await asyncio.shield(self._say(target, texts.NOT_ANSWERED))
+            raise
+
+    def live_turn(self, team_id: str, channel: str, message_ts: str) -> Turn | None:
+        """Return the turn answering a message, while it runs in this process."""
+        return self.live.get((team_id, channel, message_ts))
+
+    async def settings_for(self, request: TurnRequest) -> TurnSettings:
+        """Return the prompt, model and temperature a turn in this channel uses."""
+        if self.channels is None:
+            return TurnSettings(system_prompt=self.config.system_prompt)
+        return await self.channels.for_turn(request.team_id, request.channel)
+
+    async def decline(self, request: TurnRequest) -> None:
+        """Tell the asker a message that arrived while shutting down was not answered."""
+        target = ReplyTarget(request.team_id, request.channel, request.thread_ts)
+        try:
+            claimed = await self.store.claim(
+                request.team_id, request.channel, request.message_ts, request.event_id
+            )
+        except StorageUnavailable:
+            claimed = True  # cannot tell; the in-process memory still stops twin notices
+        if claimed and self._first_word(request):
+            await self._say(target, texts.NOT_ANSWERED)
+
+    def _first_word(self, request: TurnRequest) -> bool:
+        """Tell whether nothing was said about this message yet, and note that now it is."""
+        return _remember(self._spoken, (request.team_id, request.channel, request.message_ts))
+
+    @asynccontextmanager
+    async def _thread_lock(self, key: ThreadKey, order: str = "") -> AsyncIterator[None]:
+        locks = self.locks if self.locks is not None else self._local_locks
+        async with locks.hold(key, order):
+            yield
+
+    async def _answer(self, request: TurnRequest, key: ThreadKey, target: ReplyTarget) -> None:
+        bot_user = request.bot_user_id or self.bot_user_id
+        text = MENTION.sub(
+            lambda m: "" if m.group(1) == bot_user else m.group(0), request.text
+        ).strip()
+        if not text:
+            await self._say(target, texts.EMPTY_MENTION)
+            return
+        config = self.config
+        style = ReplyStyle(
+            config.stream_mode,
+            config.update_interval,
+            config.native_flush_interval,
+            config.message_limit,
+        )
+        reply = make_reply(
+            style,
+            writer=self.writer,
+            budget=self.budget,
+            clock=self.clock,
+            target=target,
+            message_ts=request.message_ts,
+            user_id=request.user_id,
+        )
+        if config.reply_buttons and isinstance(getattr(reply, "markup", None), ReplyMarkup):
+            reply.markup = ReplyMarkup(stop_value=request.message_ts)  # type: ignore[attr-defined]
+        # The placeholder goes out right after the claim: the asker sees the bot at work
+        # before any further database work, which under load can take a while.
+        await reply.start()
+        self._first_word(request)  # from here on the reply itself reports any failure
+        try:
+            if (
+                request.thread_ts
+                and request.message_ts != request.thread_ts
+                and not await self.store.has_thread(key)
+            ):
+                await self._import_thread(request, key, own_ts=reply.ts)
+            settings = await self.settings_for(request)
+            # The question and the reply's row in one transaction.
+            _, row_id = await self.store.append(
+                key,
+                [
+                    NewMessage("user", text, user_id=request.user_id, slack_ts=request.message_ts),
+                    NewMessage("assistant", "", slack_ts=reply.ts, status="streaming"),
+                ],
+            )
+        except StorageUnavailable as exc:
+            await reply.finish(exc.user_message)
+            return
+        except asyncio.CancelledError:  # shutting down before the turn started
+            await asyncio.shield(reply.finish(texts.NOT_ANSWERED))
+            raise
+        except Exception:
+            logger.exception("could not start the turn")
+            await reply.finish(texts.INTERNAL_ERROR)
+            return
+        turn = Turn(self, request, key, reply, settings, row_id=row_id)
+        live_key = (request.team_id, request.channel, request.message_ts)
+        self.live[live_key] = turn
+        try:
+            await turn.run()
+        finally:
+            self.live.pop(live_key, None)
+
+    async def _import_thread(
+        self, request: TurnRequest, key: ThreadKey, own_ts: str | None = None
+    ) -> None:
+        """Give the model a thread's earlier messages the first time the bot joins it.
+
+        `own_ts` is this reply's placeholder, already in the thread: not an earlier message.
+        """
+        try:
+            response = await self.client.conversations_replies(
+                channel=request.channel, ts=request.thread_ts, limit=50
+            )
+        except (SlackApiError, OSError, TimeoutError) as exc:
+            logger.warning("could not read thread history (%s); answering without it", exc)
+            return
+        earlier = []
+        for message in response.get("messages") or []:
+            ts = message.get("ts")
+            if not ts or ts in (request.message_ts, own_ts) or message.get("subtype"):
+                continue
+            mine = message.get("user") == (request.bot_user_id or self.bot_user_id) or message.get(
+                "bot_id"
+            )
+            content = from_slack(message.get("text") or "").strip()
+            if not content:
+                continue
+            earlier.append(
+                NewMessage(
+                    "assistant" if mine else "user",
+                    content if mine else f"<@{message.get('user')}>: {content}",
+                    user_id=message.get("user"),
+                    slack_ts=ts,
+                )
+            )
+        if earlier:
+            await self.store.append(key, earlier)
+
+    async def _say(self, target: ReplyTarget, text: str) -> None:
+        """Post a short message in the thread, best effort."""
+        try:
+            await self.writer.call(
+                target.team_id,
+                "chat.postMessage",
+                channel=target.channel,
+                thread_ts=target.thread_ts,
+                markdown_text=text,
+            )
+        except Exception:
+            logger.exception("could not post a message to %s", target.channel)
