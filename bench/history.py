@@ -23,7 +23,8 @@ from bot.db.models import Message
 from bot.db.store import Store, ThreadKey
 from bot.llm import history
 from bot.settings import DEFAULT_SYSTEM_PROMPT
-from bot.turns.dispatcher import TurnConfig, to_chat
+from bot.turns.request import TurnConfig
+from bot.turns.turn import to_chat
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 KEY = ThreadKey("T1", "CHIST", "1700000000.000001")

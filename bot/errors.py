@@ -1,4 +1,10 @@
-"""One exception root; each subclass says who sees it."""
+"""One exception root; each subclass says who sees it.
+
+Under `BotError`: `UserFacingError` (the asker reads its message: storage, shutdown, model
+errors in `bot.llm.errors`), `SettingsError` (the operator, at start: `bot.settings`),
+`ToolError` and `ToolArgumentError` (the model, as a tool result: `bot.tools`), and
+`SlackWriteFailed` (logs: a write to Slack that had to land did not: `bot.slack.writer`).
+"""
 
 from __future__ import annotations
 

@@ -17,13 +17,13 @@ from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
 from bot.db.privacy import Privacy
 from bot.db.replicas import ReplicaRegistry, default_replica_id
-from bot.db.store import Store
+from bot.db.store import ReplyStatus, Store
 from bot.llm.client import ChatModel, StreamPolicy, openai_client
 from bot.ops import retention
 from bot.settings import Settings
 from bot.slack.budget import EditBudget, Limit
 from bot.slack.budget_redis import SharedEditBudget
-from bot.slack.reply.choose import budget_limits
+from bot.slack.reply.choose import ReplyStyle, budget_limits
 from bot.slack.reply.interrupted import mark_interrupted
 from bot.slack.writer import SlackWriter
 from bot.slack_app import oauth as install
@@ -33,8 +33,9 @@ from bot.telemetry.metrics import Metrics
 from bot.telemetry.scope import turn_scope
 from bot.tools.loading import build_registry
 from bot.turns.channel_settings import ChannelSettings
-from bot.turns.dispatcher import Conversation, TurnConfig
+from bot.turns.dispatcher import Conversation
 from bot.turns.locks import RedisThreadLocks
+from bot.turns.request import TurnConfig
 
 logger = logging.getLogger(__name__)
 
@@ -63,13 +64,15 @@ def turn_config(s: Settings) -> TurnConfig:
     """Map Settings onto the knobs of a turn (the bot and the console share it)."""
     return TurnConfig(
         system_prompt=s.system_prompt,
-        update_interval=s.slack_update_interval,
-        message_limit=s.slack_message_max_chars,
+        reply=ReplyStyle(
+            mode=s.stream_mode,
+            update_interval=s.slack_update_interval,
+            native_interval=s.native_flush_interval,
+            limit=s.slack_message_max_chars,
+        ),
         history_budget=s.history_token_budget,
         turn_deadline=s.turn_deadline,
         max_concurrent=s.max_concurrent_answers,
-        stream_mode=s.stream_mode,
-        native_flush_interval=s.native_flush_interval,
         max_tool_rounds=s.max_tool_rounds,
         reply_buttons=s.reply_buttons,
         usage_footer=s.usage_footer,
@@ -206,7 +209,7 @@ class Runtime:
                         )
                 except Exception:
                     logger.exception("could not mark reply %s in Slack", reply.slack_ts)
-            await store.set_reply(reply.id, status="interrupted")
+            await store.set_reply(reply.id, status=ReplyStatus.INTERRUPTED)
 
     async def _watch_replicas(self, store: Store, writer: SlackWriter) -> None:
         """Beat for this replica and take over replies of replicas that stopped beating."""

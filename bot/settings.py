@@ -7,13 +7,15 @@ from typing import Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.errors import BotError
+
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant in a Slack workspace. Answer concisely and use Markdown "
     "for formatting."
 )
 
 
-class SettingsError(Exception):
+class SettingsError(BotError):
     """Raised when the configuration cannot start the bot; the message names the variable."""
 
 

@@ -43,7 +43,7 @@ class Message(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     tool_calls: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     tool_call_id: Mapped[str | None] = mapped_column(String(128))
-    # complete | streaming | interrupted | failed | stopped
+    # a ReplyStatus value (bot.db.store)
     status: Mapped[str] = mapped_column(String(16), default="complete")
     owner: Mapped[str | None] = mapped_column(String(128))  # the replica streaming it
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_sessionmaker
 from bot.db.models import Claim, Feedback, Message
+from bot.db.store import ReplyStatus
 
 
 class Privacy:
@@ -26,7 +27,9 @@ class Privacy:
         """Delete messages and claims created before `cutoff`; return the messages deleted."""
         async with self._sessions() as session, session.begin():
             result = await session.execute(
-                delete(Message).where(Message.created_at < cutoff, Message.status != "streaming")
+                delete(Message).where(
+                    Message.created_at < cutoff, Message.status != ReplyStatus.STREAMING
+                )
             )
             await session.execute(delete(Claim).where(Claim.claimed_at < cutoff))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

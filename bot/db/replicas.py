@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.engine import create_sessionmaker
 from bot.db.models import Base, Message
-from bot.db.store import ThreadKey, UnfinishedReply
+from bot.db.store import ReplyStatus, ThreadKey, UnfinishedReply
 
 
 class Replica(Base):
@@ -77,7 +77,7 @@ class ReplicaRegistry:
                 await session.scalars(
                     select(Message)
                     .outerjoin(Replica, Replica.id == Message.owner)
-                    .where(Message.status == "streaming", condition)
+                    .where(Message.status == ReplyStatus.STREAMING, condition)
                     .order_by(Message.id)
                 )
             ).all()
@@ -91,12 +91,12 @@ class ReplicaRegistry:
             for row in rows
         ]
 
-    async def take_over(self, message_id: int, status: str = "interrupted") -> bool:
+    async def take_over(self, message_id: int, status: str = ReplyStatus.INTERRUPTED) -> bool:
         """Mark an orphaned reply finished; False when another replica already did."""
         async with self._sessions() as session, session.begin():
             result = await session.execute(
                 update(Message)
-                .where(Message.id == message_id, Message.status == "streaming")
+                .where(Message.id == message_id, Message.status == ReplyStatus.STREAMING)
                 .values(status=status, owner=self.replica_id)
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, text, update
@@ -19,6 +20,16 @@ from bot.db.models import ChannelSetting, Claim, Feedback, Message
 from bot.errors import StorageUnavailable
 
 logger = logging.getLogger(__name__)
+
+
+class ReplyStatus(StrEnum):
+    """How a stored assistant message stands; stored as its value."""
+
+    STREAMING = "streaming"  # being written by the replica in `owner`
+    COMPLETE = "complete"
+    STOPPED = "stopped"  # the user pressed Stop
+    FAILED = "failed"  # the model or the bot failed; the reply says so
+    INTERRUPTED = "interrupted"  # a deadline, a shutdown or a crash ended it
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +51,7 @@ class NewMessage:
     slack_ts: str | None = None
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None
-    status: str = "complete"
+    status: str = ReplyStatus.COMPLETE
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +65,7 @@ class StoredMessage:
     slack_ts: str | None = None
     tool_calls: list[dict[str, Any]] | None = field(default=None)
     tool_call_id: str | None = None
-    status: str = "complete"
+    status: str = ReplyStatus.COMPLETE
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +187,7 @@ class Store:
                     tool_calls=item.tool_calls,
                     tool_call_id=item.tool_call_id,
                     status=item.status,
-                    owner=self.owner if item.status == "streaming" else None,
+                    owner=self.owner if item.status == ReplyStatus.STREAMING else None,
                 )
                 for item in items
             ]

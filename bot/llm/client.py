@@ -20,7 +20,7 @@ from typing import Any
 import openai
 
 from bot.llm.errors import give_up, http_transport, is_transient
-from bot.llm.events import StreamEvent, StreamRetry, TextDelta, ToolCallsReady, TurnDone
+from bot.llm.events import RoundDone, StreamEvent, StreamRetry, TextDelta, ToolCallsReady
 from bot.llm.overlap import continuation_start
 from bot.llm.sse import read_events
 from bot.llm.toolcalls import ToolCallAssembler
@@ -226,4 +226,4 @@ class ChatModel:
         assembled = calls.finish()
         if assembled:
             yield ToolCallsReady(assembled)
-        yield TurnDone(finish_reason=finish_reason, usage=usage)
+        yield RoundDone(finish_reason=finish_reason, usage=usage)

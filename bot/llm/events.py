@@ -47,11 +47,11 @@ class StreamRetry:
 
 
 @dataclass(frozen=True, slots=True)
-class TurnDone:
+class RoundDone:
     """The model finished a round with this reason; usage when the server sent it."""
 
     finish_reason: str
     usage: dict[str, Any] | None = field(default=None)
 
 
-StreamEvent = TextDelta | ToolCallsReady | StreamRetry | TurnDone
+StreamEvent = TextDelta | ToolCallsReady | StreamRetry | RoundDone

@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 from typing import Any, TextIO
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -36,7 +37,8 @@ from bot.slack.reply.markup import markdown_of
 from bot.slack.writer import SlackWriter
 from bot.tools.loading import build_registry
 from bot.turns.channel_settings import ChannelSettings
-from bot.turns.dispatcher import Conversation, TurnRequest
+from bot.turns.dispatcher import Conversation
+from bot.turns.request import TurnRequest
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +182,7 @@ async def run_console(
         paused_for=writer.paused_for,
     )
     config = turn_config(settings)
-    config.stream_mode = "update"  # the terminal shows edits; there are no native streams
+    config.reply = replace(config.reply, mode="update")  # a terminal shows edits, no native streams
     config.reply_buttons = False
     conversation = Conversation(
         store=store,
@@ -247,7 +249,7 @@ async def _answer(conversation: Conversation, request: TurnRequest) -> None:
     def stop() -> None:
         live = conversation.live_turn(request.team_id, request.channel, request.message_ts)
         if live is not None:
-            live.reply.stopped.set()
+            live.stop()
 
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, stop)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.clock import Clock, SystemClock
+from bot.errors import BotError
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +27,19 @@ MAX_RATE_LIMITED = 10  # 429s one must-land write waits out before it gives up
 MAX_BACKOFF = 8.0
 
 
-class SlackWriteFailed(Exception):
+class Writer(Protocol):
+    """What the reply renderers need to write to Slack (`SlackWriter`, or a test's recorder)."""
+
+    def paused_for(self, team_id: str, method: str) -> float:
+        """Return how long `method` is still paused in this workspace (after a 429)."""
+        ...
+
+    async def call(self, team_id: str, method: str, *, must_land: bool = True, **args: Any) -> Any:
+        """Call `method`; None when a skippable write was not made."""
+        ...
+
+
+class SlackWriteFailed(BotError):
     """A write that had to land did not, after every retry."""
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
     from bot.slack.writer import SlackWriter
     from bot.telemetry.metrics import Metrics
-    from bot.turns.dispatcher import TurnRequest
+    from bot.turns.request import TurnRequest
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,8 @@ from bot.telemetry import logs
 from bot.telemetry.metrics import CONTENT_TYPE, Metrics
 from bot.telemetry.scope import turn_scope
 from bot.turns.channel_settings import ChannelSettings
-from bot.turns.dispatcher import Conversation, TurnRequest
+from bot.turns.dispatcher import Conversation
+from bot.turns.request import TurnRequest
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from bot import texts
 from bot.db.store import Store, ThreadKey
 from bot.errors import StorageUnavailable
 from bot.slack_app import listeners
-from bot.turns.dispatcher import TurnRequest
+from bot.turns.request import TurnRequest
 
 logger = logging.getLogger(__name__)
 

@@ -66,7 +66,7 @@ def register(app: AsyncApp, *, conversation: Conversation, store: Store) -> None
             await tell(client, body, texts.STOP_NOT_ALLOWED.format(asker=asker))
             return
         logger.info("reply %s stopped by %s", live.reply.ts, user_id)
-        live.reply.stopped.set()
+        live.stop()
 
     @app.action(FEEDBACK_ACTION)
     async def feedback(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:

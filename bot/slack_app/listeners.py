@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.db.store import Store, ThreadKey
 from bot.errors import StorageUnavailable
 from bot.slack.reply.format import from_slack
-from bot.turns.dispatcher import TurnRequest
+from bot.turns.request import TurnRequest
 
 logger = logging.getLogger(__name__)
 

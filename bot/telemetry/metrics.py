@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from bot.llm.events import StreamEvent, StreamRetry, TextDelta, ToolCall, TurnDone
+from bot.llm.events import RoundDone, StreamEvent, StreamRetry, TextDelta, ToolCall
 from bot.telemetry import scope
 
+if TYPE_CHECKING:
+    from bot.tools.registry import ToolResult
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-# ToolRegistry.run turns every failure into a result text starting with this.
-TOOL_FAILURE_PREFIX = "Error:"
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 34.0, 60.0)
 TURN_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 600.0)
 
@@ -110,18 +112,17 @@ class TurnObserver:
             m.first_token.observe(time.monotonic() - self.started_at)
         elif isinstance(event, StreamRetry):
             m.stream_retries.labels(reason=event.reason).inc()
-        elif isinstance(event, TurnDone) and event.usage:
+        elif isinstance(event, RoundDone) and event.usage:
             for kind in ("prompt_tokens", "completion_tokens"):
                 value = event.usage.get(kind)
                 if isinstance(value, int) and value > 0:
                     m.tokens.labels(kind=kind.removesuffix("_tokens")).inc(value)
 
-    def tools(self, calls: Sequence[ToolCall], results: Sequence[str]) -> None:
+    def tools(self, calls: Sequence[ToolCall], results: Sequence[ToolResult]) -> None:
         """Note tool calls and which of them failed."""
         for call, result in zip(calls, results, strict=False):
-            failed = result.startswith(TOOL_FAILURE_PREFIX)
             self.metrics.tool_calls.labels(
-                tool=call.name, outcome="error" if failed else "ok"
+                tool=call.name, outcome="ok" if result.ok else "error"
             ).inc()
 
     def finish(self, outcome: str) -> None:

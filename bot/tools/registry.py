@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.errors import BotError
 from bot.llm.events import ToolCall
 from bot.tools.schema import ToolArgumentError
 
@@ -17,8 +18,21 @@ logger = logging.getLogger(__name__)
 TRUNCATED = "\n[…the rest of this result was cut to fit the model's context…]"
 
 
-class ToolError(Exception):
-    """Raise from a tool to tell the model what went wrong, in exactly these words."""
+class ToolError(BotError):
+    """Raise from a tool to tell the model what went wrong, in exactly these words (the model sees it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """What one tool call gave the model: its text, and whether the call failed."""
+
+    text: str
+    ok: bool = True
+
+    @classmethod
+    def failure(cls, reason: str) -> ToolResult:
+        """Return a failed call's result; the model reads `Error: <reason>`."""
+        return cls(f"Error: {reason}", ok=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,29 +108,32 @@ class ToolRegistry:
         """Return the `tools` list advertised to the model."""
         return [tool.spec() for tool in self._tools.values()]
 
-    async def run_all(self, calls: tuple[ToolCall, ...], ctx: ToolContext) -> list[str]:
-        """Run calls concurrently; return one result text per call, in order."""
+    async def run_all(self, calls: tuple[ToolCall, ...], ctx: ToolContext) -> list[ToolResult]:
+        """Run calls concurrently; return one result per call, in order."""
         return list(await asyncio.gather(*(self.run(call, ctx) for call in calls)))
 
-    async def run(self, call: ToolCall, ctx: ToolContext) -> str:
-        """Run one call; every failure becomes a result text the model reads."""
+    async def run(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
+        """Run one call; every failure becomes a failed result the model reads."""
         tool = self._tools.get(call.name)
         if tool is None:
             known = ", ".join(self._tools) or "none"
-            return f"Error: there is no tool named {call.name!r}. Available tools: {known}."
+            return ToolResult.failure(
+                f"there is no tool named {call.name!r}. Available tools: {known}."
+            )
         try:
             args = _parse(call.arguments)
             if tool.validate is not None:
                 args = tool.validate(args)
         except ToolArgumentError as exc:
-            return (
-                f"Error: invalid arguments for {call.name}: {exc}. Call it again with valid ones."
+            return ToolResult.failure(
+                f"invalid arguments for {call.name}: {exc}. Call it again with valid ones."
             )
         if tool.context_param:
             args[tool.context_param] = ctx
-        return self._limit(await self._invoke(tool, args))
+        result = await self._invoke(tool, args)
+        return ToolResult(self._limit(result.text), ok=result.ok)
 
-    async def _invoke(self, tool: Tool, args: dict[str, Any]) -> str:
+    async def _invoke(self, tool: Tool, args: dict[str, Any]) -> ToolResult:
         timeout = tool.timeout or self.timeout
 
         async def call() -> Any:  # so that even a failure to start lands in the task
@@ -134,16 +151,16 @@ class ToolRegistry:
             self._abandoned.add(task)
             task.add_done_callback(_forget(self._abandoned))
             logger.warning("tool %s timed out after %.1fs", tool.name, timeout)
-            return f"Error: {tool.name} did not finish within {timeout:g} seconds."
+            return ToolResult.failure(f"{tool.name} did not finish within {timeout:g} seconds.")
         if task.cancelled():
-            return f"Error: {tool.name} was cancelled before it finished."
+            return ToolResult.failure(f"{tool.name} was cancelled before it finished.")
         exc = task.exception()
         if isinstance(exc, ToolError):
-            return f"Error: {exc}"
+            return ToolResult.failure(str(exc))
         if exc is not None:
             logger.warning("tool %s raised %s", tool.name, type(exc).__name__, exc_info=exc)
-            return f"Error: {tool.name} failed: {type(exc).__name__}: {exc}"
-        return _text(task.result())
+            return ToolResult.failure(f"{tool.name} failed: {type(exc).__name__}: {exc}")
+        return ToolResult(_text(task.result()))
 
     def _limit(self, text: str) -> str:
         if len(text) <= self.result_limit:

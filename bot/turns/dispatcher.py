@@ -16,20 +16,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
 from bot.clock import Clock, SystemClock
-from bot.db.store import NewMessage, Store, ThreadKey
+from bot.db.store import NewMessage, ReplyStatus, Store, ThreadKey
 from bot.errors import ShuttingDown, StorageUnavailable
 from bot.llm.client import ChatModel
 from bot.slack.budget import EditBudget
-from bot.slack.reply.choose import ReplyStyle, StreamMode, make_reply
+from bot.slack.reply.choose import make_reply
 from bot.slack.reply.format import from_slack
-from bot.slack.reply.markup import ReplyMarkup
 from bot.slack.reply.update import ReplyTarget
 from bot.slack.writer import SlackWriter
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolRegistry
 from bot.turns.channel_settings import ChannelSettings, TurnSettings
 from bot.turns.locks import LocalThreadLocks, RedisThreadLocks
-from bot.turns.turn import Turn, to_chat  # noqa: F401 - to_chat is part of this module's API
+from bot.turns.request import TurnConfig, TurnRequest
+from bot.turns.turn import Turn, TurnDeps
 
 logger = logging.getLogger(__name__)
 
@@ -45,38 +45,6 @@ def _remember(memory: OrderedDict[tuple[str, str, str], None], key: tuple[str, s
     while len(memory) > SPOKEN_MEMORY:
         memory.popitem(last=False)
     return True
-
-
-@dataclass(frozen=True, slots=True)
-class TurnRequest:
-    """A Slack message the bot decided to answer."""
-
-    team_id: str
-    channel: str
-    thread_ts: str
-    message_ts: str
-    user_id: str
-    text: str
-    event_id: str | None = None
-    bot_user_id: str = ""  # the bot's user in this workspace (differs per OAuth install)
-
-
-@dataclass(slots=True)
-class TurnConfig:
-    """The knobs of a turn, taken from Settings."""
-
-    system_prompt: str
-    update_interval: float = 1.0
-    message_limit: int = 3900
-    history_budget: int = 8000
-    history_rows: int = 400
-    max_tool_rounds: int = 8
-    turn_deadline: float = 600.0
-    max_concurrent: int = 0  # answers streaming at once; the rest wait their turn (0: no cap)
-    stream_mode: StreamMode = "update"
-    native_flush_interval: float = 0.5
-    reply_buttons: bool = True  # Stop while streaming, feedback when done (update mode)
-    usage_footer: bool = False  # tokens, time and tokens/s under a finished answer
 
 
 @dataclass
@@ -156,6 +124,20 @@ class Conversation:
                 await asyncio.shield(self._say(target, texts.NOT_ANSWERED))
             raise
 
+    def turn_deps(self) -> TurnDeps:
+        """Return what a turn of this conversation works with."""
+        return TurnDeps(
+            store=self.store,
+            model=self.model,
+            writer=self.writer,
+            client=self.client,
+            tools=self.tools,
+            clock=self.clock,
+            metrics=self.metrics,
+            config=self.config,
+            answer_slot=self.answer_slot,
+        )
+
     def live_turn(self, team_id: str, channel: str, message_ts: str) -> Turn | None:
         """Return the turn answering a message, while it runs in this process."""
         return self.live.get((team_id, channel, message_ts))
@@ -197,14 +179,8 @@ class Conversation:
             await self._say(target, texts.EMPTY_MENTION)
             return
         config = self.config
-        style = ReplyStyle(
-            config.stream_mode,
-            config.update_interval,
-            config.native_flush_interval,
-            config.message_limit,
-        )
         reply = make_reply(
-            style,
+            config.reply,
             writer=self.writer,
             budget=self.budget,
             clock=self.clock,
@@ -212,8 +188,8 @@ class Conversation:
             message_ts=request.message_ts,
             user_id=request.user_id,
         )
-        if config.reply_buttons and isinstance(getattr(reply, "markup", None), ReplyMarkup):
-            reply.markup = ReplyMarkup(stop_value=request.message_ts)  # type: ignore[attr-defined]
+        if config.reply_buttons:
+            reply.offer_stop(request.message_ts)
         # The placeholder goes out right after the claim: the asker sees the bot at work
         # before any further database work, which under load can take a while.
         await reply.start()
@@ -231,7 +207,7 @@ class Conversation:
                 key,
                 [
                     NewMessage("user", text, user_id=request.user_id, slack_ts=request.message_ts),
-                    NewMessage("assistant", "", slack_ts=reply.ts, status="streaming"),
+                    NewMessage("assistant", "", slack_ts=reply.ts, status=ReplyStatus.STREAMING),
                 ],
             )
         except StorageUnavailable as exc:
@@ -244,7 +220,7 @@ class Conversation:
             logger.exception("could not start the turn")
             await reply.finish(texts.INTERNAL_ERROR)
             return
-        turn = Turn(self, request, key, reply, settings, row_id=row_id)
+        turn = Turn(self.turn_deps(), request, key, reply, settings, row_id=row_id)
         live_key = (request.team_id, request.channel, request.message_ts)
         self.live[live_key] = turn
         try:

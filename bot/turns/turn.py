@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
 
 from bot import texts
-from bot.db.store import NewMessage, StoredMessage, ThreadKey
+from bot.clock import Clock
+from bot.db.store import NewMessage, ReplyStatus, Store, StoredMessage, ThreadKey
 from bot.errors import ShuttingDown, StorageUnavailable, UserFacingError
 from bot.llm import history
+from bot.llm.client import ChatModel
 from bot.llm.errors import ContextTooLong, StreamBroken
-from bot.llm.events import StreamRetry, TextDelta, ToolCallsReady, TurnDone
+from bot.llm.events import RoundDone, StreamRetry, TextDelta, ToolCallsReady
 from bot.slack.reply.choose import Reply
-from bot.slack.reply.markup import ReplyMarkup
 from bot.slack.reply.status import ThreadStatus
-from bot.tools.registry import ToolContext
+from bot.slack.writer import SlackWriter
+from bot.telemetry.metrics import Metrics
+from bot.tools.registry import ToolContext, ToolRegistry
 from bot.turns.channel_settings import TurnSettings
-
-if TYPE_CHECKING:
-    from bot.turns.dispatcher import Conversation, TurnRequest
+from bot.turns.request import TurnConfig, TurnRequest
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +42,23 @@ def to_chat(message: StoredMessage) -> dict[str, Any]:
     return chat
 
 
-class _Stopped(Exception):
+class _Stopped(Exception):  # noqa: N818 - internal control flow, never leaves this module
     """The user stopped the reply in Slack."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnDeps:
+    """What a turn works with, handed over by whoever starts it (`Conversation.turn_deps`)."""
+
+    store: Store
+    model: ChatModel
+    writer: SlackWriter
+    client: Any  # the workspace's AsyncWebClient, for tools
+    tools: ToolRegistry
+    clock: Clock
+    metrics: Metrics
+    config: TurnConfig
+    answer_slot: Callable[[], AbstractAsyncContextManager[None]]  # a streaming slot (FIFO)
 
 
 class Turn:
@@ -47,7 +66,7 @@ class Turn:
 
     def __init__(
         self,
-        owner: Conversation,
+        deps: TurnDeps,
         request: TurnRequest,
         key: ThreadKey,
         reply: Reply,
@@ -55,56 +74,68 @@ class Turn:
         *,
         row_id: int,
     ) -> None:
-        self.owner = owner
+        self.deps = deps
         self.request = request
         self.key = key
         self.reply = reply
         self.settings = settings
-        self.status = ThreadStatus.for_turn(owner.writer, request)
-        self.started = owner.clock.now()
+        # Only DMs (assistant threads included) show a loading status under the thread.
+        self.status = ThreadStatus(
+            deps.writer,
+            request.team_id,
+            request.channel,
+            request.thread_ts or request.message_ts,
+            enabled=request.channel.startswith("D"),
+        )
+        self.started = deps.clock.now()
         self.usage = [0, 0]  # prompt and completion tokens the server reported
         self.shown = ""  # everything shown in Slack for this turn
         self.round_text = ""  # text of the current model round
         self.row_id = row_id  # the stored assistant message of the current round
         self._saved_at = 0.0
         self._saving: asyncio.Task[None] | None = None  # a progress save in flight
-        self.observed = owner.metrics.turn()
+        self.observed = deps.metrics.turn()
         self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
 
+    def stop(self) -> None:
+        """Stop this turn: the model request is closed and the reply says it was stopped."""
+        self.reply.stopped.set()
+
     async def run(self) -> None:
-        status = "complete"
+        """Answer: run the model rounds, end the reply, store how it ended."""
+        status = ReplyStatus.COMPLETE
         note = ""
         try:
             self.status.thinking()
             note = await self._rounds_unless_stopped()
         except _Stopped:
-            status, note = "stopped", texts.STOPPED_BY_USER
+            status, note = ReplyStatus.STOPPED, texts.STOPPED_BY_USER
             logger.info("reply %s was stopped by the user", self.reply.ts)
         except TimeoutError:
             if self._deadline is None or not self._deadline.expired():
                 raise
-            status, note = "interrupted", texts.TURN_TIMED_OUT
+            status, note = ReplyStatus.INTERRUPTED, texts.TURN_TIMED_OUT
             logger.warning("turn in %s hit its deadline", self.key.channel_id)
         except ShuttingDown as exc:
-            status, note = "interrupted", exc.user_message
+            status, note = ReplyStatus.INTERRUPTED, exc.user_message
         except StreamBroken:
-            status, note = "failed", texts.STREAM_FAILED
+            status, note = ReplyStatus.FAILED, texts.STREAM_FAILED
         except UserFacingError as exc:
-            status, note = "failed", ("\n\n" if self.shown else "") + exc.user_message
+            status, note = ReplyStatus.FAILED, ("\n\n" if self.shown else "") + exc.user_message
             logger.warning("turn failed: %s", exc)
         except asyncio.CancelledError:
-            status, note = "interrupted", texts.INTERRUPTED
+            status, note = ReplyStatus.INTERRUPTED, texts.INTERRUPTED
             await asyncio.shield(self._end(status, note))
             raise
         except Exception:
-            status, note = "failed", ("\n\n" if self.shown else "") + texts.INTERNAL_ERROR
+            status, note = ReplyStatus.FAILED, ("\n\n" if self.shown else "") + texts.INTERNAL_ERROR
             logger.exception("turn failed unexpectedly")
         await self._end(status, note)
 
-    async def _end(self, status: str, note: str) -> None:
+    async def _end(self, status: ReplyStatus, note: str) -> None:
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
         await self.status.close()
-        if status == "complete":
+        if status == ReplyStatus.COMPLETE:
             final += self._finishing_touches()
         try:
             await self.reply.finish(final)
@@ -115,28 +146,24 @@ class Turn:
 
     def _finishing_touches(self) -> str:
         """Offer feedback buttons and return the usage footer (if on) for a complete answer."""
-        markup = getattr(self.reply, "markup", None)
-        if isinstance(markup, ReplyMarkup) and markup.stop_value:
-            markup.feedback_id = self.row_id
-        if not self.owner.config.usage_footer or not any(self.usage):
+        self.reply.offer_feedback(self.row_id)
+        if not self.deps.config.usage_footer or not any(self.usage):
             return ""
         prompt, completion = self.usage
-        return texts.usage_footer(prompt, completion, self.owner.clock.now() - self.started)
+        return texts.usage_footer(prompt, completion, self.deps.clock.now() - self.started)
 
-    async def _save_end(self, status: str) -> None:
+    async def _save_end(self, status: ReplyStatus) -> None:
         """Store how the reply ended, waiting a little for a database that blinked."""
         await self._saved()
         for delay in (*FINAL_SAVE_BACKOFF, None):
             try:
-                await self.owner.store.set_reply(
-                    self.row_id, content=self.round_text, status=status
-                )
+                await self.deps.store.set_reply(self.row_id, content=self.round_text, status=status)
                 return
             except StorageUnavailable:
                 if delay is None:
                     logger.error("could not record the end of reply %s", self.reply.ts)
                     return
-                await self.owner.clock.sleep(delay)
+                await self.deps.clock.sleep(delay)
 
     async def _rounds_unless_stopped(self) -> str:
         """Run the model rounds; close the model request when the user stops the reply."""
@@ -159,19 +186,19 @@ class Turn:
         The deadline is made once the slot is held (asyncio.timeout fixes its end when it is
         created), so time spent waiting does not count; Stop works while waiting too.
         """
-        async with self.owner.answer_slot():
-            self.started = self.owner.clock.now()
-            self._deadline = asyncio.timeout(self.owner.config.turn_deadline)
+        async with self.deps.answer_slot():
+            self.started = self.deps.clock.now()
+            self._deadline = asyncio.timeout(self.deps.config.turn_deadline)
             async with self._deadline:
                 return await self._rounds()
 
     async def _rounds(self) -> str:
-        owner = self.owner
-        budget = owner.config.history_budget
+        deps = self.deps
+        budget = deps.config.history_budget
         retried_context = False
         rounds = 0
         while True:
-            stored = await owner.store.history(self.key, limit=owner.config.history_rows)
+            stored = await deps.store.history(self.key, limit=deps.config.history_rows)
             if self.settings.stateless:  # e.g. translation: this message alone, no thread
                 asked = [i for i, m in enumerate(stored) if m.slack_ts == self.request.message_ts]
                 stored = stored[asked[0] :] if asked else stored
@@ -191,7 +218,7 @@ class Turn:
                 continue
             if outcome == "tool_calls":
                 rounds += 1
-                if rounds >= owner.config.max_tool_rounds:
+                if rounds >= deps.config.max_tool_rounds:
                     return texts.TOOL_ROUNDS
                 continue
             return {"length": texts.LENGTH_LIMIT, "content_filter": texts.CONTENT_FILTERED}.get(
@@ -199,11 +226,11 @@ class Turn:
             )
 
     async def _one_round(self, messages: list[dict[str, Any]]) -> str:
-        owner = self.owner
-        tools = (owner.tools.specs() or None) if self.settings.tools else None
+        deps = self.deps
+        tools = (deps.tools.specs() or None) if self.settings.tools else None
         calls: ToolCallsReady | None = None
         finish = "stop"
-        async for event in owner.model.stream(
+        async for event in deps.model.stream(
             messages,
             tools=tools,
             model=self.settings.model,
@@ -222,7 +249,7 @@ class Turn:
                 logger.info("resuming stream (attempt %d)", event.attempt)
             elif isinstance(event, ToolCallsReady):
                 calls = event  # run once the stream has ended, whatever its finish_reason
-            elif isinstance(event, TurnDone):
+            elif isinstance(event, RoundDone):
                 finish = event.finish_reason
                 if event.usage:
                     self.usage[0] += int(event.usage.get("prompt_tokens") or 0)
@@ -233,11 +260,11 @@ class Turn:
         return finish
 
     async def _run_tools(self, event: ToolCallsReady) -> None:
-        owner = self.owner
+        deps = self.deps
         calls = [call.as_message() for call in event.calls]
         await self._saved()
-        await owner.store.set_reply(
-            self.row_id, content=self.round_text, tool_calls=calls, status="complete"
+        await deps.store.set_reply(
+            self.row_id, content=self.round_text, tool_calls=calls, status=ReplyStatus.COMPLETE
         )
         names = ", ".join(f"`{name}`" for name in dict.fromkeys(c.name for c in event.calls))
         self.reply.update(self.shown, status=texts.tool_status(names))
@@ -249,27 +276,27 @@ class Turn:
             channel_id=self.key.channel_id,
             thread_ts=self.key.thread_ts,
             user_id=self.request.user_id,
-            client=owner.client,
+            client=deps.client,
         )
-        results = await owner.tools.run_all(event.calls, ctx)
+        results = await deps.tools.run_all(event.calls, ctx)
         self.observed.tools(event.calls, results)
         for call, result in zip(event.calls, results, strict=True):
-            self.reply.task(
-                call.id, call.name, "error" if result.startswith("Error:") else "complete"
-            )
+            self.reply.task(call.id, call.name, "complete" if result.ok else "error")
         rows = [
-            NewMessage("tool", result, tool_call_id=call.id)
+            NewMessage("tool", result.text, tool_call_id=call.id)
             for call, result in zip(event.calls, results, strict=True)
         ]
-        rows.append(NewMessage("assistant", "", slack_ts=self.reply.ts, status="streaming"))
-        ids = await owner.store.append(self.key, rows)
+        rows.append(
+            NewMessage("assistant", "", slack_ts=self.reply.ts, status=ReplyStatus.STREAMING)
+        )
+        ids = await deps.store.append(self.key, rows)
         self.row_id = ids[-1]
         self.round_text = ""
         self.reply.update(self.shown, status=texts.tool_status(names, done=True))
 
     def _persist_maybe(self) -> None:
         """Save the answer so far now and then, off the stream's path (one save at a time)."""
-        now = self.owner.clock.now()
+        now = self.deps.clock.now()
         if now - self._saved_at < PERSIST_EVERY:
             return
         if self._saving is not None and not self._saving.done():
@@ -279,7 +306,7 @@ class Turn:
 
     async def _save_progress(self, row_id: int, content: str) -> None:
         try:
-            await self.owner.store.set_reply(row_id, content=content)
+            await self.deps.store.set_reply(row_id, content=content)
         except StorageUnavailable:
             pass  # the final save reports it; the answer keeps streaming
 

@@ -14,7 +14,7 @@ import pytest
 
 from bot.llm.client import ChatModel, StreamPolicy, openai_client
 from bot.llm.errors import ModelError, StreamBroken
-from bot.llm.events import TextDelta, ToolCallsReady, TurnDone
+from bot.llm.events import RoundDone, TextDelta, ToolCallsReady
 from bot.testing.openai import FakeOpenAI, Reply
 
 META = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m"}
@@ -53,7 +53,7 @@ async def test_events_split_at_every_byte(model: ChatModel, llm: FakeOpenAI) -> 
     pieces = [ANSWER[i : i + 1] for i in range(len(ANSWER))]
     events = await run(model, llm, *pieces, delay=0.0005)
     assert text(events) == "Hello, wörld 👋"
-    assert events[-1] == TurnDone(finish_reason="stop")
+    assert events[-1] == RoundDone(finish_reason="stop")
 
 
 async def test_crlf_comments_event_names_and_multiline_data(
@@ -89,7 +89,7 @@ async def test_usage_and_tool_calls_arrive_as_plain_json(model: ChatModel, llm: 
     events = await run(model, llm, body)
     [ready] = [e for e in events if isinstance(e, ToolCallsReady)]
     assert [(c.id, c.name, c.arguments) for c in ready.calls] == [("call_1", "lookup", '{"q": 1}')]
-    assert events[-1] == TurnDone(finish_reason="tool_calls", usage=usage)
+    assert events[-1] == RoundDone(finish_reason="tool_calls", usage=usage)
 
 
 async def test_last_event_without_blank_line_still_counts(
@@ -98,7 +98,7 @@ async def test_last_event_without_blank_line_still_counts(
     body = sse(event("whole")) + b"data: " + event(finish="stop") + b"\n"
     events = await run(model, llm, body)
     assert text(events) == "whole"
-    assert events[-1] == TurnDone(finish_reason="stop")
+    assert events[-1] == RoundDone(finish_reason="stop")
 
 
 async def test_body_cut_mid_line_is_a_broken_stream(model: ChatModel, llm: FakeOpenAI) -> None:

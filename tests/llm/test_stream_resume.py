@@ -13,7 +13,7 @@ import pytest
 from bot import texts
 from bot.llm.client import RESUME_INSTRUCTION, ChatModel, StreamPolicy, openai_client
 from bot.llm.errors import ModelError, StreamBroken
-from bot.llm.events import StreamRetry, TextDelta, ToolCallsReady, TurnDone
+from bot.llm.events import RoundDone, StreamRetry, TextDelta, ToolCallsReady
 from bot.testing.openai import FakeOpenAI, Reply, text_reply, tool_call_reply
 
 ANSWER = (
@@ -46,7 +46,7 @@ async def test_stream_cut_before_the_first_chunk(model: ChatModel, llm: FakeOpen
     text, events = await collect(model)
     assert text == ANSWER
     assert [r.reason for r in retries(events)] == ["APIConnectionError"]
-    assert isinstance(events[-1], TurnDone) and events[-1].finish_reason == "stop"
+    assert isinstance(events[-1], RoundDone) and events[-1].finish_reason == "stop"
     assert llm.requests[1]["messages"] == USER, "nothing was shown: ask the same again"
 
 

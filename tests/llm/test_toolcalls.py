@@ -180,7 +180,7 @@ async def test_text_before_tool_calls_stays(model, llm) -> None:
         chunk(frag(0, "call_a", "echo", '{"text": "x"}')),
     )
     kinds = [type(e).__name__ for e in events]
-    assert kinds == ["TextDelta", "TextDelta", "ToolCallsReady", "TurnDone"]
+    assert kinds == ["TextDelta", "TextDelta", "ToolCallsReady", "RoundDone"]
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Let me check."
 
 

@@ -7,7 +7,7 @@ import asyncio
 from bot.slack.budget import EditBudget, Lease, Limit
 from bot.slack.reply.update import ReplyTarget, StreamingReply
 from bot.testing.clock import FakeClock
-from tests.slack.test_renderer import RecordingWriter
+from bot.testing.writer import RecordingWriter
 
 UPDATE = "chat.update"
 
@@ -146,7 +146,7 @@ async def test_closing_the_budget_releases_waiting_replies() -> None:
 
 def reply(clock: FakeClock, writer: RecordingWriter, edits: EditBudget, n: int) -> StreamingReply:
     return StreamingReply(
-        writer=writer,  # type: ignore[arg-type]
+        writer=writer,
         target=ReplyTarget("T1", f"C{n}", "1.0"),
         interval=0.2,
         clock=clock,

@@ -11,12 +11,12 @@ from bot.slack.reply.format import to_slack
 from bot.slack.reply.native import NativeReply
 from bot.slack.reply.update import ReplyTarget
 from bot.testing.clock import FakeClock
-from tests.slack.test_renderer import RecordingWriter
+from bot.testing.writer import RecordingWriter
 
 
 def make(clock: FakeClock, writer: RecordingWriter) -> NativeReply:
     return NativeReply(
-        writer=writer,  # type: ignore[arg-type]
+        writer=writer,
         target=ReplyTarget("T1", "D1", "1.0"),
         interval=0.5,
         clock=clock,

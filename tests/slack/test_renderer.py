@@ -7,36 +7,12 @@ from typing import Any
 from bot.slack.reply.split import open_fence
 from bot.slack.reply.update import ReplyTarget, StreamingReply
 from bot.testing.clock import FakeClock
-
-
-class RecordingWriter:
-    """Stands in for SlackWriter at the seam we own; records what would be sent and when."""
-
-    def __init__(self, clock: FakeClock, *, latency: float = 0.0) -> None:
-        self.clock = clock
-        self.latency = latency
-        self.calls: list[tuple[float, str, dict[str, Any]]] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._ts = 0
-
-    async def call(self, team_id: str, method: str, *, must_land: bool = True, **args: Any) -> Any:
-        self.in_flight += 1
-        self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        self.calls.append((self.clock.now(), method, args))
-        if self.latency:
-            await self.clock.sleep(self.latency)
-        self.in_flight -= 1
-        self._ts += 1
-        return {"ts": f"1.{self._ts}"}
-
-    def updates(self) -> list[tuple[float, str]]:
-        return [(t, a["markdown_text"]) for t, m, a in self.calls if m == "chat.update"]
+from bot.testing.writer import RecordingWriter
 
 
 def make(clock: FakeClock, writer: RecordingWriter, **kw: Any) -> StreamingReply:
     return StreamingReply(
-        writer=writer,  # type: ignore[arg-type]
+        writer=writer,
         target=ReplyTarget("T1", "C1", "1.0"),
         interval=1.0,
         clock=clock,

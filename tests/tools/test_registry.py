@@ -44,7 +44,15 @@ async def big() -> str:
 
 
 async def run(registry: ToolRegistry, name: str, arguments: str = "{}") -> str:
-    return await registry.run(ToolCall("call_1", name, arguments), CTX)
+    return (await registry.run(ToolCall("call_1", name, arguments), CTX)).text
+
+
+async def test_a_result_says_whether_the_call_failed() -> None:
+    registry = ToolRegistry([data, refuse])
+    ok = await registry.run(ToolCall("c1", "data", "{}"), CTX)
+    failed = await registry.run(ToolCall("c2", "refuse", "{}"), CTX)
+    unknown = await registry.run(ToolCall("c3", "nope", "{}"), CTX)
+    assert (ok.ok, failed.ok, unknown.ok) == (True, False, False)
 
 
 async def test_results_are_rendered_as_text() -> None:

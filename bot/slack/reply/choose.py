@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.slack.budget import EditBudget, Limit
 from bot.slack.reply.native import NativeReply
 from bot.slack.reply.update import ReplyTarget, StreamingReply
-from bot.slack.writer import SlackWriter
+from bot.slack.writer import Writer
 
 StreamMode = Literal["update", "native", "auto"]
 
@@ -38,6 +38,12 @@ class Reply(Protocol):
     def update(self, text: str, status: str | None = None) -> None: ...
 
     def task(self, task_id: str, title: str, status: str) -> None: ...
+
+    def offer_stop(self, value: str) -> None:
+        """Show a Stop button (its value names the turn) while the reply streams."""
+
+    def offer_feedback(self, feedback_id: int) -> None:
+        """Show feedback buttons on the finished reply, if it offered Stop."""
 
     async def finish(self, text: str) -> None: ...
 
@@ -74,7 +80,7 @@ def streams_natively(mode: StreamMode, channel: str, thread_ts: str) -> bool:
 def make_reply(
     style: ReplyStyle,
     *,
-    writer: SlackWriter,
+    writer: Writer,
     budget: EditBudget | None,
     clock: Clock,
     target: ReplyTarget,

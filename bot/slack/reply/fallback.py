@@ -19,7 +19,7 @@ from bot.clock import Clock
 from bot.slack.budget import EditBudget
 from bot.slack.reply.split import open_fence, split_message
 from bot.slack.reply.update import ReplyTarget, StreamingReply
-from bot.slack.writer import SlackWriteFailed, SlackWriter
+from bot.slack.writer import SlackWriteFailed, Writer
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def reason_of(exc: Exception) -> str:
 
 
 async def edit(
-    writer: SlackWriter,
+    writer: Writer,
     budget: EditBudget | None,
     target: ReplyTarget,
     ts: str,
@@ -96,7 +96,7 @@ async def take_over(
 
 
 def update_reply(
-    writer: SlackWriter,
+    writer: Writer,
     target: ReplyTarget,
     *,
     interval: float,

@@ -6,17 +6,14 @@ import logging
 
 from bot import texts
 from bot.db.store import ThreadKey
-from bot.slack.writer import SlackWriter
+from bot.slack.reply.split import ROLLOVER_MARGIN
+from bot.slack.writer import Writer
 
 logger = logging.getLogger(__name__)
 
-# A streaming reply rolls over once its text passes `limit - STATUS_ROOM` (room is kept for
-# a status line), so saved text longer than that means the reply spans several messages.
-STATUS_ROOM = 200
-
 
 async def mark_interrupted(
-    writer: SlackWriter, key: ThreadKey, ts: str, shown: str, *, limit: int
+    writer: Writer, key: ThreadKey, ts: str, shown: str, *, limit: int
 ) -> None:
     """Edit the reply to its last saved text plus the note, or add the note below it.
 
@@ -24,7 +21,7 @@ async def mark_interrupted(
     messages, rewriting that first one would garble it, so the note goes at the end of the
     thread instead.
     """
-    if len(shown) <= limit - STATUS_ROOM:
+    if len(shown) <= limit - ROLLOVER_MARGIN:
         marked = (shown + texts.INTERRUPTED).strip()
         await writer.call(
             key.team_id, "chat.update", channel=key.channel_id, ts=ts, markdown_text=marked

@@ -29,9 +29,9 @@ from bot.slack.budget import EditBudget, Lease
 from bot.slack.reply.fallback import UpdateFallback, edit, reason_of, take_over, update_reply
 from bot.slack.reply.format import to_slack
 from bot.slack.reply.settle import settled
-from bot.slack.reply.split import FENCE_SLACK, close_part, split_point
+from bot.slack.reply.split import FENCE_SLACK, ROLLOVER_MARGIN, close_part, split_point
 from bot.slack.reply.update import ReplyTarget, StreamingReply
-from bot.slack.writer import SlackWriteFailed, SlackWriter
+from bot.slack.writer import SlackWriteFailed, Writer
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class _StreamEnded(Exception):
 class NativeReply:
     """Stream a growing answer into Slack with the native streaming methods."""
 
-    writer: SlackWriter
+    writer: Writer
     target: ReplyTarget  # thread_ts must be set: streams are always thread replies
     recipient_user_id: str = ""
     recipient_team_id: str = ""
@@ -77,6 +77,12 @@ class NativeReply:
     appends: int = 0
     fallback_reason: str | None = None
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer_stop(self, value: str) -> None:
+        """Native streams have Slack's own stop control; nothing to add."""
+
+    def offer_feedback(self, feedback_id: int) -> None:
+        """Feedback on native streams is not offered (yet)."""
 
     @property
     def ts(self) -> str | None:
@@ -221,7 +227,7 @@ class NativeReply:
 
     async def _roll_over(self, final: bool) -> None:
         """Stop the stream at a safe boundary and open a new one while the answer outgrows it."""
-        room = self.limit - (0 if final else 200)
+        room = self.limit - (0 if final else ROLLOVER_MARGIN)
         while len(self._prefix) + len(self._text) - self._start > room:
             rest = self._text[self._start :]
             cut = split_point(

@@ -14,6 +14,9 @@ from typing import NamedTuple
 FENCE = re.compile(r"^[ ]{0,3}(```+|~~~+)(.*)$", re.MULTILINE)
 # Room kept for the closing fence added to a cut code block and the reopening line.
 FENCE_SLACK = 24
+# A streaming message rolls over once its text passes `limit - ROLLOVER_MARGIN`: room is kept
+# for a status line ("Running `search`…") and a reopened code fence below the text.
+ROLLOVER_MARGIN = 200
 
 
 class CodeSpan(NamedTuple):

@@ -10,13 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
 
 from bot import texts
-from bot.slack.writer import SlackWriter
-
-if TYPE_CHECKING:
-    from bot.turns.dispatcher import TurnRequest
+from bot.slack.writer import Writer
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +21,7 @@ class ThreadStatus:
     """Show the bot's loading status under a DM or assistant thread, in order, off the hot path."""
 
     def __init__(
-        self, writer: SlackWriter, team_id: str, channel: str, thread_ts: str, *, enabled: bool
+        self, writer: Writer, team_id: str, channel: str, thread_ts: str, *, enabled: bool
     ) -> None:
         self.writer = writer
         self.team_id = team_id
@@ -34,17 +30,6 @@ class ThreadStatus:
         self.enabled = enabled and bool(thread_ts)
         self.shown = ""
         self._last: asyncio.Task[None] | None = None
-
-    @classmethod
-    def for_turn(cls, writer: SlackWriter, request: TurnRequest) -> ThreadStatus:
-        """Build the status of a turn; only DMs (assistant threads included) show one."""
-        return cls(
-            writer,
-            request.team_id,
-            request.channel,
-            request.thread_ts or request.message_ts,
-            enabled=request.channel.startswith("D"),
-        )
 
     def thinking(self) -> None:
         """Say the bot is thinking."""

@@ -18,8 +18,8 @@ from bot.aio import cancel_and_wait
 from bot.clock import Clock, SystemClock
 from bot.slack.budget import EditBudget, Lease
 from bot.slack.reply.markup import MessageState, ReplyMarkup
-from bot.slack.reply.split import FENCE_SLACK, close_part, split_point
-from bot.slack.writer import SlackWriter
+from bot.slack.reply.split import FENCE_SLACK, ROLLOVER_MARGIN, close_part, split_point
+from bot.slack.writer import Writer
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class StreamingReply:
     workspace's edit budget; the text sent is the newest at the moment the share comes.
     """
 
-    writer: SlackWriter
+    writer: Writer
     target: ReplyTarget
     interval: float = 1.0
     limit: int = 3900
@@ -71,6 +71,15 @@ class StreamingReply:
     edits: int = 0
     # Set when the user stopped the reply in Slack; update mode has no such signal itself.
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer_stop(self, value: str) -> None:
+        """Show a Stop button (its value names the turn) while the reply streams."""
+        self.markup.stop_value = value
+
+    def offer_feedback(self, feedback_id: int) -> None:
+        """Show feedback buttons on the finished reply, if it offered Stop."""
+        if self.markup.stop_value:
+            self.markup.feedback_id = feedback_id
 
     @property
     def ts(self) -> str | None:
@@ -148,7 +157,7 @@ class StreamingReply:
                 self._lease.close()
 
     def _needs_edit(self, final: bool) -> bool:
-        room = self.limit - (0 if final else 200)
+        room = self.limit - (0 if final else ROLLOVER_MARGIN)
         if len(self._prefix) + len(self._text) - self._offset > room:
             return True
         return self._content(self._view(final), final) != self._parts[-1].shown
@@ -195,7 +204,7 @@ class StreamingReply:
 
     async def _roll_over(self, final: bool) -> None:
         """Close the current message at a safe boundary while the answer outgrows it."""
-        room = self.limit - (0 if final else 200)  # keep space for a status line
+        room = self.limit - (0 if final else ROLLOVER_MARGIN)  # keep space for a status line
         while len(self._prefix) + len(self._text) - self._offset > room:
             rest = self._text[self._offset :]
             budget = max(1, room - len(self._prefix) - FENCE_SLACK)

@@ -1,0 +1,36 @@
+"""What a turn is asked to do: the Slack message to answer, and the knobs from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.slack.reply.choose import ReplyStyle
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRequest:
+    """A Slack message the bot decided to answer."""
+
+    team_id: str
+    channel: str
+    thread_ts: str
+    message_ts: str
+    user_id: str
+    text: str
+    event_id: str | None = None
+    bot_user_id: str = ""  # the bot's user in this workspace (differs per OAuth install)
+
+
+@dataclass(slots=True)
+class TurnConfig:
+    """The knobs of a turn, taken from Settings (`bot.runtime.turn_config`)."""
+
+    system_prompt: str
+    reply: ReplyStyle = field(default_factory=ReplyStyle)  # how the answer is shown
+    history_budget: int = 8000
+    history_rows: int = 400
+    max_tool_rounds: int = 8
+    turn_deadline: float = 600.0
+    max_concurrent: int = 0  # answers streaming at once; the rest wait their turn (0: no cap)
+    reply_buttons: bool = True  # Stop while streaming, feedback when done (update mode)
+    usage_footer: bool = False  # tokens, time and tokens/s under a finished answer
