@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -26,7 +25,7 @@ async def test_denied_user_never_starts_a_turn_and_is_told_once(harness: Harness
     await bot.send(allowed)
     await bot.slack.wait_for(lambda: len(bot.slack.bot_messages("D1")) == 1)
     await bot.slack.wait_for(lambda: len(bot.slack.calls_to("chat.postEphemeral")) == 1)
-    await asyncio.sleep(0.3)
+    await bot.settle()
     notes = bot.slack.calls_to("chat.postEphemeral")
     assert len(notes) == 1 and notes[0].args["user"] == "U666"
     assert "not enabled for you" in notes[0].args["text"]
@@ -59,7 +58,7 @@ async def test_denied_workspace_gets_silence_and_is_counted(harness: Harness) ->
     bot = await harness.start(allow_teams="T1")
     body = event_body({**channel_message("<@UBOT> hi"), "team": "T9"}, team_id="T9")
     assert (await bot.post_raw(body, signed_headers(SECRET, body)))[0] == 200
-    await asyncio.sleep(0.3)
+    await bot.settle()
     assert bot.llm.requests == []
     assert [c.method for c in bot.slack.calls if not c.method.startswith("auth.")] == []
     assert bot.http is not None

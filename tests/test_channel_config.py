@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from bot import texts
@@ -87,7 +86,7 @@ async def test_custom_prompt_model_and_temperature_apply_to_that_channel_only(
     assert other["messages"][0]["content"] != "You are a pirate."
     assert len(bot.llm.requests) == 2
     await bot.send(channel_message("chatting without a mention", channel="C2"))
-    await asyncio.sleep(0.3)
+    await bot.settle()
     assert len(bot.llm.requests) == 2, "only the translation preset answers every message"
 
     reopened = await open_modal(bot, "C2")
@@ -116,5 +115,5 @@ async def test_invalid_submissions_are_answered_with_field_errors(bot: Harness) 
     assert bot.slack.calls_to("chat.postEphemeral") == []
     bot.llm.script(text_reply("Not translated."))
     await bot.send(channel_message("nothing was saved"))
-    await asyncio.sleep(0.3)
+    await bot.settle()
     assert bot.llm.requests == []

@@ -57,9 +57,9 @@ async def test_waiters_on_two_replicas_go_in_message_order(redis: tuple[Any, str
     first = asyncio.create_task(turn(one, "1600000000.000010", release))
     await _until(lambda: order == ["1600000000.000010"])
     later = asyncio.create_task(turn(one, "1600000000.000030"))  # arrives first...
-    await _until(lambda: _queued(client, prefix), sync=False)
+    await _until(lambda: _queued(client, prefix, 1), sync=False)
     earlier = asyncio.create_task(turn(two, "1600000000.000020"))  # ...but was written first
-    await asyncio.sleep(0.2)
+    await _until(lambda: _queued(client, prefix, 2), sync=False)  # both wait, in ts order
     assert order == ["1600000000.000010"], "nobody enters while the lock is held"
     release.set()
     await asyncio.gather(first, later, earlier)
@@ -119,9 +119,9 @@ async def test_a_429_on_one_replica_pauses_the_other(redis: tuple[Any, str]) -> 
     await calm.close()
 
 
-async def _queued(client: Any, prefix: str) -> bool:
+async def _queued(client: Any, prefix: str, count: int) -> bool:
     keys = [k async for k in client.scan_iter(f"{prefix}*:queue")]
-    return bool(keys) and await client.zcard(keys[0]) >= 1
+    return bool(keys) and await client.zcard(keys[0]) >= count
 
 
 async def _until(predicate: Any, *, sync: bool = True, timeout: float = 5.0) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.testing.harness import Harness, channel_message, dm, next_ts, text_of
 from bot.testing.openai import error_reply, text_reply
 
@@ -79,7 +77,7 @@ async def test_follow_up_addressed_to_someone_else_is_not_answered(bot: Harness)
     first = await bot.mention("help")
     await bot.wait_reply_done("C1", first["ts"])
     await bot.send(channel_message("<@U2> can you look at this?", thread_ts=first["ts"]))
-    await asyncio.sleep(0.5)
+    await bot.settle()
     assert len(bot.llm.requests) == 1
     assert len(bot.slack.calls_to("chat.postMessage")) == 1
 
@@ -99,7 +97,7 @@ async def test_messages_not_for_the_bot_never_start_a_turn(bot: Harness) -> None
     ]
     for event in ignored:
         assert await bot.send(event) == 200
-    await asyncio.sleep(0.5)
+    await bot.settle()
     assert bot.llm.requests == []
     assert bot.slack.calls_to("chat.postMessage") == []
 
@@ -113,7 +111,7 @@ async def test_redelivered_and_paired_events_are_answered_once(bot: Harness) -> 
     for retry in (1, 2, 3):
         await bot.send(mention, event_id="EvA", retry_num=retry)
     await bot.wait_reply_done("C1", event["ts"])
-    await asyncio.sleep(0.3)
+    await bot.settle()
     assert len(bot.slack.calls_to("chat.postMessage")) == 1
     assert len(bot.llm.requests) == 1
 
@@ -125,7 +123,7 @@ async def test_redelivery_after_restart_is_not_answered_again(bot: Harness) -> N
     await bot.wait_reply_done("C1", event["ts"])
     await bot.restart()
     await bot.send({**event, "type": "app_mention"}, event_id="EvR", retry_num=1)
-    await asyncio.sleep(0.5)
+    await bot.settle()
     assert len(bot.slack.calls_to("chat.postMessage")) == 1
 
 
@@ -193,7 +191,7 @@ async def test_forged_or_stale_requests_get_401_and_are_ignored(bot: Harness) ->
     stale = signed_headers("test-signing-secret", body, timestamp=1_600_000_000)
     assert (await bot.post_raw(body, stale))[0] == 401
     assert (await bot.post_raw(body, {"Content-Type": "application/json"}))[0] == 401
-    await asyncio.sleep(0.3)
+    await bot.settle()
     assert bot.llm.requests == [] and bot.slack.calls_to("chat.postMessage") == []
 
 
@@ -206,7 +204,7 @@ async def test_healthz_is_ok_once_ready(bot: Harness) -> None:
 async def test_empty_mention_gets_a_short_hint(bot: Harness) -> None:
     event = await bot.mention("")
     await bot.slack.wait_for(lambda: len(bot.slack.bot_messages("C1")) == 1)
-    await asyncio.sleep(0.2)
+    await bot.settle()
     assert "Ask me anything" in text_of(bot.slack.bot_messages("C1")[0])
     assert bot.llm.requests == []
     assert bot.slack.bot_messages("C1")[0]["thread_ts"] == event["ts"]

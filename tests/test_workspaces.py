@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -85,7 +84,7 @@ async def test_two_workspaces_share_nothing(harness: Harness) -> None:
     # The same channel id and thread ts in T2 is another conversation: a follow-up without a
     # mention there is not for the bot.
     await send(bot, "T2", channel_message("follow-up in T2", thread_ts=root["ts"]))
-    await asyncio.sleep(0.3)
+    await bot.settle()
     assert len(bot.llm.requests) == 3
 
     engine = create_engine(bot.database_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -150,9 +151,40 @@ class Harness:
         await self.slack.wait_for(done, timeout=10)
         return [m for m in self.slack.replies(channel, thread_ts) if m.get("bot_id")]
 
+    async def settle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a deadline
+        """Wait until every delivered event is handled and no turn is left running.
+
+        Use it before asserting that something did *not* happen: a fixed sleep passes without
+        checking anything when the bot is slow. Events are acknowledged before their listener
+        runs (Bolt starts it as a task), and a listener may start a turn task; both are waited
+        for, several quiet passes in a row, so work they schedule last is seen too.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        quiet = 0
+        while quiet < 3:
+            busy = {t for t in asyncio.all_tasks() if not t.done() and _handles_an_event(t)}
+            if not busy:
+                quiet += 1
+                await asyncio.sleep(0)
+                continue
+            quiet = 0
+            if loop.time() >= deadline:
+                names = sorted(t.get_name() for t in busy)
+                raise AssertionError(f"still handling events after {timeout}s: {names}")
+            await asyncio.wait(busy, timeout=0.05)
+
     def finished(self, bots: list[dict]) -> bool:
         assert self.runtime is not None and self.runtime.bot is not None
         return not any(not t.done() for t in self.runtime.bot.tasks)
+
+
+def _handles_an_event(task: asyncio.Task[Any]) -> bool:
+    """Tell whether `task` is a Bolt listener run or a turn of the bot."""
+    if task.get_name().startswith("turn-"):
+        return True
+    code = getattr(task.get_coro(), "__qualname__", "")
+    return "run_ack_function_asynchronously" in code or "LazyListenerRunner" in code
 
 
 def channel_message(

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,7 +20,7 @@ from bot.db.store import NewMessage, ReplyStatus, Store, ThreadKey
 from bot.errors import ShuttingDown, StorageUnavailable
 from bot.llm.client import ChatModel
 from bot.slack.budget import EditBudget
-from bot.slack.reply.choose import make_reply
+from bot.slack.reply.choose import Reply, make_reply
 from bot.slack.reply.format import from_slack
 from bot.slack.reply.update import ReplyTarget
 from bot.slack.writer import SlackWriter
@@ -47,6 +47,30 @@ def _remember(memory: OrderedDict[tuple[str, str, str], None], key: tuple[str, s
     return True
 
 
+class LiveAnswer(Protocol):
+    """An answer in progress, as Stop sees it: who asked, the reply, and how to stop it."""
+
+    @property
+    def request(self) -> TurnRequest: ...
+
+    @property
+    def reply(self) -> Reply: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StartingAnswer:
+    """An answer whose placeholder is posted and whose turn is not built yet."""
+
+    request: TurnRequest
+    reply: Reply
+
+    def stop(self) -> None:
+        """Stop it: the turn, once built, ends at once as stopped."""
+        self.reply.stopped.set()
+
+
 @dataclass
 class Conversation:
     """Answer turns, one at a time per thread, many threads at once."""
@@ -63,13 +87,14 @@ class Conversation:
     budget: EditBudget | None = None  # one per process, shared by every reply
     locks: RedisThreadLocks | None = None  # thread order across replicas (REDIS_URL)
     channels: ChannelSettings | None = None  # per-channel prompt, model, temperature
-    live: dict[tuple[str, str, str], Turn] = field(default_factory=dict)  # by asked message
+    live: dict[tuple[str, str, str], LiveAnswer] = field(default_factory=dict)  # by message
     _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     _claimed: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     active: set[asyncio.Task[Any]] = field(default_factory=set)
     _slots: asyncio.Semaphore | None = None
     closing: bool = False  # set when shutdown begins: answers still waiting for a slot end
+    waiting_for_slot: int = 0  # answers queued for a streaming slot right now
 
     @asynccontextmanager
     async def answer_slot(self) -> AsyncIterator[None]:
@@ -88,10 +113,17 @@ class Conversation:
             self._slots = asyncio.Semaphore(limit)
         if self._slots.locked():
             logger.info("%d answers streaming; this one waits for a slot", limit)
-        async with self._slots:
+        self.waiting_for_slot += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting_for_slot -= 1
+        try:
             if self.closing:  # a slot freed during shutdown: do not start a new stream
                 raise ShuttingDown(texts.NOT_ANSWERED)
             yield
+        finally:
+            self._slots.release()
 
     async def handle(self, request: TurnRequest) -> None:
         """Answer `request` once, even when Slack delivers it several times."""
@@ -138,8 +170,8 @@ class Conversation:
             answer_slot=self.answer_slot,
         )
 
-    def live_turn(self, team_id: str, channel: str, message_ts: str) -> Turn | None:
-        """Return the turn answering a message, while it runs in this process."""
+    def live_turn(self, team_id: str, channel: str, message_ts: str) -> LiveAnswer | None:
+        """Return the answer to a message while it starts or runs in this process."""
         return self.live.get((team_id, channel, message_ts))
 
     async def settings_for(self, request: TurnRequest) -> TurnSettings:
@@ -194,6 +226,17 @@ class Conversation:
         # before any further database work, which under load can take a while.
         await reply.start()
         self._first_word(request)  # from here on the reply itself reports any failure
+        live_key = (request.team_id, request.channel, request.message_ts)
+        # Stop works from the moment the placeholder shows its button, before the turn exists.
+        self.live[live_key] = StartingAnswer(request, reply)
+        try:
+            await self._start_and_run(request, key, reply, text)
+        finally:
+            self.live.pop(live_key, None)
+
+    async def _start_and_run(
+        self, request: TurnRequest, key: ThreadKey, reply: Reply, text: str
+    ) -> None:
         try:
             if (
                 request.thread_ts
@@ -221,12 +264,8 @@ class Conversation:
             await reply.finish(texts.INTERNAL_ERROR)
             return
         turn = Turn(self.turn_deps(), request, key, reply, settings, row_id=row_id)
-        live_key = (request.team_id, request.channel, request.message_ts)
-        self.live[live_key] = turn
-        try:
-            await turn.run()
-        finally:
-            self.live.pop(live_key, None)
+        self.live[(request.team_id, request.channel, request.message_ts)] = turn
+        await turn.run()  # a Stop pressed while starting ends it at once
 
     async def _import_thread(
         self, request: TurnRequest, key: ThreadKey, own_ts: str | None = None
