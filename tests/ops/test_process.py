@@ -27,7 +27,7 @@ from bot.testing.signing import event_body, signed_headers
 from bot.testing.slack import FakeSlack
 
 LONG = " ".join(f"step{i}" for i in range(120))  # 120 chunks
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
