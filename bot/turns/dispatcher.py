@@ -30,6 +30,7 @@ from bot.tools.registry import ToolRegistry
 from bot.turns.channel_settings import ChannelSettings, TurnSettings
 from bot.turns.locks import LocalThreadLocks, RedisThreadLocks
 from bot.turns.turn import Turn, to_chat  # noqa: F401 - to_chat is part of this module's API
+from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class Conversation:
     budget: EditBudget | None = None  # one per process, shared by every reply
     locks: RedisThreadLocks | None = None  # thread order across replicas (REDIS_URL)
     channels: ChannelSettings | None = None  # per-channel prompt, model, temperature
+    usage: UsageTracker | None = None  # usage records and limits
     live: dict[tuple[str, str, str], Turn] = field(default_factory=dict)  # by asked message
     _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
@@ -226,6 +228,13 @@ class Conversation:
             ):
                 await self._import_thread(request, key, own_ts=reply.ts)
             settings = await self.settings_for(request)
+            if self.usage is not None and (
+                reached := await self.usage.over_limit(
+                    request.team_id, request.channel, request.user_id, self.client
+                )
+            ):  # over a usage limit: one sentence, and the model is not asked
+                await reply.finish(reached.sentence())
+                return
             # The question and the reply's row in one transaction.
             _, row_id = await self.store.append(
                 key,

@@ -17,6 +17,7 @@ from bot.slack.reply.markup import ReplyMarkup
 from bot.slack.reply.status import ThreadStatus
 from bot.tools.registry import ToolContext
 from bot.turns.channel_settings import TurnSettings
+from bot.usage.meter import UsageMeter
 
 if TYPE_CHECKING:
     from bot.turns.dispatcher import Conversation, TurnRequest
@@ -63,6 +64,7 @@ class Turn:
         self.status = ThreadStatus.for_turn(owner.writer, request)
         self.started = owner.clock.now()
         self.usage = [0, 0]  # prompt and completion tokens the server reported
+        self.meter = UsageMeter(settings.model or owner.model.model)  # for the usage records
         self.shown = ""  # everything shown in Slack for this turn
         self.round_text = ""  # text of the current model round
         self.row_id = row_id  # the stored assistant message of the current round
@@ -112,6 +114,17 @@ class Turn:
             logger.exception("final edit failed")
         self.observed.finish(status)
         await self._save_end(status)
+        if self.owner.usage is not None:
+            await self.owner.usage.record(
+                self.meter,
+                team_id=self.key.team_id,
+                channel_id=self.key.channel_id,
+                user_id=self.request.user_id,
+                thread_ts=self.key.thread_ts,
+                message_ts=self.request.message_ts,
+                status=status,
+                duration=self.owner.clock.now() - self.started,
+            )
 
     def _finishing_touches(self) -> str:
         """Offer feedback buttons and return the usage footer (if on) for a complete answer."""
@@ -203,6 +216,7 @@ class Turn:
         tools = (owner.tools.specs() or None) if self.settings.tools else None
         calls: ToolCallsReady | None = None
         finish = "stop"
+        self.meter.asked(messages, tools)
         async for event in owner.model.stream(
             messages,
             tools=tools,
@@ -210,6 +224,7 @@ class Turn:
             temperature=self.settings.temperature,
         ):
             self.observed.saw(event)
+            self.meter.saw(event)
             if isinstance(event, TextDelta):
                 self.status.text_arrived()
                 if not self.round_text and self.shown and not self.shown.endswith(("\n", " ")):

@@ -1,0 +1,100 @@
+"""What the turn and the slash command use: meter an answer, record it, check the limits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bot.clock import wall_now
+from bot.errors import StorageUnavailable
+from bot.usage.admins import AdminCheck
+from bot.usage.limits import LimitCheck, Limits, Reached
+from bot.usage.meter import UsageMeter
+from bot.usage.metrics import TokenMetrics
+from bot.usage.periods import Periods
+from bot.usage.prices import PriceTable
+from bot.usage.record import AnswerUsage, UsageLedger
+
+logger = logging.getLogger(__name__)
+
+
+class UsageTracker:
+    """Record answers' usage and refuse questions over a limit."""
+
+    def __init__(
+        self,
+        ledger: UsageLedger,
+        *,
+        limits: Limits | None = None,
+        periods: Periods | None = None,
+        prices: PriceTable | None = None,
+        metrics: TokenMetrics | None = None,
+        now: Callable[[], datetime] = wall_now,
+    ) -> None:
+        self.ledger = ledger
+        self.limits = limits or Limits()
+        self.periods = periods or Periods.named("UTC")
+        self.prices = prices or PriceTable()
+        self.metrics = metrics
+        self.now = now
+        self.admins = AdminCheck()
+        self._check = LimitCheck(ledger, self.limits, self.periods)
+
+    async def over_limit(
+        self, team_id: str, channel_id: str, user_id: str, client: Any
+    ) -> Reached | None:
+        """Return the limit that stops this question, or None (raises StorageUnavailable)."""
+        if not self.limits:
+            return None
+
+        async def is_admin(user: str) -> bool:
+            return await self.admins(client, team_id, user)
+
+        reached = await self._check.reached(team_id, channel_id, user_id, self.now(), is_admin)
+        if reached is not None:
+            logger.info(
+                "usage limit reached (%s): %d of %d", reached.scope, reached.used, reached.limit
+            )
+        return reached
+
+    async def record(
+        self,
+        meter: UsageMeter,
+        *,
+        team_id: str,
+        channel_id: str,
+        user_id: str,
+        thread_ts: str,
+        message_ts: str,
+        status: str,
+        duration: float,
+    ) -> None:
+        """Store what an answer cost (best effort: a lost record is logged, not raised)."""
+        meter.finish()
+        if not meter.rounds:
+            return  # the model was never asked
+        if self.metrics is not None:
+            self.metrics.add(meter.model, meter.tokens, estimated=meter.estimated)
+        usage = AnswerUsage(
+            team_id=team_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            thread_ts=thread_ts,
+            message_ts=message_ts,
+            model=meter.model,
+            tokens=meter.tokens,
+            estimated=meter.estimated,
+            duration=duration,
+            tool_calls=meter.tool_calls,
+            rounds=meter.rounds,
+            status=status,
+            created_at=self.now(),
+        )
+        try:
+            await self.ledger.add(usage)
+        except StorageUnavailable:
+            logger.error("could not record the usage of the answer to %s", message_ts)
+        except Exception:
+            logger.exception("could not record the usage of the answer to %s", message_ts)
