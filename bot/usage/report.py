@@ -26,10 +26,11 @@ class Figure:
 
     def text(self) -> str:
         money = ""
-        if self.cost is None:
-            money = texts.USAGE_COST_UNKNOWN
-        elif self.priced:
-            money = f"${self.cost:,.2f}" if self.cost >= 1 else f"${self.cost:.4f}"
+        if self.priced:  # some model has a price: show money, or say what is missing
+            if self.cost is None:
+                money = texts.USAGE_COST_UNKNOWN
+            else:
+                money = f"${self.cost:,.2f}" if self.cost >= 1 else f"${self.cost:.4f}"
         return texts.usage_figure(self.tokens, self.answers, money, estimated=self.estimated)
 
 
