@@ -113,6 +113,11 @@ USAGE_LIMIT_WHO = {
     "channel": "This channel has used its daily limit",
     "team": "This workspace has used its monthly limit",
 }
+USAGE_LIMIT_LABEL = {
+    "user": "Your daily limit",
+    "channel": "This channel's daily limit",
+    "team": "Monthly limit",
+}
 USAGE_TITLE = "*Your usage*"
 USAGE_TEAM_TITLE = "*This workspace this month*"
 USAGE_TOP_USERS = "*Top users this month*"

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot import texts
+from bot.db.models import UsageRecord
 from bot.usage.prices import PriceTable
 from bot.usage.record import Total
 from bot.usage.tracker import UsageTracker
@@ -87,17 +88,20 @@ class UsageReport:
             lines.append(
                 "• "
                 + texts.usage_limit_line(
-                    "Your daily limit", today.tokens, limits.user_daily, t.periods.next_day(now)
+                    texts.USAGE_LIMIT_LABEL["user"],
+                    today.tokens,
+                    limits.user_daily,
+                    t.periods.next_day(now),
                 )
             )
         if limits.channel_daily:
-            used = await t.ledger.totals(team_id, t.periods.day_start(now), by="channel_id")
-            here = next((f for f in combine(used, t.prices) if f.key == channel_id), Figure())
+            here = UsageRecord.channel_id == channel_id
+            spent = await t.ledger.spent(team_id, {"channel": (here, t.periods.day_start(now))})
             lines.append(
                 "• "
                 + texts.usage_limit_line(
-                    "This channel's daily limit",
-                    here.tokens,
+                    texts.USAGE_LIMIT_LABEL["channel"],
+                    spent["channel"],
                     limits.channel_daily,
                     t.periods.next_day(now),
                 )
@@ -115,7 +119,10 @@ class UsageReport:
             lines.append(
                 "• "
                 + texts.usage_limit_line(
-                    "Monthly limit", team.tokens, t.limits.team_monthly, t.periods.next_month(now)
+                    texts.USAGE_LIMIT_LABEL["team"],
+                    team.tokens,
+                    t.limits.team_monthly,
+                    t.periods.next_month(now),
                 )
             )
         for title, column, mention in (
