@@ -157,7 +157,7 @@ class Runtime:
         )
         model = chat_model(s, self.openai)
         channels = ChannelSettings(store, default_prompt=s.system_prompt, clock=self.clock)
-        usage = usage_tracker(s, self.engine, self.metrics, now=self.wall)
+        self.usage = usage = usage_tracker(s, self.engine, self.metrics, now=self.wall)
         conversation = Conversation(
             store=store,
             model=model,
