@@ -266,3 +266,13 @@ async def test_token_metrics_label_only_configured_models(bot: Harness) -> None:
     )
     assert 'slackbot_model_tokens_total{kind="prompt",model="other",source="reported"} 7.0' in page
     assert "someones-typo-model" not in page
+
+
+async def test_refusals_are_counted_by_limit(harness: Harness) -> None:
+    bot = await harness.start(usage_limit_channel_daily_tokens=10)
+    await ask(bot, "first", usage=used(10, 1))
+    await ask(bot, "second")
+    assert bot.http is not None
+    async with bot.http.get(f"{bot.url}/metrics") as response:
+        page = await response.text()
+    assert 'slackbot_usage_limited_total{scope="channel"} 1.0' in page

@@ -24,6 +24,12 @@ class TokenMetrics:
             ["model", "kind", "source"],
             registry=metrics.registry,
         )
+        self.limited = Counter(
+            "slackbot_usage_limited",
+            "Questions not answered because a usage limit was reached, by limit",
+            ["scope"],
+            registry=metrics.registry,
+        )
 
     def add(self, model: str, tokens: Tokens, *, estimated: bool) -> None:
         """Count one answer's tokens."""

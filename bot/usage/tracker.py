@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -18,6 +19,8 @@ from bot.usage.prices import PriceTable
 from bot.usage.record import AnswerUsage, UsageLedger
 
 logger = logging.getLogger(__name__)
+
+SAVE_BACKOFF = (0.5, 1.0, 2.0)  # retries of a record while the database blinks (billing data)
 
 
 class UsageTracker:
@@ -54,6 +57,8 @@ class UsageTracker:
 
         reached = await self._check.reached(team_id, channel_id, user_id, self.now(), is_admin)
         if reached is not None:
+            if self.metrics is not None:
+                self.metrics.limited.labels(scope=reached.scope).inc()
             logger.info(
                 "usage limit reached (%s): %d of %d", reached.scope, reached.used, reached.limit
             )
@@ -92,9 +97,15 @@ class UsageTracker:
             status=status,
             created_at=self.now(),
         )
-        try:
-            await self.ledger.add(usage)
-        except StorageUnavailable:
-            logger.error("could not record the usage of the answer to %s", message_ts)
-        except Exception:
-            logger.exception("could not record the usage of the answer to %s", message_ts)
+        for delay in (*SAVE_BACKOFF, None):
+            try:
+                await self.ledger.add(usage)
+                return
+            except StorageUnavailable:
+                if delay is None:
+                    logger.error("could not record the usage of the answer to %s", message_ts)
+                    return
+                await asyncio.sleep(delay)
+            except Exception:
+                logger.exception("could not record the usage of the answer to %s", message_ts)
+                return
