@@ -221,13 +221,6 @@ class Conversation:
         await reply.start()
         self._first_word(request)  # from here on the reply itself reports any failure
         try:
-            if (
-                request.thread_ts
-                and request.message_ts != request.thread_ts
-                and not await self.store.has_thread(key)
-            ):
-                await self._import_thread(request, key, own_ts=reply.ts)
-            settings = await self.settings_for(request)
             if self.usage is not None and (
                 reached := await self.usage.over_limit(
                     request.team_id, request.channel, request.user_id, self.client
@@ -235,6 +228,13 @@ class Conversation:
             ):  # over a usage limit: one sentence, and the model is not asked
                 await reply.finish(reached.sentence())
                 return
+            if (
+                request.thread_ts
+                and request.message_ts != request.thread_ts
+                and not await self.store.has_thread(key)
+            ):
+                await self._import_thread(request, key, own_ts=reply.ts)
+            settings = await self.settings_for(request)
             # The question and the reply's row in one transaction.
             _, row_id = await self.store.append(
                 key,

@@ -64,7 +64,9 @@ class Turn:
         self.status = ThreadStatus.for_turn(owner.writer, request)
         self.started = owner.clock.now()
         self.usage = [0, 0]  # prompt and completion tokens the server reported
-        self.meter = UsageMeter(settings.model or owner.model.model)  # for the usage records
+        self.meter = UsageMeter(  # what this answer costs, for the usage records
+            settings.model or owner.model.model, key, request.user_id, request.message_ts
+        )
         self.shown = ""  # everything shown in Slack for this turn
         self.round_text = ""  # text of the current model round
         self.row_id = row_id  # the stored assistant message of the current round
@@ -115,16 +117,7 @@ class Turn:
         self.observed.finish(status)
         await self._save_end(status)
         if self.owner.usage is not None:
-            await self.owner.usage.record(
-                self.meter,
-                team_id=self.key.team_id,
-                channel_id=self.key.channel_id,
-                user_id=self.request.user_id,
-                thread_ts=self.key.thread_ts,
-                message_ts=self.request.message_ts,
-                status=status,
-                duration=self.owner.clock.now() - self.started,
-            )
+            await self.owner.usage.record(self.meter, status, self.owner.clock.now() - self.started)
 
     def _finishing_touches(self) -> str:
         """Offer feedback buttons and return the usage footer (if on) for a complete answer."""

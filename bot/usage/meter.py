@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.llm.events import StreamEvent, StreamRetry, TextDelta, ToolCallsReady, TurnDone
 from bot.llm.history import estimate_tokens, message_tokens
@@ -46,11 +46,27 @@ def reported(usage: dict[str, Any]) -> Tokens:
     )
 
 
+class Place(Protocol):
+    """Where an answer is given (a `ThreadKey`)."""
+
+    @property
+    def team_id(self) -> str: ...
+
+    @property
+    def channel_id(self) -> str: ...
+
+    @property
+    def thread_ts(self) -> str: ...
+
+
 class UsageMeter:
     """Sum one answer's tokens across tool rounds and resumed streams."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, where: Place, user_id: str, message_ts: str) -> None:
         self.model = model
+        self.where = where
+        self.user_id = user_id
+        self.message_ts = message_ts  # the question answered
         self.tokens = Tokens()
         self.estimated = False
         self.tool_calls = 0

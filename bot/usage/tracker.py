@@ -64,29 +64,19 @@ class UsageTracker:
             )
         return reached
 
-    async def record(
-        self,
-        meter: UsageMeter,
-        *,
-        team_id: str,
-        channel_id: str,
-        user_id: str,
-        thread_ts: str,
-        message_ts: str,
-        status: str,
-        duration: float,
-    ) -> None:
+    async def record(self, meter: UsageMeter, status: str, duration: float) -> None:
         """Store what an answer cost (best effort: a lost record is logged, not raised)."""
         meter.finish()
         if not meter.rounds:
             return  # the model was never asked
         if self.metrics is not None:
             self.metrics.add(meter.model, meter.tokens, estimated=meter.estimated)
+        message_ts = meter.message_ts
         usage = AnswerUsage(
-            team_id=team_id,
-            channel_id=channel_id,
-            user_id=user_id,
-            thread_ts=thread_ts,
+            team_id=meter.where.team_id,
+            channel_id=meter.where.channel_id,
+            user_id=meter.user_id,
+            thread_ts=meter.where.thread_ts,
             message_ts=message_ts,
             model=meter.model,
             tokens=meter.tokens,

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from bot.db.store import ThreadKey
 from bot.llm.events import StreamRetry, TextDelta, ToolCall, ToolCallsReady, TurnDone
 from bot.usage.meter import UsageMeter
+
+
+def meter_() -> UsageMeter:
+    return UsageMeter("m", ThreadKey("T1", "C1", "1.0"), "U1", "1.0")
+
 
 QUESTION = [{"role": "user", "content": "x" * 30}]  # 30 bytes: 10 + 4 overhead = 14 tokens
 
 
 def test_usage_without_details_counts_no_reasoning_or_cached_tokens() -> None:
-    meter = UsageMeter("m")
+    meter = meter_()
     meter.asked(QUESTION, None)
     meter.saw(TurnDone("stop", {"prompt_tokens": 9, "completion_tokens": 4}))
     meter.finish()
@@ -18,7 +24,7 @@ def test_usage_without_details_counts_no_reasoning_or_cached_tokens() -> None:
 
 
 def test_usage_chunk_with_only_zeros_is_estimated() -> None:
-    meter = UsageMeter("m")
+    meter = meter_()
     meter.asked(QUESTION, None)
     meter.saw(TextDelta("abcdef"))
     meter.saw(TurnDone("stop", {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}))
@@ -26,7 +32,7 @@ def test_usage_chunk_with_only_zeros_is_estimated() -> None:
 
 
 def test_usage_with_null_details_is_read() -> None:
-    meter = UsageMeter("m")
+    meter = meter_()
     meter.asked(QUESTION, None)
     usage = {
         "prompt_tokens": 5,
@@ -39,7 +45,7 @@ def test_usage_with_null_details_is_read() -> None:
 
 
 def test_broken_attempt_without_text_is_not_counted() -> None:
-    meter = UsageMeter("m")
+    meter = meter_()
     meter.asked(QUESTION, None)
     meter.saw(StreamRetry(attempt=1, reason="cut", delay=0))
     meter.saw(TurnDone("stop", {"prompt_tokens": 20, "completion_tokens": 2}))
@@ -47,7 +53,7 @@ def test_broken_attempt_without_text_is_not_counted() -> None:
 
 
 def test_stopped_round_with_text_is_estimated_at_the_end() -> None:
-    meter = UsageMeter("m")
+    meter = meter_()
     meter.asked(QUESTION, None)
     meter.saw(TextDelta("123456789"))
     meter.finish()
@@ -56,7 +62,7 @@ def test_stopped_round_with_text_is_estimated_at_the_end() -> None:
 
 
 def test_tool_calls_are_counted_and_their_arguments_estimated() -> None:
-    meter = UsageMeter("m")
+    meter = meter_()
     meter.asked(QUESTION, None)
     call = ToolCall("c1", "echo", '{"a":1}')  # 4 + 7 bytes
     meter.saw(ToolCallsReady((call, call)))
