@@ -94,6 +94,8 @@ async def test_usage_is_estimated_when_the_server_sends_no_usage_chunk(bot: Harn
     # UTF-8 bytes / 3, rounded up: the same estimate the history budget uses.
     assert row.completion_tokens == -(-len(answer.encode()) // 3)
     assert row.prompt_tokens > 0 and row.total_tokens == row.prompt_tokens + row.completion_tokens
+    text = await usage_command(bot)
+    assert f"Today: {row.total_tokens:,} tokens in 1 answer (partly estimated)" in text, text
 
 
 async def test_a_resumed_stream_adds_the_broken_attempt_as_an_estimate(bot: Harness) -> None:
@@ -276,3 +278,12 @@ async def test_refusals_are_counted_by_limit(harness: Harness) -> None:
     async with bot.http.get(f"{bot.url}/metrics") as response:
         page = await response.text()
     assert 'slackbot_usage_limited_total{scope="channel"} 1.0' in page
+
+
+async def test_limit_sentence_in_a_native_stream_reply(harness: Harness) -> None:
+    bot = await harness.start(stream_mode="native", usage_limit_user_daily_tokens=10)
+    await ask(bot, "first", usage=used(10, 1))
+    asked = len(bot.llm.requests)
+    refused = await ask(bot, "second")
+    assert refused.startswith(":no_entry: You have used your daily limit of 10 tokens;"), refused
+    assert len(bot.llm.requests) == asked
