@@ -1,4 +1,4 @@
-"""The fake model server of the benchmark: tests/fakes' FakeOpenAI, timed and paced.
+"""The fake model server of the benchmark: bot.testing's FakeOpenAI, timed and paced.
 
 The stream handler is overridden for two reasons: it records when each content chunk is
 written (so the lag to Slack can be measured on the same clock), and it paces chunks

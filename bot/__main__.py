@@ -11,6 +11,7 @@ import sys
 from bot.ops import maintenance as commands
 from bot.settings import SettingsError, load_settings
 from bot.telemetry import logs
+from bot.usage import export as usage_export
 
 logger = logging.getLogger("bot")
 
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="apply migrations, then serve Slack (HTTP, or Socket Mode)")
     sub.add_parser("migrate", help="apply pending database migrations and exit")
     commands.add_parsers(sub)
+    usage_export.add_parser(sub)
     console = sub.add_parser(
         "console", help="chat with the bot in this terminal (no Slack needed; same pipeline)"
     )
@@ -97,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             return _console(args.thread)
         if args.command in ("purge", "export-user", "erase-user"):
             return commands.run(args)
+        if args.command == "usage":
+            return usage_export.run(args)
         return _migrate()
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)

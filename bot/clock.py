@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -25,3 +26,8 @@ class SystemClock:
     async def sleep(self, seconds: float) -> None:
         """Sleep on the event loop."""
         await asyncio.sleep(max(0.0, seconds))
+
+
+def wall_now() -> datetime:
+    """Return the current wall-clock time in UTC (days and months are counted on it)."""
+    return datetime.now(UTC)

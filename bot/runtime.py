@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -12,7 +14,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, SystemClock, wall_now
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
 from bot.db.privacy import Privacy
@@ -36,6 +38,7 @@ from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Conversation
 from bot.turns.locks import RedisThreadLocks
 from bot.turns.request import TurnConfig
+from bot.usage.build import usage_tracker
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +85,16 @@ def turn_config(s: Settings) -> TurnConfig:
 class Runtime:
     """Own the clients, the database engine and the server of one bot process."""
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        wall: Callable[[], datetime] | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
+        self.wall = wall or wall_now  # days and months of the usage limits
         self.bot: BotApp | None = None
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
@@ -150,6 +160,7 @@ class Runtime:
         )
         model = chat_model(s, self.openai)
         channels = ChannelSettings(store, default_prompt=s.system_prompt, clock=self.clock)
+        self.usage = usage = usage_tracker(s, self.engine, self.metrics, now=self.wall)
         conversation = Conversation(
             store=store,
             model=model,
@@ -162,6 +173,7 @@ class Runtime:
             budget=self.budget,
             locks=locks,
             channels=channels,
+            usage=usage,
         )
         self.bot = create_app(
             client=self.client,
@@ -175,6 +187,8 @@ class Runtime:
             channels=channels,
             config_command_name=s.config_command,
             default_model=s.openai_model,
+            usage=usage,
+            usage_command_name=s.usage_command,
         )
         await self.replicas.beat()
         await self._recover(store, writer, startup=True)

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import BotError
+from bot.usage.prices import ModelPrice
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant in a Slack workspace. Answer concisely and use Markdown "
     "for formatting."
 )
+
+
+# MODEL_PRICES is read as text and parsed here, so bad JSON is reported like any bad value.
+Prices = Annotated[dict[str, ModelPrice], NoDecode]
+
+
+def prices_json(value: Any) -> Any:
+    """Parse MODEL_PRICES when it arrives as JSON text (from the environment)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value) if value.strip() else {}
+        except ValueError:
+            raise ValueError("not valid JSON") from None
+    return value
 
 
 class SettingsError(BotError):
@@ -96,6 +113,29 @@ class Settings(BaseSettings):
     heartbeat_interval: float = Field(default=5.0, gt=0)
     replica_stale_after: float = Field(default=30.0, gt=0)
 
+    # Usage and limits (README "Usage and limits"): tokens; unset means no limit.
+    usage_limit_user_daily_tokens: int | None = Field(default=None, gt=0)
+    usage_limit_channel_daily_tokens: int | None = Field(default=None, gt=0)
+    usage_limit_team_monthly_tokens: int | None = Field(default=None, gt=0)
+    usage_limit_exempt: Literal["", "none", "admins"] = ""
+    usage_timezone: str = "UTC"  # where a day and a month begin and end
+    usage_command: str = "/llm-usage"  # slash command showing usage ("" = off)
+    model_prices: Prices = Field(default_factory=dict)  # JSON, price per 1M tokens
+
+    @field_validator("model_prices", mode="before")
+    @classmethod
+    def _prices_json(cls, value: Any) -> Any:
+        return prices_json(value)
+
+    @field_validator("usage_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value or "UTC"
+
     @property
     def oauth(self) -> bool:
         """Tell whether workspaces install the app through OAuth (many workspaces)."""
@@ -115,6 +155,17 @@ class DatabaseSettings(BaseSettings):
     database_url: str = Settings.model_fields["database_url"].default
     log_level: str = "INFO"
     retention_days: float | None = Field(default=None, gt=0)
+
+
+class UsageExportSettings(DatabaseSettings):
+    """What `python -m bot usage` needs: the database and the price table."""
+
+    model_prices: Prices = Field(default_factory=dict)
+
+    @field_validator("model_prices", mode="before")
+    @classmethod
+    def _prices_json(cls, value: Any) -> Any:
+        return prices_json(value)
 
 
 class _TokenProbe(BaseSettings):
@@ -145,7 +196,9 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         for err in exc.errors():
             name = str(err["loc"][0]).upper() if err["loc"] else "?"
-            if err["type"] == "missing":
+            if len(err["loc"]) > 1:  # inside a structured value (MODEL_PRICES)
+                name += " " + ".".join(str(part) for part in err["loc"][1:])
+            if err["type"] == "missing" and len(err["loc"]) == 1:
                 problems.append(f"{name} is required but not set")
             else:
                 problems.append(f"{name}: {err['msg']}")

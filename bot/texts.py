@@ -1,5 +1,7 @@
 """Every short message a user can see from the bot, kept in one place."""
 
+from datetime import datetime
+
 PLACEHOLDER = "_Thinking…_"
 EMPTY_MENTION = "Hi! Ask me anything: mention me with a question, or write to me in a DM."
 MODEL_ERROR = ":warning: The model could not answer right now. Please try again in a moment."
@@ -103,3 +105,51 @@ def usage_footer(prompt_tokens: int, completion_tokens: int, seconds: float) -> 
         f"\n\n_:bar_chart: {prompt_tokens:,} tokens in · {completion_tokens:,} out · "
         f"{seconds:.1f} s · {rate:.0f} tokens/s_"
     )
+
+
+# Usage: /llm-usage, limits, the App Home summary (README "Usage and limits").
+USAGE_LIMIT_WHO = {
+    "user": "You have used your daily limit",
+    "channel": "This channel has used its daily limit",
+    "team": "This workspace has used its monthly limit",
+}
+USAGE_LIMIT_LABEL = {
+    "user": "Your daily limit",
+    "channel": "This channel's daily limit",
+    "team": "Monthly limit",
+}
+USAGE_TITLE = "*Your usage*"
+USAGE_TEAM_TITLE = "*This workspace this month*"
+USAGE_TOP_USERS = "*Top users this month*"
+USAGE_TOP_CHANNELS = "*Top channels this month*"
+USAGE_TODAY = "Today"
+USAGE_MONTH = "This month"
+USAGE_NOTHING = "nothing yet"
+USAGE_COST_UNKNOWN = "cost unknown (a model has no price)"
+USAGE_ESTIMATED = " (partly estimated)"
+USAGE_UNAVAILABLE = ":warning: I can't read the usage figures right now. Please try again shortly."
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment.day} {moment:%B} at {moment:%H:%M} {moment.tzname()}"
+
+
+def usage_limit_reached(scope: str, limit: int, resets: datetime) -> str:
+    """Return the sentence shown instead of an answer when a usage limit is used up."""
+    return f":no_entry: {USAGE_LIMIT_WHO[scope]} of {limit:,} tokens; it resets on {_when(resets)}."
+
+
+def usage_figure(tokens: int, answers: int, cost: str, *, estimated: bool) -> str:
+    """Return one usage figure: tokens, answers and money (when priced)."""
+    if not answers:
+        return USAGE_NOTHING
+    plural = "answer" if answers == 1 else "answers"
+    money = f" · {cost}" if cost else ""
+    return f"{tokens:,} tokens in {answers:,} {plural}{money}" + (
+        USAGE_ESTIMATED if estimated else ""
+    )
+
+
+def usage_limit_line(what: str, used: int, limit: int, resets: datetime) -> str:
+    """Return how much of a limit is used and when it resets."""
+    return f"{what}: {min(used, limit):,} of {limit:,} tokens used; resets on {_when(resets)}"

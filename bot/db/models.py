@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -101,3 +102,36 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (UniqueConstraint("message_id", "user_id", name="uq_feedback_message_user"),)
+
+
+class UsageRecord(Base):
+    """The tokens, time and tool calls one answer cost, for reports, limits and billing."""
+
+    __tablename__ = "usage_records"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))  # the question answered
+    model: Mapped[str] = mapped_column(String(128))
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    reasoning_tokens: Mapped[int] = mapped_column(Integer, default=0)  # part of completion
+    cached_tokens: Mapped[int] = mapped_column(Integer, default=0)  # part of prompt
+    total_tokens: Mapped[int] = mapped_column(Integer, default=0)  # prompt + completion
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False)  # some figures estimated
+    duration: Mapped[float] = mapped_column(Float, default=0.0)  # seconds
+    tool_calls: Mapped[int] = mapped_column(Integer, default=0)
+    rounds: Mapped[int] = mapped_column(Integer, default=0)  # model requests, retries included
+    status: Mapped[str] = mapped_column(String(16), default="complete")
+    # Set by the bot from its (injectable) wall clock: days and months are counted on it.
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_usage_user", "team_id", "user_id", "created_at"),
+        Index("ix_usage_channel", "team_id", "channel_id", "created_at"),
+        Index("ix_usage_team", "team_id", "created_at"),
+        Index("ix_usage_created", "created_at"),
+    )

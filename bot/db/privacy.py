@@ -1,7 +1,8 @@
 """Deleting and exporting stored messages: retention, Slack deletions, one user's data.
 
 Export and erase cover the same rows: everything the user wrote (imported thread
-context included) and every message of their DMs with the bot, the bot's answers too.
+context included) and every message of their DMs with the bot, the bot's answers too,
+and the usage records of the questions they asked.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_sessionmaker
-from bot.db.models import Claim, Feedback, Message
+from bot.db.models import Claim, Feedback, Message, UsageRecord
 from bot.db.store import ReplyStatus
 
 
@@ -24,7 +25,7 @@ class Privacy:
         self._sessions = create_sessionmaker(engine)
 
     async def purge_before(self, cutoff: datetime) -> int:
-        """Delete messages and claims created before `cutoff`; return the messages deleted."""
+        """Delete messages, claims and usage records before `cutoff`; return messages deleted."""
         async with self._sessions() as session, session.begin():
             result = await session.execute(
                 delete(Message).where(
@@ -32,6 +33,7 @@ class Privacy:
                 )
             )
             await session.execute(delete(Claim).where(Claim.claimed_at < cutoff))
+            await session.execute(delete(UsageRecord).where(UsageRecord.created_at < cutoff))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def forget_slack_message(self, team_id: str, channel_id: str, ts: str) -> int:
@@ -82,6 +84,15 @@ class Privacy:
             for row in rows
         ]
 
+    async def export_user_usage(
+        self, user_id: str, team_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Return the usage records of the user's questions, oldest first."""
+        query = select(UsageRecord).where(_usage_of(user_id, team_id)).order_by(UsageRecord.id)
+        async with self._sessions() as session:
+            rows = (await session.scalars(query)).all()
+        return [usage_row(row) for row in rows]
+
     async def erase_user(self, user_id: str, team_id: str | None = None) -> int:
         """Delete what `export_user` returns; return how many messages were deleted."""
         async with self._sessions() as session, session.begin():
@@ -96,6 +107,7 @@ class Privacy:
             if team_id:
                 by_user = and_(by_user, Feedback.team_id == team_id)
             await session.execute(delete(Feedback).where(by_user))
+            await session.execute(delete(UsageRecord).where(_usage_of(user_id, team_id)))
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 await session.execute(delete(Feedback).where(Feedback.message_id.in_(chunk)))
@@ -116,6 +128,34 @@ class Privacy:
         ).all()
         in_dm = [and_(Message.team_id == t, Message.channel_id == c) for t, c in dms]
         return select(Message).where(or_(mine, *in_dm)).order_by(Message.id)
+
+
+def _usage_of(user_id: str, team_id: str | None) -> Any:
+    mine = UsageRecord.user_id == user_id
+    return and_(mine, UsageRecord.team_id == team_id) if team_id else mine
+
+
+def usage_row(row: UsageRecord) -> dict[str, Any]:
+    """Return a usage record as a plain dict (the export and export-user share it)."""
+    return {
+        "created_at": _iso(row.created_at),
+        "team_id": row.team_id,
+        "channel_id": row.channel_id,
+        "user_id": row.user_id,
+        "thread_ts": row.thread_ts,
+        "message_ts": row.message_ts,
+        "model": row.model,
+        "prompt_tokens": row.prompt_tokens,
+        "completion_tokens": row.completion_tokens,
+        "reasoning_tokens": row.reasoning_tokens,
+        "cached_tokens": row.cached_tokens,
+        "total_tokens": row.total_tokens,
+        "estimated": bool(row.estimated),
+        "duration_seconds": row.duration,
+        "tool_calls": row.tool_calls,
+        "rounds": row.rounds,
+        "status": row.status,
+    }
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -41,7 +41,9 @@ async def _run(args: argparse.Namespace, settings: DatabaseSettings) -> int:
             print(json.dumps({"deleted": removed, "older_than_days": days}))
         elif args.command == "export-user":
             rows = await privacy.export_user(args.user_id, args.team)
-            json.dump({"user_id": args.user_id, "messages": rows}, sys.stdout, ensure_ascii=False)
+            usage = await privacy.export_user_usage(args.user_id, args.team)
+            exported = {"user_id": args.user_id, "messages": rows, "usage": usage}
+            json.dump(exported, sys.stdout, ensure_ascii=False)
             print()
         else:
             removed = await privacy.erase_user(args.user_id, args.team)

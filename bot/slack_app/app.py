@@ -16,7 +16,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.db.privacy import Privacy
 from bot.db.store import Store
-from bot.slack_app import assistant, config_modal, deletions, interactions, listeners
+from bot.slack_app import (
+    assistant,
+    config_modal,
+    deletions,
+    interactions,
+    listeners,
+    usage_command,
+)
 from bot.slack_app.access import Gate
 from bot.telemetry import logs
 from bot.telemetry.metrics import CONTENT_TYPE, Metrics
@@ -24,6 +31,7 @@ from bot.telemetry.scope import turn_scope
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Conversation
 from bot.turns.request import TurnRequest
+from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +107,8 @@ def create_app(
     channels: ChannelSettings | None = None,
     config_command_name: str = "",
     default_model: str = "",
+    usage: UsageTracker | None = None,
+    usage_command_name: str = "",
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -126,6 +136,8 @@ def create_app(
         config_modal.register(
             bolt, channels=channels, default_model=default_model, command=config_command_name
         )
+    if usage is not None and usage_command_name:
+        usage_command.register(bolt, tracker=usage, command=usage_command_name)
     listeners.register(
         bolt,
         store=store,

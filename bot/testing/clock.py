@@ -6,6 +6,7 @@ import asyncio
 import heapq
 import itertools
 from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -55,3 +56,17 @@ class FakeClock:
                 task.cancel()
                 raise AssertionError("virtual time limit reached")
         return task.result()
+
+
+class FakeWallClock:
+    """Settable wall-clock time (UTC): call it for `datetime`, move it with `advance`."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        """Move time forward by `timedelta(**delta)`."""
+        self.current += timedelta(**delta)

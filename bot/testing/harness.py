@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,6 +40,7 @@ class Harness:
     overrides: dict[str, Any] = field(default_factory=dict)
     runtime: Runtime | None = None
     http: aiohttp.ClientSession | None = None
+    wall: Callable[[], datetime] | None = None  # the wall clock usage days are counted on
 
     def settings(self) -> Settings:
         values: dict[str, Any] = {
@@ -66,7 +69,7 @@ class Harness:
 
     async def start(self, **overrides: Any) -> Harness:
         self.overrides.update(overrides)
-        self.runtime = Runtime(self.settings())
+        self.runtime = Runtime(self.settings(), wall=self.wall)
         await self.runtime.start()
         if self.http is None:
             self.http = aiohttp.ClientSession()

@@ -40,6 +40,7 @@ class Reply:
     cut_after: int | None = None
     stall_after: int | None = None
     usage: Json | None = None
+    omit_usage: bool = False  # a server that ignores stream_options.include_usage
     hold: asyncio.Event | None = None  # wait for it before sending chunk `hold_at`
     hold_at: int = 0
     wire: list[bytes] | None = None  # the body verbatim, written piece by piece (SSE tests)
@@ -204,6 +205,7 @@ class FakeOpenAI(FakeServer):
     ) -> web.StreamResponse:
         """Write ``reply`` as SSE chunks, honouring delays, cuts and stalls."""
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        include_usage = include_usage and not reply.omit_usage
         events = []
         for chunk in reply.chunks:
             if reply.raw:

@@ -30,6 +30,7 @@ from bot.turns.channel_settings import ChannelSettings, TurnSettings
 from bot.turns.locks import LocalThreadLocks, RedisThreadLocks
 from bot.turns.request import TurnConfig, TurnRequest
 from bot.turns.turn import Turn, TurnDeps
+from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class Conversation:
     budget: EditBudget | None = None  # one per process, shared by every reply
     locks: RedisThreadLocks | None = None  # thread order across replicas (REDIS_URL)
     channels: ChannelSettings | None = None  # per-channel prompt, model, temperature
+    usage: UsageTracker | None = None  # usage records and limits
     live: dict[tuple[str, str, str], LiveAnswer] = field(default_factory=dict)  # by message
     _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
@@ -168,6 +170,7 @@ class Conversation:
             metrics=self.metrics,
             config=self.config,
             answer_slot=self.answer_slot,
+            usage=self.usage,
         )
 
     def live_turn(self, team_id: str, channel: str, message_ts: str) -> LiveAnswer | None:
@@ -238,6 +241,13 @@ class Conversation:
         self, request: TurnRequest, key: ThreadKey, reply: Reply, text: str
     ) -> None:
         try:
+            if self.usage is not None and (
+                reached := await self.usage.over_limit(
+                    request.team_id, request.channel, request.user_id, self.client
+                )
+            ):  # over a usage limit: one sentence, and the model is not asked
+                await reply.finish(reached.sentence())
+                return
             if (
                 request.thread_ts
                 and request.message_ts != request.thread_ts

@@ -24,6 +24,8 @@ from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolContext, ToolRegistry
 from bot.turns.channel_settings import TurnSettings
 from bot.turns.request import TurnConfig, TurnRequest
+from bot.usage.meter import UsageMeter
+from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class TurnDeps:
     metrics: Metrics
     config: TurnConfig
     answer_slot: Callable[[], AbstractAsyncContextManager[None]]  # a streaming slot (FIFO)
+    usage: UsageTracker | None = None  # usage records and limits
 
 
 class Turn:
@@ -89,6 +92,9 @@ class Turn:
         )
         self.started = deps.clock.now()
         self.usage = [0, 0]  # prompt and completion tokens the server reported
+        self.meter = UsageMeter(  # what this answer costs, for the usage records
+            settings.model or deps.model.model, key, request.user_id, request.message_ts
+        )
         self.shown = ""  # everything shown in Slack for this turn
         self.round_text = ""  # text of the current model round
         self.row_id = row_id  # the stored assistant message of the current round
@@ -143,6 +149,8 @@ class Turn:
             logger.exception("final edit failed")
         self.observed.finish(status)
         await self._save_end(status)
+        if self.deps.usage is not None:
+            await self.deps.usage.record(self.meter, status, self.deps.clock.now() - self.started)
 
     def _finishing_touches(self) -> str:
         """Offer feedback buttons and return the usage footer (if on) for a complete answer."""
@@ -230,6 +238,7 @@ class Turn:
         tools = (deps.tools.specs() or None) if self.settings.tools else None
         calls: ToolCallsReady | None = None
         finish = "stop"
+        self.meter.asked(messages, tools)
         async for event in deps.model.stream(
             messages,
             tools=tools,
@@ -237,6 +246,7 @@ class Turn:
             temperature=self.settings.temperature,
         ):
             self.observed.saw(event)
+            self.meter.saw(event)
             if isinstance(event, TextDelta):
                 self.status.text_arrived()
                 if not self.round_text and self.shown and not self.shown.endswith(("\n", " ")):

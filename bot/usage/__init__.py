@@ -1,0 +1,1 @@
+"""Usage per answer: recording, limits, reports, prices and the export."""

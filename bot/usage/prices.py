@@ -1,0 +1,36 @@
+"""MODEL_PRICES: what a million input and output tokens of each model cost."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ModelPrice(BaseModel):
+    """Price per million tokens; cached input costs `cached_input` when given, else `input`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+
+
+class PriceTable:
+    """Turn token counts into money for the models that have a price."""
+
+    def __init__(self, prices: dict[str, ModelPrice] | None = None) -> None:
+        self.prices = dict(prices or {})
+
+    def __bool__(self) -> bool:
+        return bool(self.prices)
+
+    def cost(self, model: str, prompt: int, completion: int, cached: int = 0) -> float | None:
+        """Return the cost of these tokens, or None when `model` has no price."""
+        price = self.prices.get(model)
+        if price is None:
+            return None
+        cached = min(max(cached, 0), prompt)
+        cached_price = price.input if price.cached_input is None else price.cached_input
+        return (
+            (prompt - cached) * price.input + cached * cached_price + completion * price.output
+        ) / 1_000_000
