@@ -6,21 +6,16 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BOT = ROOT / "bot"
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
+def _module_name(path: Path, root: Path = ROOT) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _modules() -> dict[str, Path]:
-    return {_module_name(p): p for p in BOT.rglob("*.py")}
-
-
-def import_graph() -> dict[str, set[str]]:
-    """Map each `bot` module to the `bot` modules it imports (TYPE_CHECKING imports included)."""
-    modules = _modules()
+def import_graph(root: Path = ROOT, package: str = "bot") -> dict[str, set[str]]:
+    """Map each module of `package` to those of it that it imports (TYPE_CHECKING included)."""
+    modules = {_module_name(p, root): p for p in (root / package).rglob("*.py")}
     graph: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
@@ -70,6 +65,17 @@ def test_find_cycle_reports_a_cycle() -> None:
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
+def test_a_cycle_behind_type_checking_is_found(tmp_path: Path) -> None:
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from pkg.b import thing\n")
+    (pkg / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import a\nthing = 1\n"
+    )
+    assert find_cycle(import_graph(tmp_path, "pkg")) == ["pkg.a", "pkg.b", "pkg.a"]
+
+
 def test_no_import_cycles_in_bot() -> None:
     graph = import_graph()
     assert len(graph) > 50, "the graph should cover every module of bot/"
@@ -80,17 +86,32 @@ def test_no_import_cycles_in_bot() -> None:
 def test_no_test_module_imports_another() -> None:
     offenders = []
     for path in (ROOT / "tests").rglob("*.py"):
+        package = ".".join(path.relative_to(ROOT).parent.parts)
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            module = ""
-            if isinstance(node, ast.ImportFrom) and node.module:
-                module = node.module
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                names = [base] + [f"{base}.{alias.name}" for alias in node.names]
             elif isinstance(node, ast.Import):
-                module = node.names[0].name
-            if module.startswith("tests.") and module.rpartition(".")[2].startswith("test_"):
-                offenders.append(f"{path.relative_to(ROOT)} imports {module}")
-            if module == "tests.conftest":
-                offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+                names = [alias.name for alias in node.names]
+            for name in names:
+                last = name.rpartition(".")[2]
+                if name.startswith("tests") and (last.startswith("test_") or last == "conftest"):
+                    offenders.append(f"{path.relative_to(ROOT)} imports {name}")
     assert not offenders, offenders
+
+
+def test_every_package_under_bot_is_shipped() -> None:
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {_module_name(init) for init in (ROOT / "bot").rglob("__init__.py")}
+    assert found <= listed, f"add to pyproject.toml's packages: {sorted(found - listed)}"
 
 
 def test_bench_uses_the_shared_fakes_not_the_tests() -> None:

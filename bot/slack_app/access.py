@@ -20,7 +20,7 @@ from bot.telemetry.scope import turn_scope
 if TYPE_CHECKING:
     from bot.db.store import Store
     from bot.settings import Settings
-    from bot.slack.writer import SlackWriter
+    from bot.slack.writer import Writer
     from bot.telemetry.metrics import Metrics
     from bot.turns.request import TurnRequest
 
@@ -79,7 +79,7 @@ class Gate:
 
     lists: AccessLists
     store: Store
-    writer: SlackWriter
+    writer: Writer
     metrics: Metrics | None = None
     _notes: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -92,7 +92,7 @@ class Gate:
         if self.metrics is not None:
             self.metrics.denied.labels(scope=scope).inc()
         if scope != "team":
-            task = asyncio.create_task(self._note(request))
+            task = asyncio.create_task(self._note(request), name=f"turn-note-{request.message_ts}")
             self._notes.add(task)
             task.add_done_callback(self._notes.discard)
         return False

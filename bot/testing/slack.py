@@ -7,7 +7,7 @@ Usage::
         await client.chat_postMessage(channel="C1", text="hi")
         assert slack.calls_to("chat.postMessage")
 
-Message semantics (threads, streams, limits) live in ``_slack_workspace.py``; this module
+Message semantics (threads, streams, limits) live in ``slack_workspace.py``; this module
 adds the HTTP layer, call recording and failure injection.
 """
 

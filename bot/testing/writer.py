@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.testing.clock import FakeClock
 
@@ -33,3 +33,9 @@ class RecordingWriter:
 
     def updates(self) -> list[tuple[float, str]]:
         return [(t, a["markdown_text"]) for t, m, a in self.calls if m == "chat.update"]
+
+
+if TYPE_CHECKING:  # mypy checks that the recorder fits where a SlackWriter goes
+    from bot.slack.writer import Writer
+
+    _fits: type[Writer] = RecordingWriter

@@ -3,7 +3,7 @@
 Three checks come before any history is read: the link's host is this workspace's
 (`auth.test`), the conversation is visible to the bot (`conversations.info`), and a
 conversation other than the current one is one the asking user could see themselves
-(`bot.slack_app.access.asker_can_read`), so the bot never repeats a thread to outsiders.
+(`bot.tools.visibility.asker_can_read`), so the bot never repeats a thread to outsiders.
 """
 
 from __future__ import annotations

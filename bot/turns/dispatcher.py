@@ -1,4 +1,4 @@
-"""One turn: claim the message, load history, run the model loop, render, persist."""
+"""Dispatch turns: claim each message once, order them per thread, admit them, start each turn."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from bot.slack.budget import EditBudget
 from bot.slack.reply.choose import Reply, make_reply
 from bot.slack.reply.format import from_slack
 from bot.slack.reply.update import ReplyTarget
-from bot.slack.writer import SlackWriter
+from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolRegistry
 from bot.turns.channel_settings import ChannelSettings, TurnSettings
@@ -78,7 +78,7 @@ class Conversation:
 
     store: Store
     model: ChatModel
-    writer: SlackWriter
+    writer: Writer
     client: AsyncWebClient
     config: TurnConfig
     bot_user_id: str = ""

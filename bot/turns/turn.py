@@ -19,7 +19,7 @@ from bot.llm.errors import ContextTooLong, StreamBroken
 from bot.llm.events import RoundDone, StreamRetry, TextDelta, ToolCallsReady
 from bot.slack.reply.choose import Reply
 from bot.slack.reply.status import ThreadStatus
-from bot.slack.writer import SlackWriter
+from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolContext, ToolRegistry
 from bot.turns.channel_settings import TurnSettings
@@ -54,7 +54,7 @@ class TurnDeps:
 
     store: Store
     model: ChatModel
-    writer: SlackWriter
+    writer: Writer
     client: Any  # the workspace's AsyncWebClient, for tools
     tools: ToolRegistry
     clock: Clock

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.llm.events import StreamEvent, StreamRetry, TextDelta, ToolCallsReady, RoundDone
+from bot.llm.events import RoundDone, StreamEvent, StreamRetry, TextDelta, ToolCallsReady
 from bot.llm.history import estimate_tokens, message_tokens
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.db.store import ThreadKey
-from bot.llm.events import StreamRetry, TextDelta, ToolCall, ToolCallsReady, RoundDone
+from bot.llm.events import RoundDone, StreamRetry, TextDelta, ToolCall, ToolCallsReady
 from bot.usage.meter import UsageMeter
 
 
