@@ -16,8 +16,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
 from bot.clock import Clock, SystemClock
-from bot.db.store import NewMessage, Store, ThreadKey
+from bot.db.store import NewMessage, Store, StoredFile, ThreadKey
 from bot.errors import ShuttingDown, StorageUnavailable
+from bot.files.reader import FileReader, Reading
 from bot.llm.client import ChatModel
 from bot.slack.budget import EditBudget
 from bot.slack.reply.choose import ReplyStyle, StreamMode, make_reply
@@ -59,6 +60,7 @@ class TurnRequest:
     text: str
     event_id: str | None = None
     bot_user_id: str = ""  # the bot's user in this workspace (differs per OAuth install)
+    files: tuple[dict[str, Any], ...] = ()  # Slack file objects on the message (bot/files)
 
 
 @dataclass(slots=True)
@@ -95,6 +97,7 @@ class Conversation:
     budget: EditBudget | None = None  # one per process, shared by every reply
     locks: RedisThreadLocks | None = None  # thread order across replicas (REDIS_URL)
     channels: ChannelSettings | None = None  # per-channel prompt, model, temperature
+    files: FileReader | None = None  # reads files on questions; None: files are not read
     live: dict[tuple[str, str, str], Turn] = field(default_factory=dict)  # by asked message
     _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
@@ -193,7 +196,7 @@ class Conversation:
         text = MENTION.sub(
             lambda m: "" if m.group(1) == bot_user else m.group(0), request.text
         ).strip()
-        if not text:
+        if not text and not request.files:
             await self._say(target, texts.EMPTY_MENTION)
             return
         config = self.config
@@ -219,18 +222,29 @@ class Conversation:
         await reply.start()
         self._first_word(request)  # from here on the reply itself reports any failure
         try:
+            settings = await self.settings_for(request)
+            reading = self._reading(request, settings.model)
+            files = await reading.read(request.files) if reading and request.files else ()
             if (
                 request.thread_ts
                 and request.message_ts != request.thread_ts
                 and not await self.store.has_thread(key)
             ):
-                await self._import_thread(request, key, own_ts=reply.ts)
-            settings = await self.settings_for(request)
+                await self._import_thread(request, key, own_ts=reply.ts, reading=reading)
+            if not text and not files:  # only files, and none could be read
+                await reply.finish("\n".join(reading.notes if reading else ()))
+                return
             # The question and the reply's row in one transaction.
             _, row_id = await self.store.append(
                 key,
                 [
-                    NewMessage("user", text, user_id=request.user_id, slack_ts=request.message_ts),
+                    NewMessage(
+                        "user",
+                        text,
+                        user_id=request.user_id,
+                        slack_ts=request.message_ts,
+                        files=files,
+                    ),
                     NewMessage("assistant", "", slack_ts=reply.ts, status="streaming"),
                 ],
             )
@@ -245,6 +259,7 @@ class Conversation:
             await reply.finish(texts.INTERNAL_ERROR)
             return
         turn = Turn(self, request, key, reply, settings, row_id=row_id)
+        turn.notes = reading.notes if reading else []
         live_key = (request.team_id, request.channel, request.message_ts)
         self.live[live_key] = turn
         try:
@@ -252,8 +267,24 @@ class Conversation:
         finally:
             self.live.pop(live_key, None)
 
+    def _reading(self, request: TurnRequest, model: str | None) -> Reading | None:
+        """Start reading the files of this question (None when files are not read)."""
+        if self.files is None:
+            return None
+        return self.files.reading(
+            request.team_id,
+            request.channel,
+            request.user_id,
+            model=model or self.model.model,
+            history_budget=self.config.history_budget,
+        )
+
     async def _import_thread(
-        self, request: TurnRequest, key: ThreadKey, own_ts: str | None = None
+        self,
+        request: TurnRequest,
+        key: ThreadKey,
+        own_ts: str | None = None,
+        reading: Reading | None = None,
     ) -> None:
         """Give the model a thread's earlier messages the first time the bot joins it.
 
@@ -269,13 +300,18 @@ class Conversation:
         earlier = []
         for message in response.get("messages") or []:
             ts = message.get("ts")
-            if not ts or ts in (request.message_ts, own_ts) or message.get("subtype"):
+            if not ts or ts in (request.message_ts, own_ts):
+                continue
+            if message.get("subtype") not in (None, "file_share", "thread_broadcast"):
                 continue
             mine = message.get("user") == (request.bot_user_id or self.bot_user_id) or message.get(
                 "bot_id"
             )
             content = from_slack(message.get("text") or "").strip()
-            if not content:
+            files: tuple[StoredFile, ...] = ()
+            if reading is not None and not mine and message.get("files"):
+                files = await reading.read(message["files"])
+            if not content and not files:
                 continue
             earlier.append(
                 NewMessage(
@@ -283,6 +319,7 @@ class Conversation:
                     content if mine else f"<@{message.get('user')}>: {content}",
                     user_id=message.get("user"),
                     slack_ts=ts,
+                    files=files,
                 )
             )
         if earlier:

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 from bot import texts
 from bot.db.store import NewMessage, StoredMessage, ThreadKey
 from bot.errors import ShuttingDown, StorageUnavailable, UserFacingError
+from bot.files import parts
 from bot.llm import history
-from bot.llm.errors import ContextTooLong, StreamBroken
+from bot.llm.errors import ContextTooLong, ModelError, StreamBroken
 from bot.llm.events import StreamRetry, TextDelta, ToolCallsReady, TurnDone
 from bot.slack.reply.choose import Reply
 from bot.slack.reply.markup import ReplyMarkup
@@ -32,6 +33,8 @@ def to_chat(message: StoredMessage) -> dict[str, Any]:
     if message.role == "tool":
         return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
     chat: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.files:
+        chat["content"] = parts.user_content(message.content, message.files)
     if message.role == "assistant" and message.tool_calls:
         chat["tool_calls"] = message.tool_calls
         chat["content"] = message.content or None  # the API's shape for "only tool calls"
@@ -70,6 +73,8 @@ class Turn:
         self._saving: asyncio.Task[None] | None = None  # a progress save in flight
         self.observed = owner.metrics.turn()
         self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
+        self.notes: list[str] = []  # files not read (or cut), one line each, under the reply
+        self.blind = False  # the model refused image parts: send none (VISION=auto)
 
     async def run(self) -> None:
         status = "complete"
@@ -106,6 +111,8 @@ class Turn:
         await self.status.close()
         if status == "complete":
             final += self._finishing_touches()
+        if self.notes:
+            final += "\n\n" + "\n".join(self.notes)
         try:
             await self.reply.finish(final)
         except Exception:
@@ -182,12 +189,18 @@ class Turn:
                 if m.id != self.row_id and (m.role != "assistant" or m.content or m.tool_calls)
             ]
             messages = history.fit(self.settings.system_prompt, chat, budget)
+            if self.blind:
+                messages = parts.without_images(messages)
             try:
                 outcome = await self._one_round(messages)
             except ContextTooLong:
                 if retried_context or self.round_text:
                     raise
                 retried_context, budget = True, budget // 2
+                continue
+            except ModelError as exc:
+                if not self._blind_now(exc, messages):
+                    raise
                 continue
             if outcome == "tool_calls":
                 rounds += 1
@@ -197,6 +210,19 @@ class Turn:
             return {"length": texts.LENGTH_LIMIT, "content_filter": texts.CONTENT_FILTERED}.get(
                 outcome, ""
             )
+
+    def _blind_now(self, exc: ModelError, messages: list[dict[str, Any]]) -> bool:
+        """Tell whether to ask again without images: the server refused them (VISION=auto)."""
+        reader = self.owner.files
+        if reader is None or reader.vision != "auto" or self.blind or self.round_text:
+            return False
+        if not parts.has_images(messages) or not parts.refused_images(exc):
+            return False
+        logger.warning("the model refused image parts (%s); asking again without", exc)
+        reader.blind_models.add(self.settings.model or self.owner.model.model)
+        self.blind = True
+        self.notes.append(texts.VISION_REFUSED)
+        return True
 
     async def _one_round(self, messages: list[dict[str, Any]]) -> str:
         owner = self.owner
