@@ -55,7 +55,7 @@ class SlackFiles:
         self.session = session
         self.token_for = token_for
         self.timeout = timeout
-        self._api_host = urlsplit(api_url).hostname or ""
+        self._api_origin = urlsplit(api_url).netloc.lower()
 
     async def complete(self, file: dict[str, Any]) -> dict[str, Any]:
         """Return the full file object, asking `files.info` when the event's is partial."""
@@ -128,10 +128,10 @@ class SlackFiles:
     def _trusted(self, url: str) -> bool:
         """Tell whether `url` is Slack's (or the configured API host's): the token may go there."""
         parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        if host and host == self._api_host:
+        if parts.netloc.lower() == self._api_origin:  # a test or proxy origin set in settings
             return parts.scheme in ("http", "https")
-        return parts.scheme == "https" and host.endswith(SLACK_FILE_HOSTS)
+        host = (parts.hostname or "").lower()
+        return parts.scheme == "https" and host.endswith(SLACK_FILE_HOSTS) and not parts.port
 
 
 class LocalFiles:
