@@ -82,7 +82,7 @@ def fit(system_prompt: str, messages: list[dict[str, Any]], budget: int) -> list
     for i in range(len(units) - 1, -1, -1):
         unit = units[i]
         if i == asked:
-            remaining, reserve = remaining + reserve, 0
+            reserve = 0  # the question's own room (`remaining` never had it taken out)
         room = remaining - reserve
         if _cost(unit) > room:
             if i > asked and unit[0].get("tool_calls"):
