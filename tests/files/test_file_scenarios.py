@@ -229,3 +229,27 @@ async def test_vision_false_never_sends_images(harness: Harness) -> None:
     shown = await answered(bot, event)
     assert texts.file_skipped("photo.png", texts.FILE_VISION_OFF) in shown
     assert not image_parts(bot.llm.requests[-1]) and not bot.slack.downloads
+
+
+async def test_long_document_is_cut_to_the_history_budget_with_notes(harness: Harness) -> None:
+    bot = await harness.start(history_token_budget=1000)
+    bot.llm.script(text_reply("Summary of the start."))
+    log = bot.slack.add_file("server.log", b"line of log output\n" * 600, "text/plain")
+    event = await ask_with_files(bot, "what happened?", [log])
+    shown = await answered(bot, event)
+    sent = last_user_text(bot)
+    assert sent.startswith("what happened?")
+    assert "[…server.log is cut here: only the first" in sent, "the model is told"
+    assert "only the first" in shown and "`server.log`" in shown, "the user is told"
+    total = sum(len(str(m["content"]).encode()) for m in bot.llm.requests[-1]["messages"])
+    assert total // 3 <= 1000
+
+
+async def test_files_beyond_the_per_question_cap_are_named(harness: Harness) -> None:
+    bot = await harness.start(files_max_per_question=2)
+    files = [bot.slack.add_file(f"n{i}.txt", f"note {i}".encode(), "text/plain") for i in range(3)]
+    event = await ask_with_files(bot, "read all", files)
+    shown = await answered(bot, event)
+    assert texts.file_skipped("n2.txt", texts.FILE_TOO_MANY.format(count=2)) in shown
+    sent = last_user_text(bot)
+    assert "note 0" in sent and "note 1" in sent and "note 2" not in sent
