@@ -9,8 +9,13 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def make_pdf(pages: list[list[str]]) -> bytes:
-    """Return a valid PDF whose pages hold these lines of text (an empty page: no text)."""
+def make_pdf(pages: list[list[str]], *, drawing: int = 0) -> bytes:
+    """Return a valid PDF whose pages hold these lines of text (an empty page: no text).
+
+    `drawing` adds that many bytes of line-drawing operators to every page: content a
+    text extractor must parse but that holds no text (like a page of vector graphics).
+    """
+    strokes = b"10 10 m 200 200 l S\n" * (drawing // 20)
     objects: list[bytes] = []
     count = len(pages)
     kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(count))
@@ -19,7 +24,7 @@ def make_pdf(pages: list[list[str]]) -> bytes:
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     for i, lines in enumerate(pages):
         content = "".join(f"({_escape(line)}) Tj T* " for line in lines)
-        stream = f"BT /F1 9 Tf 11 TL 36 760 Td {content}ET".encode("latin-1", "replace")
+        stream = strokes + f"BT /F1 9 Tf 11 TL 36 760 Td {content}ET".encode("latin-1", "replace")
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
             f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
