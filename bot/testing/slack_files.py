@@ -126,6 +126,8 @@ class SlackFilesMixin:
     async def _download(self, request: web.Request) -> web.StreamResponse:
         key = request.match_info["key"]
         file = self.files.get(key.split("-", 1)[-1])
+        if file is not None and request.match_info["name"] != file.name:
+            file = None  # the URL must be the file's own
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
         status = 200
