@@ -101,6 +101,8 @@ def pdf_text(data: bytes, max_chars: int) -> tuple[str, str]:
         block = f"[Page {number}]\n{text}\n\n"
         if size + len(block) > max_chars:
             parts.append(block[: max(0, max_chars - size)])
+            if number == 1:
+                return "".join(parts), texts.FILE_CUT_FIRST_PAGE.format(total=total)
             return "".join(parts), texts.FILE_CUT_PAGES.format(last=number, total=total)
         parts.append(block)
         size += len(block)

@@ -140,3 +140,8 @@ class Reading:
         shared = {cid for ids in listed if isinstance(ids, list) for cid in ids}
         if self.channel_id not in shared and file.get("user") != self.user_id:
             raise FileSkipped(texts.FILE_NOT_SHARED_HERE)
+
+
+def files_off(files: Sequence[dict[str, Any]]) -> list[str]:
+    """Return the notes for files on a question when reading files is turned off."""
+    return [texts.file_skipped(label(file), texts.FILE_READING_OFF) for file in files]

@@ -18,7 +18,7 @@ from bot import texts
 from bot.clock import Clock, SystemClock
 from bot.db.store import NewMessage, Store, StoredFile, ThreadKey
 from bot.errors import ShuttingDown, StorageUnavailable
-from bot.files.reader import FileReader, Reading
+from bot.files.reader import FileReader, Reading, files_off
 from bot.llm.client import ChatModel
 from bot.slack.budget import EditBudget
 from bot.slack.reply.choose import ReplyStyle, StreamMode, make_reply
@@ -231,8 +231,9 @@ class Conversation:
                 and not await self.store.has_thread(key)
             ):
                 await self._import_thread(request, key, own_ts=reply.ts, reading=reading)
+            notes = reading.notes if reading else files_off(request.files)
             if not text and not files:  # only files, and none could be read
-                await reply.finish("\n".join(reading.notes if reading else ()))
+                await reply.finish("\n".join(notes) or texts.EMPTY_MENTION)
                 return
             # The question and the reply's row in one transaction.
             _, row_id = await self.store.append(
@@ -259,7 +260,7 @@ class Conversation:
             await reply.finish(texts.INTERNAL_ERROR)
             return
         turn = Turn(self, request, key, reply, settings, row_id=row_id)
-        turn.notes = reading.notes if reading else []
+        turn.notes = notes
         live_key = (request.team_id, request.channel, request.message_ts)
         self.live[live_key] = turn
         try:

@@ -253,3 +253,12 @@ async def test_files_beyond_the_per_question_cap_are_named(harness: Harness) -> 
     assert texts.file_skipped("n2.txt", texts.FILE_TOO_MANY.format(count=2)) in shown
     sent = last_user_text(bot)
     assert "note 0" in sent and "note 1" in sent and "note 2" not in sent
+
+
+async def test_with_files_turned_off_each_file_says_so(harness: Harness) -> None:
+    bot = await harness.start(files_max_per_question=0)
+    file = bot.slack.add_file("a.txt", b"hello", "text/plain")
+    event = await ask_with_files(bot, "", [file])
+    shown = await answered(bot, event)
+    assert shown == texts.file_skipped("a.txt", texts.FILE_READING_OFF)
+    assert not bot.llm.requests and not bot.slack.downloads
