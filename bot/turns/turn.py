@@ -109,10 +109,10 @@ class Turn:
     async def _end(self, status: str, note: str) -> None:
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
         await self.status.close()
-        if status == "complete":
-            final += self._finishing_touches()
         if self.notes:
             final += "\n\n" + "\n".join(self.notes)
+        if status == "complete":
+            final += self._finishing_touches()
         try:
             await self.reply.finish(final)
         except Exception:
@@ -189,7 +189,7 @@ class Turn:
                 if m.id != self.row_id and (m.role != "assistant" or m.content or m.tool_calls)
             ]
             messages = history.fit(self.settings.system_prompt, chat, budget)
-            if self.blind:
+            if self.blind or not self._sees_images():
                 messages = parts.without_images(messages)
             try:
                 outcome = await self._one_round(messages)
@@ -210,6 +210,11 @@ class Turn:
             return {"length": texts.LENGTH_LIMIT, "content_filter": texts.CONTENT_FILTERED}.get(
                 outcome, ""
             )
+
+    def _sees_images(self) -> bool:
+        """Tell whether images (in history too) go to this turn's model (VISION)."""
+        reader = self.owner.files
+        return reader is None or reader.sees_images(self.settings.model or self.owner.model.model)
 
     def _blind_now(self, exc: ModelError, messages: list[dict[str, Any]]) -> bool:
         """Tell whether to ask again without images: the server refused them (VISION=auto)."""

@@ -220,6 +220,13 @@ async def test_model_that_refuses_images_gets_the_question_again_without(bot: Ha
     assert texts.file_skipped("chart2.png", texts.FILE_BLIND_MODEL) in shown
     assert texts.VISION_REFUSED not in shown
     assert len(bot.llm.requests) == 3 and not image_parts(bot.llm.requests[-1])
+    # Nor are the images of earlier questions sent again in a follow-up.
+    bot.llm.script(text_reply("Noted."))
+    follow = channel_message("thanks", thread_ts=event["ts"])
+    await bot.send(follow)
+    replies = await bot.wait_reply_done("C1", event["ts"], count=2)
+    assert texts.VISION_REFUSED not in text_of(replies[-1])
+    assert len(bot.llm.requests) == 4 and not image_parts(bot.llm.requests[-1])
 
 
 async def test_vision_false_never_sends_images(harness: Harness) -> None:
