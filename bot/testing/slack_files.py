@@ -35,6 +35,7 @@ class FakeFile:
     delay: float = 0.0  # seconds before the download answers
     gone: bool = False  # downloads answer 404
     content_type: str | None = None  # what the download says it is (default: mimetype)
+    redirect: str | None = None  # answer the download with a 302 to this URL
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,8 @@ class SlackFilesMixin:
         if status != 200 or file is None:
             return web.Response(status=status, text="Forbidden" if status == 403 else "Not found")
         await self._pause(file.delay)
+        if file.redirect:
+            raise web.HTTPFound(file.redirect)
         return web.Response(
             body=file.data, content_type=file.content_type or file.mimetype or "application/binary"
         )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import aiohttp
 
+from bot import texts
 from bot.testing.documents import make_png
 from bot.testing.harness import Harness, dm
 from bot.testing.openai import image_parts, text_reply
+from bot.testing.slack import FakeSlack
+from tests.files.test_file_scenarios import answered, ask_with_files
 from tests.test_workspaces import OAUTH, TOKENS, install, send
 
 
@@ -47,3 +50,23 @@ async def test_follow_up_sees_an_image_sent_earlier(bot: Harness) -> None:
     await bot.slack.wait_for(lambda: len(bot.llm.requests) == 2 and not bot.runtime.bot.tasks)
     assert image_parts(bot.llm.requests[1]) == image_parts(bot.llm.requests[0])
     assert len(bot.slack.downloads) == 1
+
+
+async def test_redirect_to_another_host_never_gets_the_token(bot: Harness) -> None:
+    async with FakeSlack() as elsewhere:
+        target = elsewhere.add_file("loot.txt", b"stolen", "text/plain")
+        lure = bot.slack.add_file(
+            "a.txt", b"", "text/plain", redirect=target["url_private_download"]
+        )
+        same_host = bot.slack.add_file(
+            "b.txt",
+            b"",
+            "text/plain",
+            redirect=bot.slack.add_file("c.txt", b"moved", "text/plain")["url_private_download"],
+        )
+        bot.llm.script(text_reply("ok"))
+        event = await ask_with_files(bot, "read", [lure, same_host])
+        shown = await answered(bot, event)
+    assert texts.file_skipped("a.txt", texts.FILE_FORBIDDEN) in shown
+    assert elsewhere.downloads == [], "the other host was never asked"
+    assert "[Attached file: b.txt]\nmoved" in bot.llm.requests[-1]["messages"][-1]["content"]
