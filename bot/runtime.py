@@ -20,6 +20,9 @@ from bot.db.migrate import upgrade_async
 from bot.db.privacy import Privacy
 from bot.db.replicas import ReplicaRegistry, default_replica_id
 from bot.db.store import ReplyStatus, Store
+from bot.files.download import SlackFiles, TokenFor
+from bot.files.reader import FileReader
+from bot.files.workers import Extractors
 from bot.llm.client import ChatModel, StreamPolicy, openai_client
 from bot.ops import retention
 from bot.settings import Settings
@@ -82,6 +85,19 @@ def turn_config(s: Settings) -> TurnConfig:
     )
 
 
+def file_reader(s: Settings, fetcher: Any) -> FileReader | None:
+    """Build the reader of files in questions (the bot and the console share it)."""
+    if s.files_max_per_question <= 0:
+        return None
+    return FileReader(
+        fetcher=fetcher,
+        extractors=Extractors(s.file_workers),
+        max_bytes=s.file_max_bytes,
+        max_files=s.files_max_per_question,
+        vision=s.vision,
+    )
+
+
 class Runtime:
     """Own the clients, the database engine and the server of one bot process."""
 
@@ -100,6 +116,7 @@ class Runtime:
         self._runner: web.AppRunner | None = None
         self._socket_handler: Any = None
         self._background: set[asyncio.Task[None]] = set()  # purge, heartbeat: cancelled at stop
+        self.files: FileReader | None = None
 
     async def start(self, *, serve: bool = True) -> BotApp:
         """Migrate, build, recover unfinished replies and start serving."""
@@ -120,8 +137,10 @@ class Runtime:
         # One pooled HTTP session for every Web API call: without it slack_sdk opens a new
         # session and TCP connection per call (the bench profile showed it).
         self._slack_session = aiohttp.ClientSession()
+        token_for: TokenFor = self._bot_token
         if oauth is not None:
             tokens = install.InstalledTokens(oauth.installation_store)
+            token_for = tokens.bot_token
             self.client = install.TeamTokenClient(
                 tokens=tokens, base_url=s.slack_api_url, session=self._slack_session
             )
@@ -159,6 +178,16 @@ class Runtime:
             lambda: writer.rate_limited,
         )
         model = chat_model(s, self.openai)
+        self.files = file_reader(
+            s,
+            SlackFiles(
+                client=self.client,
+                session=self._slack_session,
+                token_for=token_for,
+                api_url=s.slack_api_url,
+                timeout=s.file_download_timeout,
+            ),
+        )
         channels = ChannelSettings(store, default_prompt=s.system_prompt, clock=self.clock)
         self.usage = usage = usage_tracker(s, self.engine, self.metrics, now=self.wall)
         conversation = Conversation(
@@ -174,6 +203,7 @@ class Runtime:
             locks=locks,
             channels=channels,
             usage=usage,
+            files=self.files,
         )
         self.bot = create_app(
             client=self.client,
@@ -235,6 +265,9 @@ class Runtime:
             except Exception as exc:  # noqa: BLE001 - the next beat tries again
                 logger.warning("replica heartbeat failed (%s)", type(exc).__name__)
 
+    async def _bot_token(self, team_id: str) -> str | None:
+        return self.settings.slack_bot_token or None
+
     def _spawn(self, job: Any) -> None:
         task = asyncio.create_task(job)
         self._background.add(task)
@@ -283,6 +316,8 @@ class Runtime:
             except Exception as exc:  # noqa: BLE001 - others notice the silence instead
                 logger.warning("could not deregister this replica (%s)", type(exc).__name__)
             await self.openai.close()
+            if self.files is not None:
+                self.files.extractors.close()
             await self._slack_session.close()
             await self.engine.dispose()
             if self.redis is not None:

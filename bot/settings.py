@@ -88,6 +88,13 @@ class Settings(BaseSettings):
     tool_timeout: float = Field(default=20.0, gt=0)
     max_tool_rounds: int = Field(default=8, ge=1)
 
+    # Files and images in questions (README "Files and images").
+    file_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    files_max_per_question: int = Field(default=10, ge=0)  # 0: files are not read
+    vision: Literal["auto", "true", "false"] = "auto"
+    file_workers: int = Field(default=1, ge=0)  # extraction processes (0: threads)
+    file_download_timeout: float = Field(default=60.0, gt=0)
+
     # Production (README "Production deployment").
     log_format: Literal["text", "json"] = "text"
     log_message_text: bool = False
@@ -104,7 +111,7 @@ class Settings(BaseSettings):
     slack_scopes: str = (
         "app_mentions:read,chat:write,channels:history,groups:history,im:history,"
         "mpim:history,im:read,im:write,channels:read,groups:read,mpim:read,users:read,"
-        "assistant:write,commands"
+        "assistant:write,commands,files:read"
     )
     slack_redirect_uri: str | None = None
     redis_url: str | None = None

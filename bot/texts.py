@@ -153,3 +153,64 @@ def usage_figure(tokens: int, answers: int, cost: str, *, estimated: bool) -> st
 def usage_limit_line(what: str, used: int, limit: int, resets: datetime) -> str:
     """Return how much of a limit is used and when it resets."""
     return f"{what}: {min(used, limit):,} of {limit:,} tokens used; resets on {_when(resets)}"
+
+
+# Files in a question (README "Files and images"): why a file was not read, one line each.
+FILE_TOO_LARGE = "it is {size}, over the {limit} limit"
+FILE_TOO_MANY = "only {count} files are read per question"
+FILE_UNSUPPORTED = "I can't read this type of file ({kind})"
+FILE_OTHER_ORG = "it comes from another organisation (Slack Connect) and I can't open it"
+FILE_NOT_FOUND = "it is no longer in Slack"
+FILE_FORBIDDEN = "Slack did not let me open it"
+FILE_LOGIN_PAGE = "Slack sent a sign-in page instead of the file (the app may lack `files:read`)"
+FILE_EXTERNAL_LINK = "it is a link to another service, not a file stored in Slack"
+FILE_HIDDEN = "it is hidden by the workspace's plan limits"
+FILE_DOWNLOAD_FAILED = "the download failed ({why})"
+FILE_DOWNLOAD_SLOW = "the download took too long"
+FILE_NOT_SHARED_HERE = "it is not shared in this conversation"
+FILE_NO_TEXT = "it has no text in it"
+FILE_NO_TEXT_PDF = "it has no text in it (a scanned PDF? I can't read text in pictures of pages)"
+FILE_PASSWORD = "it is protected by a password"
+FILE_BAD_PDF = "it could not be read as a PDF"
+FILE_BINARY = "it looks like a binary file, not text"
+FILE_BAD_IMAGE = "it could not be read as an image"
+FILE_IMAGE_FORMAT = "it is not a PNG, JPEG, GIF or WebP image"
+FILE_IMAGE_BOMB = "it has too many pixels to read safely"
+FILE_UNREADABLE = "it could not be read ({why})"
+FILE_READ_SLOW = "it took too long to read"
+FILE_READER_DIED = "reading it failed (the reader ran out of memory?)"
+FILE_NO_ROOM = "there is no room left for it in the model's context"
+FILE_READING_OFF = "reading files is turned off for this bot (`FILES_MAX_PER_QUESTION=0`)"
+FILE_VISION_OFF = "images are turned off for this bot (`VISION=false`)"
+FILE_BLIND_MODEL = "this model cannot see images"
+VISION_REFUSED = "_:see_no_evil: This model cannot see images, so I answered without them._"
+
+
+def file_name(name: str) -> str:
+    """Return a file name safe to show in backticks on one line."""
+    clean = " ".join(name.replace("`", "'").split())
+    return clean[:77] + "…" if len(clean) > 80 else clean
+
+
+def file_skipped(name: str, reason: str) -> str:
+    """Return the reply line for a file that was not read."""
+    return f"_:paperclip: `{file_name(name)}` was not read: {reason}._"
+
+
+def file_cut(name: str, what: str) -> str:
+    """Return the reply line for a file read only in part."""
+    return f"_:scissors: `{file_name(name)}`: {what}; the rest does not fit the model's context._"
+
+
+def file_size(size: int) -> str:
+    """Return a size in bytes as people write it (KB, MB)."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{max(1, round(size / 1024))} KB"
+
+
+FILE_CUT_SHARE = "only the first {share}% was read"
+FILE_CUT_PAGES = "only pages 1–{last} of {total} were read"
+FILE_CUT_FIRST_PAGE = "only page 1 of {total} was read"
+FILE_CUT_ROWS = "only the first rows of sheet {sheet} were read"
+FILE_CUT_MODEL_NOTE = "[…{name} is cut here: {what}; the rest does not fit the model's context…]"

@@ -135,3 +135,26 @@ class UsageRecord(Base):
         Index("ix_usage_team", "team_id", "created_at"),
         Index("ix_usage_created", "created_at"),
     )
+
+
+class MessageFile(Base):
+    """What the bot read from a file on a message: text, or an image as a data URL."""
+
+    __tablename__ = "message_files"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(BigId, ForeignKey("messages.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    file_id: Mapped[str] = mapped_column(String(64), default="")  # Slack's file id
+    user_id: Mapped[str | None] = mapped_column(String(32))  # who uploaded it
+    name: Mapped[str] = mapped_column(String(255), default="")
+    mimetype: Mapped[str] = mapped_column(String(128), default="")
+    kind: Mapped[str] = mapped_column(String(16))  # text | image
+    content: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_message_files_message", "message_id"),
+        Index("ix_message_files_file", "team_id", "file_id"),
+    )

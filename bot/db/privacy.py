@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, or_, select
+from sqlalchemy import Select, and_, delete, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_sessionmaker
-from bot.db.models import Claim, Feedback, Message, UsageRecord
+from bot.db.models import Claim, Feedback, Message, MessageFile, UsageRecord
 from bot.db.store import ReplyStatus
 
 
@@ -33,7 +33,26 @@ class Privacy:
                 )
             )
             await session.execute(delete(Claim).where(Claim.claimed_at < cutoff))
+            # Files go with their messages (SQLite does not enforce the cascade).
+            await session.execute(
+                delete(MessageFile).where(
+                    or_(
+                        MessageFile.created_at < cutoff,
+                        ~exists().where(Message.id == MessageFile.message_id),
+                    )
+                )
+            )
             await session.execute(delete(UsageRecord).where(UsageRecord.created_at < cutoff))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def forget_file(self, team_id: str, file_id: str) -> int:
+        """Delete what was read from a Slack file (deleted in Slack); return the copies."""
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                delete(MessageFile).where(
+                    MessageFile.team_id == team_id, MessageFile.file_id == file_id
+                )
+            )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def forget_slack_message(self, team_id: str, channel_id: str, ts: str) -> int:
@@ -51,6 +70,10 @@ class Privacy:
             call_ids = {
                 call.get("id") for row in rows for call in row.tool_calls or () if call.get("id")
             }
+            if rows:
+                await session.execute(
+                    delete(MessageFile).where(MessageFile.message_id.in_([r.id for r in rows]))
+                )
             for row in rows:
                 await session.delete(row)
             if call_ids:
@@ -70,6 +93,7 @@ class Privacy:
         """Return the user's stored messages, oldest first, as plain dicts."""
         async with self._sessions() as session:
             rows = (await session.scalars(await self._owned(session, user_id, team_id))).all()
+            files = await self._files(session, [row.id for row in rows])
         return [
             {
                 "team_id": row.team_id,
@@ -80,6 +104,7 @@ class Privacy:
                 "user_id": row.user_id,
                 "content": row.content,
                 "created_at": _iso(row.created_at),
+                **({"files": files[row.id]} if row.id in files else {}),
             }
             for row in rows
         ]
@@ -92,6 +117,27 @@ class Privacy:
         async with self._sessions() as session:
             rows = (await session.scalars(query)).all()
         return [usage_row(row) for row in rows]
+
+    async def _files(self, session: Any, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+        """Return what was read from the files on these messages, by message id."""
+        found: dict[int, list[dict[str, Any]]] = {}
+        for start in range(0, len(ids), 500):
+            rows = await session.scalars(
+                select(MessageFile)
+                .where(MessageFile.message_id.in_(ids[start : start + 500]))
+                .order_by(MessageFile.id)
+            )
+            for row in rows:
+                found.setdefault(row.message_id, []).append(
+                    {
+                        "file_id": row.file_id,
+                        "name": row.name,
+                        "mimetype": row.mimetype,
+                        "kind": row.kind,
+                        "content": row.content,
+                    }
+                )
+        return found
 
     async def erase_user(self, user_id: str, team_id: str | None = None) -> int:
         """Delete what `export_user` returns; return how many messages were deleted."""
@@ -108,8 +154,13 @@ class Privacy:
                 by_user = and_(by_user, Feedback.team_id == team_id)
             await session.execute(delete(Feedback).where(by_user))
             await session.execute(delete(UsageRecord).where(_usage_of(user_id, team_id)))
+            uploaded = MessageFile.user_id == user_id  # their files on others' messages too
+            if team_id:
+                uploaded = and_(uploaded, MessageFile.team_id == team_id)
+            await session.execute(delete(MessageFile).where(uploaded))
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
+                await session.execute(delete(MessageFile).where(MessageFile.message_id.in_(chunk)))
                 await session.execute(delete(Feedback).where(Feedback.message_id.in_(chunk)))
                 await session.execute(delete(Message).where(Message.id.in_(chunk)))
         return len(ids)

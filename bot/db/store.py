@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import texts
 from bot.db.engine import create_sessionmaker
-from bot.db.models import ChannelSetting, Claim, Feedback, Message
+from bot.db.models import ChannelSetting, Claim, Feedback, Message, MessageFile
 from bot.errors import StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,18 @@ class ThreadKey:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredFile:
+    """What was read from a file on a message (see bot/files)."""
+
+    name: str
+    mimetype: str
+    kind: str  # text | image
+    content: str  # the text, or the image as a data URL
+    file_id: str = ""
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NewMessage:
     """A message to append to a thread."""
 
@@ -52,6 +65,7 @@ class NewMessage:
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None
     status: str = ReplyStatus.COMPLETE
+    files: tuple[StoredFile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +80,7 @@ class StoredMessage:
     tool_calls: list[dict[str, Any]] | None = field(default=None)
     tool_call_id: str | None = None
     status: str = ReplyStatus.COMPLETE
+    files: tuple[StoredFile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +111,37 @@ def _stored(row: Any) -> StoredMessage:
     return StoredMessage(
         id_, role, content or "", user_id, slack_ts, tool_calls, tool_call_id, status
     )
+
+
+async def _files_of(session: AsyncSession, ids: list[int]) -> dict[int, list[StoredFile]]:
+    """Return the files read from the given messages, by message id."""
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(
+            MessageFile.message_id,
+            MessageFile.name,
+            MessageFile.mimetype,
+            MessageFile.kind,
+            MessageFile.content,
+            MessageFile.file_id,
+            MessageFile.user_id,
+        )
+        .where(MessageFile.message_id.in_(ids))
+        .order_by(MessageFile.id)
+    )
+    found: dict[int, list[StoredFile]] = {}
+    for message_id, name, mimetype, kind, content, file_id, user_id in rows:
+        found.setdefault(message_id, []).append(
+            StoredFile(name, mimetype, kind, content or "", file_id, user_id)
+        )
+    return found
+
+
+def _with_files(message: StoredMessage, files: Sequence[StoredFile]) -> StoredMessage:
+    if not files:
+        return message
+    return dataclasses.replace(message, files=tuple(files))
 
 
 class Store:
@@ -193,6 +239,21 @@ class Store:
             ]
             session.add_all(rows)
             await session.flush()
+            session.add_all(
+                MessageFile(
+                    message_id=row.id,
+                    team_id=key.team_id,
+                    channel_id=key.channel_id,
+                    file_id=file.file_id,
+                    user_id=file.user_id,
+                    name=file.name[:255],
+                    mimetype=file.mimetype[:128],
+                    kind=file.kind,
+                    content=file.content,
+                )
+                for row, item in zip(rows, items, strict=True)
+                for file in item.files
+            )
             return [row.id for row in rows]
 
     async def set_reply(
@@ -236,7 +297,10 @@ class Store:
                     .limit(limit)
                 )
             ).all()
-        return [_stored(row) for row in reversed(rows)]
+            files = await _files_of(session, [row[0] for row in rows if row[1] == "user"])
+        if not files:
+            return [_stored(row) for row in reversed(rows)]
+        return [_with_files(_stored(row), files.get(row[0], ())) for row in reversed(rows)]
 
     async def reply_text(self, key: ThreadKey, slack_ts: str) -> str:
         """Return what a reply showed: the text of every model round that shared its message."""

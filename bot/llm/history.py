@@ -13,6 +13,7 @@ from typing import Any
 from bot import texts
 
 PER_MESSAGE_OVERHEAD = 4
+IMAGE_TOKENS = 1100  # an image part, about what a 2,048 px image costs at high detail
 
 
 def estimate_tokens(text: str) -> int:
@@ -22,7 +23,13 @@ def estimate_tokens(text: str) -> int:
 
 def message_tokens(message: dict[str, Any]) -> int:
     """Estimate the tokens one chat message costs, tool calls included."""
-    total = estimate_tokens(message.get("content") or "")
+    content = message.get("content") or ""
+    if isinstance(content, list):  # content parts: text and images (bot/files/parts.py)
+        text = "".join(p.get("text", "") for p in content if p.get("type") == "text")
+        images = sum(1 for p in content if p.get("type") == "image_url")
+        total = estimate_tokens(text) + IMAGE_TOKENS * images
+    else:
+        total = estimate_tokens(content)
     for call in message.get("tool_calls") or ():
         function = call.get("function", {})
         total += estimate_tokens(function.get("name", "") + (function.get("arguments") or ""))
@@ -75,7 +82,7 @@ def fit(system_prompt: str, messages: list[dict[str, Any]], budget: int) -> list
     for i in range(len(units) - 1, -1, -1):
         unit = units[i]
         if i == asked:
-            remaining, reserve = remaining + reserve, 0
+            reserve = 0  # the question's own room (`remaining` never had it taken out)
         room = remaining - reserve
         if _cost(unit) > room:
             if i > asked and unit[0].get("tool_calls"):
@@ -118,6 +125,13 @@ def _shrink_results(unit: list[dict[str, Any]], tokens: int) -> list[dict[str, A
 
 def _truncate(message: dict[str, Any], tokens: int) -> dict[str, Any]:
     """Cut an oversized newest message so that the turn can still be answered."""
+    content = message.get("content") or ""
+    if isinstance(content, list):  # cut the text; keep the images that fit
+        images = [p for p in content if p.get("type") == "image_url"]
+        images = images[: max(0, tokens // 2) // IMAGE_TOKENS]
+        text = "".join(p.get("text", "") for p in content if p.get("type") == "text")
+        cut = _truncate({"content": text}, tokens - IMAGE_TOKENS * len(images))["content"]
+        return {**message, "content": [{"type": "text", "text": cut}, *images]}
     keep_bytes = max(0, (tokens - PER_MESSAGE_OVERHEAD) * 3 - len(texts.TRUNCATED_INPUT.encode()))
-    content = (message.get("content") or "").encode("utf-8")[:keep_bytes].decode("utf-8", "ignore")
+    content = content.encode("utf-8")[:keep_bytes].decode("utf-8", "ignore")
     return {**message, "content": content + texts.TRUNCATED_INPUT}

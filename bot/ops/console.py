@@ -4,7 +4,8 @@ The turn runs through the same pipeline as in Slack (claim, history in the datab
 the model loop, the throttled StreamingReply and SlackWriter), except that the Slack Web API
 is a small in-process stand-in: `TerminalSlack` keeps the messages the bot posts and edits and
 draws them in the terminal as they change. Ctrl-C while an answer streams stops it (like the
-Stop button); Ctrl-D or `/quit` at the prompt leaves. No SLACK_* variable is needed.
+Stop button); Ctrl-D or `/quit` at the prompt leaves; `/file PATH` attaches a file to the
+next question. No SLACK_* variable is needed.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import mimetypes
 import shutil
 import signal
 import sys
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TextIO
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -28,8 +31,9 @@ from bot.clock import SystemClock
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
 from bot.db.store import Store
+from bot.files.download import LocalFiles
 from bot.llm.client import openai_client
-from bot.runtime import chat_model, edit_limits, turn_config
+from bot.runtime import chat_model, edit_limits, file_reader, turn_config
 from bot.settings import Settings
 from bot.slack.budget import EditBudget
 from bot.slack.reply.format import from_slack
@@ -199,7 +203,9 @@ async def run_console(
         ),
         budget=budget,
         channels=ChannelSettings(store, default_prompt=settings.system_prompt),
+        files=(files := file_reader(settings, local := LocalFiles())),
     )
+    attached: list[dict[str, Any]] = []
     thread_ts = thread or _new_ts()
     out.write(
         f"Chatting with {settings.openai_model} (thread {thread_ts}; resume it with "
@@ -216,9 +222,13 @@ async def run_console(
                 break
             if not line.strip():
                 continue
+            if line.startswith("/file "):
+                out.write(_attach(local, line[6:].strip(), attached) + "\n")
+                continue
             ts = thread_ts if first else _new_ts()
             first = False
-            request = TurnRequest(TEAM, CHANNEL, thread_ts, ts, USER, line)
+            request = TurnRequest(TEAM, CHANNEL, thread_ts, ts, USER, line, files=tuple(attached))
+            attached.clear()
             if not live:
                 out.write("\n")
             await _answer(conversation, request)
@@ -228,7 +238,19 @@ async def run_console(
         await budget.close()
         await llm.close()
         await engine.dispose()
+        if files is not None:
+            files.extractors.close()
     return 0
+
+
+def _attach(local: LocalFiles, path: str, attached: list[dict[str, Any]]) -> str:
+    """Attach a local file to the next question; return what to tell the user."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        return f"No such file: {path}"
+    mimetype = mimetypes.guess_type(file.name)[0] or ""
+    attached.append(local.attach(file, mimetype))
+    return f"Attached {file.name}; it goes with your next question."
 
 
 _last_ts = [0]

@@ -27,3 +27,13 @@ def register(app: AsyncApp, privacy: Privacy, metrics: Metrics | None = None) ->
             logger.info("forgot %d stored message(s) deleted in Slack", removed)
             if metrics is not None:
                 metrics.purged.labels(reason="deleted_in_slack").inc(removed)
+
+    @app.event("file_deleted")
+    async def on_file_deleted(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        team_id = context.team_id or body.get("team_id", "")
+        file_id = event.get("file_id") or (event.get("file") or {}).get("id")
+        if not file_id:
+            return
+        removed = await privacy.forget_file(team_id, file_id)
+        if removed:
+            logger.info("forgot %d stored copy(ies) of a file deleted in Slack", removed)

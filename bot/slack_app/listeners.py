@@ -53,6 +53,7 @@ def to_request(
         text=from_slack(event.get("text") or ""),
         event_id=event_id,
         bot_user_id=bot_user_id,
+        files=tuple(f for f in event.get("files") or () if isinstance(f, dict)),
     )
 
 

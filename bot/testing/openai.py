@@ -23,7 +23,7 @@ from aiohttp import web
 from bot.testing.server import FakeServer
 
 Json = dict[str, Any]
-__all__ = ["FakeOpenAI", "Reply", "error_reply", "text_reply", "tool_call_reply"]
+__all__ = ["FakeOpenAI", "Reply", "error_reply", "image_parts", "text_reply", "tool_call_reply"]
 
 
 @dataclass
@@ -117,6 +117,17 @@ def _content_text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
+def image_parts(body: Json) -> list[str]:
+    """Return the image URLs (data URLs) of a recorded request, in order."""
+    return [
+        part["image_url"]["url"]
+        for message in body.get("messages", [])
+        if isinstance(message.get("content"), list)
+        for part in message["content"]
+        if isinstance(part, dict) and part.get("type") == "image_url"
+    ]
+
+
 def _choice(chunk: Json, raw: bool) -> Json | None:
     if not raw:
         return chunk
@@ -135,6 +146,7 @@ class FakeOpenAI(FakeServer):
         self.responder: Callable[[Json], Reply] | None = None
         self.open_streams = 0
         self.disconnects = 0
+        self.vision = True  # False: refuse requests with image parts, as text-only servers do
         self._queue: deque[Reply] = deque()
         self._ids = 0
 
@@ -176,6 +188,10 @@ class FakeOpenAI(FakeServer):
         body = await request.json()
         self.requests.append(body)
         self.request_times.append(time.monotonic())
+        if not self.vision and image_parts(body):
+            # llama-server without a multimodal projector answers like this.
+            refusal = error_reply(400, "image input is not supported by this model")
+            return web.json_response({"error": refusal.error}, status=400)
         reply = self._next_reply(body)
         if reply.error is not None or reply.status >= 400:
             error = reply.error or {

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.testing.server import FakeServer
+from bot.testing.slack_files import SlackFilesMixin
 from bot.testing.slack_workspace import Json, SlackError, SlackWorkspace
 from bot.testing.socket_mode import SocketModeMixin
 
@@ -79,7 +80,7 @@ async def _parse_args(request: web.Request) -> Json:
     return args
 
 
-class FakeSlack(FakeServer, SlackWorkspace, SocketModeMixin):
+class FakeSlack(FakeServer, SlackWorkspace, SocketModeMixin, SlackFilesMixin):
     """Emulate the subset of the Slack Web API the bot uses, recording every call."""
 
     def __init__(
@@ -100,6 +101,7 @@ class FakeSlack(FakeServer, SlackWorkspace, SocketModeMixin):
         self._buckets: dict[str, _Bucket] = {}
         self._delays: dict[str, float] = {}
         self._init_socket_mode()
+        self._init_files()
 
     @property
     def api_url(self) -> str:
@@ -140,6 +142,7 @@ class FakeSlack(FakeServer, SlackWorkspace, SocketModeMixin):
         # GET as well: slack_sdk uses GET for conversations.replies/info and users.info.
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_get("/socket", self._socket)
+        self._add_file_routes(app)
         return app
 
     def _describe(self) -> str:

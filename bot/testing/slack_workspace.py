@@ -121,10 +121,12 @@ class SlackWorkspace:
         ts: str | None = None,
         thread_ts: str | None = None,
         bot_id: str | None = None,
+        files: list[Json] | None = None,
     ) -> str:
         """Seed a (human) message and return its ts."""
         ts = ts or self._next_ts()
-        self._store(channel, ts, thread_ts=thread_ts, text=text, user=user, bot_id=bot_id)
+        extra = {"files": files, "upload": True} if files else {}
+        self._store(channel, ts, thread_ts=thread_ts, text=text, user=user, bot_id=bot_id, **extra)
         return ts
 
     def add_channel(self, channel_id: str, name: str, **fields: Any) -> None:
@@ -207,6 +209,8 @@ class SlackWorkspace:
             out["bot_id"] = m["bot_id"]
         if m["blocks"]:
             out["blocks"] = m["blocks"]
+        if m.get("files"):
+            out["files"], out["upload"] = m["files"], True
         count = sum(
             1
             for o in self.messages.values()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.db.engine import create_engine
 from bot.db.models import Message
@@ -46,3 +46,22 @@ def reassemble(parts: list[str], answer: str) -> list[str]:
         pos += len(part)
     assert pos == len(answer), "the answer was not shown to its end"
     return raw
+
+
+async def sql(url: str, statement: str) -> list[tuple]:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(text(statement))
+            return [tuple(r) for r in result.fetchall()] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+async def age_everything(url: str, days: int) -> None:
+    if url.startswith("sqlite"):
+        when = f"datetime('now', '-{days} days')"
+    else:
+        when = f"now() - interval '{days} days'"
+    await sql(url, f"UPDATE messages SET created_at = {when}")
+    await sql(url, f"UPDATE claims SET claimed_at = {when}")

@@ -16,8 +16,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
 from bot.clock import Clock, SystemClock
-from bot.db.store import NewMessage, ReplyStatus, Store, ThreadKey
+from bot.db.store import NewMessage, ReplyStatus, Store, StoredFile, ThreadKey
 from bot.errors import ShuttingDown, StorageUnavailable
+from bot.files.reader import FileReader, Reading, files_off
 from bot.llm.client import ChatModel
 from bot.slack.budget import EditBudget
 from bot.slack.reply.choose import Reply, make_reply
@@ -89,6 +90,7 @@ class Conversation:
     locks: RedisThreadLocks | None = None  # thread order across replicas (REDIS_URL)
     channels: ChannelSettings | None = None  # per-channel prompt, model, temperature
     usage: UsageTracker | None = None  # usage records and limits
+    files: FileReader | None = None  # reads files on questions; None: files are not read
     live: dict[tuple[str, str, str], LiveAnswer] = field(default_factory=dict)  # by message
     _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
@@ -171,6 +173,7 @@ class Conversation:
             config=self.config,
             answer_slot=self.answer_slot,
             usage=self.usage,
+            files=self.files,
         )
 
     def live_turn(self, team_id: str, channel: str, message_ts: str) -> LiveAnswer | None:
@@ -210,7 +213,7 @@ class Conversation:
         text = MENTION.sub(
             lambda m: "" if m.group(1) == bot_user else m.group(0), request.text
         ).strip()
-        if not text:
+        if not text and not request.files:
             await self._say(target, texts.EMPTY_MENTION)
             return
         config = self.config
@@ -248,18 +251,30 @@ class Conversation:
             ):  # over a usage limit: one sentence, and the model is not asked
                 await reply.finish(reached.sentence())
                 return
+            settings = await self.settings_for(request)
+            reading = self._reading(request, settings.model)
+            files = await reading.read(request.files) if reading and request.files else ()
             if (
                 request.thread_ts
                 and request.message_ts != request.thread_ts
                 and not await self.store.has_thread(key)
             ):
-                await self._import_thread(request, key, own_ts=reply.ts)
-            settings = await self.settings_for(request)
+                await self._import_thread(request, key, own_ts=reply.ts, reading=reading)
+            notes = reading.notes if reading else files_off(request.files)
+            if not text and not files:  # only files, and none could be read
+                await reply.finish("\n".join(notes) or texts.EMPTY_MENTION)
+                return
             # The question and the reply's row in one transaction.
             _, row_id = await self.store.append(
                 key,
                 [
-                    NewMessage("user", text, user_id=request.user_id, slack_ts=request.message_ts),
+                    NewMessage(
+                        "user",
+                        text,
+                        user_id=request.user_id,
+                        slack_ts=request.message_ts,
+                        files=files,
+                    ),
                     NewMessage("assistant", "", slack_ts=reply.ts, status=ReplyStatus.STREAMING),
                 ],
             )
@@ -274,11 +289,28 @@ class Conversation:
             await reply.finish(texts.INTERNAL_ERROR)
             return
         turn = Turn(self.turn_deps(), request, key, reply, settings, row_id=row_id)
+        turn.notes = notes
         self.live[(request.team_id, request.channel, request.message_ts)] = turn
         await turn.run()  # a Stop pressed while starting ends it at once
 
+    def _reading(self, request: TurnRequest, model: str | None) -> Reading | None:
+        """Start reading the files of this question (None when files are not read)."""
+        if self.files is None:
+            return None
+        return self.files.reading(
+            request.team_id,
+            request.channel,
+            request.user_id,
+            model=model or self.model.model,
+            history_budget=self.config.history_budget,
+        )
+
     async def _import_thread(
-        self, request: TurnRequest, key: ThreadKey, own_ts: str | None = None
+        self,
+        request: TurnRequest,
+        key: ThreadKey,
+        own_ts: str | None = None,
+        reading: Reading | None = None,
     ) -> None:
         """Give the model a thread's earlier messages the first time the bot joins it.
 
@@ -294,13 +326,18 @@ class Conversation:
         earlier = []
         for message in response.get("messages") or []:
             ts = message.get("ts")
-            if not ts or ts in (request.message_ts, own_ts) or message.get("subtype"):
+            if not ts or ts in (request.message_ts, own_ts):
+                continue
+            if message.get("subtype") not in (None, "file_share", "thread_broadcast"):
                 continue
             mine = message.get("user") == (request.bot_user_id or self.bot_user_id) or message.get(
                 "bot_id"
             )
             content = from_slack(message.get("text") or "").strip()
-            if not content:
+            files: tuple[StoredFile, ...] = ()
+            if reading is not None and not mine and message.get("files"):
+                files = await reading.read(message["files"])
+            if not content and not files:
                 continue
             earlier.append(
                 NewMessage(
@@ -308,6 +345,7 @@ class Conversation:
                     content if mine else f"<@{message.get('user')}>: {content}",
                     user_id=message.get("user"),
                     slack_ts=ts,
+                    files=files,
                 )
             )
         if earlier:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.slack.reply.choose import ReplyStyle
 
@@ -19,6 +20,7 @@ class TurnRequest:
     text: str
     event_id: str | None = None
     bot_user_id: str = ""  # the bot's user in this workspace (differs per OAuth install)
+    files: tuple[dict[str, Any], ...] = ()  # Slack file objects on the message (bot/files)
 
 
 @dataclass(slots=True)

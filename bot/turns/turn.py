@@ -13,9 +13,11 @@ from bot import texts
 from bot.clock import Clock
 from bot.db.store import NewMessage, ReplyStatus, Store, StoredMessage, ThreadKey
 from bot.errors import ShuttingDown, StorageUnavailable, UserFacingError
+from bot.files import parts
+from bot.files.reader import FileReader
 from bot.llm import history
 from bot.llm.client import ChatModel
-from bot.llm.errors import ContextTooLong, StreamBroken
+from bot.llm.errors import ContextTooLong, ModelError, StreamBroken
 from bot.llm.events import RoundDone, StreamRetry, TextDelta, ToolCallsReady
 from bot.slack.reply.choose import Reply
 from bot.slack.reply.status import ThreadStatus
@@ -38,6 +40,8 @@ def to_chat(message: StoredMessage) -> dict[str, Any]:
     if message.role == "tool":
         return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
     chat: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.files:
+        chat["content"] = parts.user_content(message.content, message.files)
     if message.role == "assistant" and message.tool_calls:
         chat["tool_calls"] = message.tool_calls
         chat["content"] = message.content or None  # the API's shape for "only tool calls"
@@ -62,6 +66,7 @@ class TurnDeps:
     config: TurnConfig
     answer_slot: Callable[[], AbstractAsyncContextManager[None]]  # a streaming slot (FIFO)
     usage: UsageTracker | None = None  # usage records and limits
+    files: FileReader | None = None  # reads files on questions; knows which models are blind
 
 
 class Turn:
@@ -102,6 +107,8 @@ class Turn:
         self._saving: asyncio.Task[None] | None = None  # a progress save in flight
         self.observed = deps.metrics.turn()
         self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
+        self.notes: list[str] = []  # files not read (or cut), one line each, under the reply
+        self.blind = False  # the model refused image parts: send none (VISION=auto)
 
     def stop(self) -> None:
         """Stop this turn: the model request is closed and the reply says it was stopped."""
@@ -141,6 +148,8 @@ class Turn:
     async def _end(self, status: ReplyStatus, note: str) -> None:
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
         await self.status.close()
+        if self.notes:
+            final += "\n\n" + "\n".join(self.notes)
         if status == ReplyStatus.COMPLETE:
             final += self._finishing_touches()
         try:
@@ -217,12 +226,18 @@ class Turn:
                 if m.id != self.row_id and (m.role != "assistant" or m.content or m.tool_calls)
             ]
             messages = history.fit(self.settings.system_prompt, chat, budget)
+            if self.blind or not self._sees_images():
+                messages = parts.without_images(messages)
             try:
                 outcome = await self._one_round(messages)
             except ContextTooLong:
                 if retried_context or self.round_text:
                     raise
                 retried_context, budget = True, budget // 2
+                continue
+            except ModelError as exc:
+                if not self._blind_now(exc, messages):
+                    raise
                 continue
             if outcome == "tool_calls":
                 rounds += 1
@@ -232,6 +247,24 @@ class Turn:
             return {"length": texts.LENGTH_LIMIT, "content_filter": texts.CONTENT_FILTERED}.get(
                 outcome, ""
             )
+
+    def _sees_images(self) -> bool:
+        """Tell whether images (in history too) go to this turn's model (VISION)."""
+        reader = self.deps.files
+        return reader is None or reader.sees_images(self.settings.model or self.deps.model.model)
+
+    def _blind_now(self, exc: ModelError, messages: list[dict[str, Any]]) -> bool:
+        """Tell whether to ask again without images: the server refused them (VISION=auto)."""
+        reader = self.deps.files
+        if reader is None or reader.vision != "auto" or self.blind or self.round_text:
+            return False
+        if not parts.has_images(messages) or not parts.refused_images(exc):
+            return False
+        logger.warning("the model refused image parts (%s); asking again without", exc)
+        reader.blind_models.add(self.settings.model or self.deps.model.model)
+        self.blind = True
+        self.notes.append(texts.VISION_REFUSED)
+        return True
 
     async def _one_round(self, messages: list[dict[str, Any]]) -> str:
         deps = self.deps

@@ -10,30 +10,9 @@ import time
 from contextlib import redirect_stderr, redirect_stdout
 from unittest import mock
 
-from sqlalchemy import text
-
-from bot.db.engine import create_engine
 from bot.testing.harness import Harness, channel_message, dm, text_of
 from bot.testing.openai import text_reply
-
-
-async def _sql(url: str, statement: str) -> list[tuple]:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            result = await conn.execute(text(statement))
-            return [tuple(r) for r in result.fetchall()] if result.returns_rows else []
-    finally:
-        await engine.dispose()
-
-
-async def _age_everything(url: str, days: int) -> None:
-    if url.startswith("sqlite"):
-        when = f"datetime('now', '-{days} days')"
-    else:
-        when = f"now() - interval '{days} days'"
-    await _sql(url, f"UPDATE messages SET created_at = {when}")
-    await _sql(url, f"UPDATE claims SET claimed_at = {when}")
+from bot.testing.stored import age_everything, sql
 
 
 async def _cli(*args: str, url: str) -> tuple[int, dict]:
@@ -88,7 +67,7 @@ async def test_message_deleted_in_slack_is_removed_from_history(bot: Harness) ->
         lambda: bot.runtime is not None and not bot.runtime.bot.tasks, what="idle"
     )
     for _ in range(100):
-        rows = await _sql(bot.database_url, "SELECT content FROM messages")
+        rows = await sql(bot.database_url, "SELECT content FROM messages")
         if not rows:
             break
         await asyncio.sleep(0.05)
@@ -101,12 +80,12 @@ async def test_message_deleted_in_slack_is_removed_from_history(bot: Harness) ->
 async def test_retention_purge_runs_inside_the_bot(harness: Harness) -> None:
     bot = await harness.start(retention_days=1, purge_interval=0.1)
     await _dm_turn(bot, "an old question", "an old answer")
-    await _age_everything(bot.database_url, days=2)
+    await age_everything(bot.database_url, days=2)
     for _ in range(200):
-        if not await _sql(bot.database_url, "SELECT id FROM messages"):
+        if not await sql(bot.database_url, "SELECT id FROM messages"):
             break
         await asyncio.sleep(0.05)
-    assert await _sql(bot.database_url, "SELECT id FROM messages") == []
+    assert await sql(bot.database_url, "SELECT id FROM messages") == []
     await _dm_turn(bot, "a new question", "a new answer")
     contents = [m["content"] for m in bot.llm.requests[-1]["messages"][1:]]
     assert contents == ["a new question"]
@@ -134,24 +113,24 @@ async def test_purge_export_and_erase_commands(bot: Harness) -> None:
         ("D1", "assistant", "answer to U1"),
         ("C1", "user", "U1 asks in a channel"),
     ]
-    answers = dict(await _sql(url, "SELECT content, id FROM messages WHERE role = 'assistant'"))
+    answers = dict(await sql(url, "SELECT content, id FROM messages WHERE role = 'assistant'"))
     for message, user in [
         ("answer in channel", "U1"),
         ("answer to U1", "U2"),
         ("answer to U2", "U2"),
     ]:
-        await _sql(
+        await sql(
             url,
             "INSERT INTO feedback (message_id, team_id, channel_id, user_id, rating) "
             f"VALUES ({answers[message]}, 'T1', 'C1', '{user}', 'good')",
         )
     assert await _cli("erase-user", "U1", url=url) == (0, {"user_id": "U1", "deleted": 3})
     # U1's own rating and every rating of an erased message are gone; U2's other rating stays.
-    assert await _sql(url, "SELECT message_id, user_id FROM feedback") == [
+    assert await sql(url, "SELECT message_id, user_id FROM feedback") == [
         (answers["answer to U2"], "U2")
     ]
     assert (await _cli("export-user", "U1", url=url))[1]["messages"] == []
-    left = await _sql(url, "SELECT role, content FROM messages ORDER BY id")
+    left = await sql(url, "SELECT role, content FROM messages ORDER BY id")
     assert left == [
         ("assistant", "answer in channel"),
         ("user", "U2 follows up"),
@@ -159,8 +138,8 @@ async def test_purge_export_and_erase_commands(bot: Harness) -> None:
     ]
 
     assert (await _cli("purge", "--days", "1", url=url))[1]["deleted"] == 0
-    await _age_everything(url, days=3)
+    await age_everything(url, days=3)
     assert (await _cli("purge", "--days", "1", url=url))[1]["deleted"] == 3
-    assert await _sql(url, "SELECT id FROM messages") == []
+    assert await sql(url, "SELECT id FROM messages") == []
     code, missing = await _cli("purge", url=url)
     assert code == 2 and "RETENTION_DAYS" in missing["stderr"]

@@ -1,0 +1,65 @@
+"""Files in chat messages: a user turn's text with its documents, and its images as parts.
+
+A user message with images becomes a list of content parts (one `text` part, then one
+`image_url` part per image, as data URLs); without images it stays a plain string, which
+every server takes. Documents are appended to the text, each fenced with its name, after
+the question, so that cutting an oversized message keeps the question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import openai
+
+from bot.db.store import StoredFile
+from bot.llm.errors import ContextTooLong
+
+
+def user_content(text: str, files: Sequence[StoredFile]) -> str | list[dict[str, Any]]:
+    """Return a user message's content with its files."""
+    for file in files:
+        if file.kind == "text":
+            text += f"\n\n[Attached file: {file.name}]\n{file.content}\n[End of {file.name}]"
+    images = [f for f in files if f.kind == "image"]
+    if not images:
+        return text
+    named = ", ".join(f.name for f in images)
+    parts: list[dict[str, Any]] = [
+        {"type": "text", "text": f"{text}\n\n[Attached images: {named}]"}
+    ]
+    parts += [{"type": "image_url", "image_url": {"url": f.content}} for f in images]
+    return parts
+
+
+def has_images(messages: Sequence[dict[str, Any]]) -> bool:
+    """Tell whether any message carries an image part."""
+    return any(
+        isinstance(m.get("content"), list)
+        and any(p.get("type") == "image_url" for p in m["content"])
+        for m in messages
+    )
+
+
+def without_images(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the messages with image parts replaced by a note (for a model that sees none)."""
+    out = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            text = "\n".join(p.get("text", "") for p in content if p.get("type") == "text")
+            dropped = sum(1 for p in content if p.get("type") == "image_url")
+            if dropped:
+                text += f"\n[{dropped} image(s) left out: this model cannot see images]"
+            message = {**message, "content": text}
+        out.append(message)
+    return out
+
+
+def refused_images(exc: BaseException) -> bool:
+    """Tell whether a model error looks like a server refusing image parts (a 400 or 422)."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    if isinstance(exc, ContextTooLong) or not isinstance(cause, openai.APIStatusError):
+        return False
+    return cause.status_code in (400, 415, 422)
