@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +17,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.db.privacy import Privacy
 from bot.db.store import Store
-from bot.slack_app import assistant, config_modal, deletions, interactions, listeners
+from bot.slack_app import (
+    assistant,
+    config_modal,
+    deletions,
+    home,
+    interactions,
+    listeners,
+    share,
+    shortcuts,
+)
 from bot.slack_app.access import Gate
+from bot.slack_app.private import PrivateAnswers
 from bot.telemetry import logs
 from bot.telemetry.metrics import CONTENT_TYPE, Metrics
 from bot.telemetry.scope import turn_scope
@@ -40,8 +51,13 @@ class BotApp:
     gate: Gate | None = None  # the access lists; None lets everyone in
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
-    async def submit(self, request: TurnRequest) -> None:
-        """Start a turn in the background so that the event is acknowledged at once."""
+    async def submit(
+        self, request: TurnRequest, *, then: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Start a turn in the background so that the event is acknowledged at once.
+
+        `then` runs once the turn has ended (a shortcut offers to share its summary).
+        """
         if self.gate is not None and not self.gate.admit(request):
             return
         if not self.accepting:
@@ -49,18 +65,22 @@ class BotApp:
             logger.info("shutting down; not starting a turn for %s", request.message_ts)
             job = self.conversation.decline(request)
         else:
-            job = self._guarded(request)
+            job = self._guarded(request, then)
         task = asyncio.create_task(job, name=f"turn-{request.message_ts}")
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _guarded(self, request: TurnRequest) -> None:
+    async def _guarded(
+        self, request: TurnRequest, then: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         try:
             with turn_scope(request.team_id, request.channel):
                 logger.info(
                     "turn for message %s: %s", request.message_ts, logs.message_text(request.text)
                 )
                 await self.conversation.handle(request)
+                if then is not None:
+                    await then()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -98,6 +118,7 @@ def create_app(
     channels: ChannelSettings | None = None,
     config_command_name: str = "",
     default_model: str = "",
+    usage_summary: home.UsageSummary | None = None,
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -125,6 +146,17 @@ def create_app(
         config_modal.register(
             bolt, channels=channels, default_model=default_model, command=config_command_name
         )
+    home.register(
+        bolt,
+        model=default_model,
+        config_command=config_command_name,
+        usage_summary=usage_summary,
+    )
+    private = PrivateAnswers(conversation.writer, client, bot.submit)
+    shortcuts.register(
+        bolt, store=store, private=private, refuses=gate.lists.refuses if gate else None
+    )
+    share.register(bolt, store=store, writer=conversation.writer)
     listeners.register(
         bolt,
         store=store,

@@ -1,0 +1,64 @@
+"""App Home: suggested prompts on the Messages tab, a published view on the Home tab."""
+
+from __future__ import annotations
+
+from bot import texts
+from bot.slack_app.home import build_home
+from bot.testing.harness import Harness, next_ts
+
+
+def home_opened(tab: str, *, user: str = "U1", channel: str = "D1") -> dict:
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": channel,
+        "tab": tab,
+        "event_ts": next_ts(),
+    }
+
+
+def section_text(view: dict, block_id: str) -> str | None:
+    for block in view["blocks"]:
+        if block.get("block_id") == block_id:
+            return block["text"]["text"]
+    return None
+
+
+async def test_messages_tab_pins_the_suggested_prompts_in_the_dm(bot: Harness) -> None:
+    assert await bot.send(home_opened("messages")) == 200
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("assistant.threads.setSuggestedPrompts"))
+    call = bot.slack.calls_to("assistant.threads.setSuggestedPrompts")[0]
+    assert call.response["ok"], call.response
+    assert call.args["channel_id"] == "D1"
+    assert "thread_ts" not in call.args, "pinned to the Messages tab, not to a thread"
+    assert [p["title"] for p in call.args["prompts"]] == [t for t, _ in texts.SUGGESTED_PROMPTS]
+    assert bot.slack.calls_to("views.publish") == []
+
+
+async def test_home_tab_publishes_what_the_bot_does_its_model_and_settings(bot: Harness) -> None:
+    assert await bot.send(home_opened("home", user="U7")) == 200
+    await bot.slack.wait_for(lambda: "U7" in bot.slack.home_views)
+    call = bot.slack.calls_to("views.publish")[0]
+    assert call.response["ok"], call.response
+    view = bot.slack.home_views["U7"]
+    assert section_text(view, "about") == texts.HOME_ABOUT
+    assert "`fake-model`" in (section_text(view, "model") or "")
+    assert "`/llm-config`" in (section_text(view, "settings") or "")
+    assert section_text(view, "usage") is None, "no usage recorder: no usage slot"
+    assert bot.llm.requests == []
+
+
+async def test_home_tab_survives_a_refused_publish(bot: Harness) -> None:
+    bot.slack.fail_next("views.publish", error="not_enabled")
+    assert await bot.send(home_opened("home")) == 200
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.publish"))
+    assert await bot.send(home_opened("home")) == 200  # the next open publishes
+    await bot.slack.wait_for(lambda: "U1" in bot.slack.home_views)
+
+
+def test_usage_slot_shows_only_what_the_usage_hook_returns() -> None:
+    with_usage = build_home(model="m", config_command="/c", usage="12 answers this week")
+    assert section_text(with_usage, "usage") == f"{texts.HOME_USAGE_TITLE}\n12 answers this week"
+    assert section_text(build_home(model="m", config_command="/c", usage=None), "usage") is None
+    no_command = build_home(model="m", config_command="")
+    assert "turned off" in (section_text(no_command, "settings") or "")
