@@ -172,3 +172,7 @@ def shortcut_header(kind: str, permalink: str, channel_id: str) -> str:
 def shared_summary(user_id: str, summary: str) -> str:
     """Return a summary posted in its thread at the request of `user_id`."""
     return f"_Summary of this thread, requested by <@{user_id}>:_\n\n{summary}"
+
+
+TASK_THINKING = "Thinking"
+TASK_THOUGHT = "Thought it through"

@@ -17,6 +17,7 @@ from bot.slack.reply.markup import ReplyMarkup
 from bot.slack.reply.status import ThreadStatus
 from bot.tools.registry import ToolContext
 from bot.turns.channel_settings import TurnSettings
+from bot.turns.progress import TurnProgress
 
 if TYPE_CHECKING:
     from bot.turns.dispatcher import Conversation, TurnRequest
@@ -61,6 +62,7 @@ class Turn:
         self.reply = reply
         self.settings = settings
         self.status = ThreadStatus.for_turn(owner.writer, request)
+        self.progress = TurnProgress(reply)  # task cards on native streams
         self.started = owner.clock.now()
         self.usage = [0, 0]  # prompt and completion tokens the server reported
         self.shown = ""  # everything shown in Slack for this turn
@@ -104,6 +106,7 @@ class Turn:
     async def _end(self, status: str, note: str) -> None:
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
         await self.status.close()
+        self.progress.ended(status)
         if status == "complete":
             final += self._finishing_touches()
         try:
@@ -211,6 +214,7 @@ class Turn:
         ):
             self.observed.saw(event)
             if isinstance(event, TextDelta):
+                self.progress.answering()
                 self.status.text_arrived()
                 if not self.round_text and self.shown and not self.shown.endswith(("\n", " ")):
                     self.shown += "\n\n"  # a new round after tools: a paragraph of its own
@@ -242,8 +246,7 @@ class Turn:
         names = ", ".join(f"`{name}`" for name in dict.fromkeys(c.name for c in event.calls))
         self.reply.update(self.shown, status=texts.tool_status(names))
         self.status.running(names)
-        for call in event.calls:
-            self.reply.task(call.id, call.name, "in_progress")
+        self.progress.tools_started(event.calls)
         ctx = ToolContext(
             team_id=self.key.team_id,
             channel_id=self.key.channel_id,
@@ -253,10 +256,7 @@ class Turn:
         )
         results = await owner.tools.run_all(event.calls, ctx)
         self.observed.tools(event.calls, results)
-        for call, result in zip(event.calls, results, strict=True):
-            self.reply.task(
-                call.id, call.name, "error" if result.startswith("Error:") else "complete"
-            )
+        self.progress.tools_done(event.calls, results)
         rows = [
             NewMessage("tool", result, tool_call_id=call.id)
             for call, result in zip(event.calls, results, strict=True)
