@@ -62,3 +62,20 @@ def test_usage_slot_shows_only_what_the_usage_hook_returns() -> None:
     assert section_text(build_home(model="m", config_command="/c", usage=None), "usage") is None
     no_command = build_home(model="m", config_command="")
     assert "turned off" in (section_text(no_command, "settings") or "")
+
+
+async def test_an_app_from_the_older_manifest_keeps_answering_when_prompts_are_refused(
+    bot: Harness,
+) -> None:
+    from bot.testing.harness import dm, text_of
+    from bot.testing.openai import text_reply
+
+    # assistant_view apps pin prompts per thread; a thread-less call may be refused there.
+    bot.slack.fail_next("assistant.threads.setSuggestedPrompts", error="invalid_thread_ts")
+    assert await bot.send(home_opened("messages")) == 200
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("assistant.threads.setSuggestedPrompts"))
+    bot.llm.script(text_reply("Still here."))
+    await bot.send(dm("hello"))
+    await bot.slack.wait_for(
+        lambda: any(text_of(m) == "Still here." for m in bot.slack.bot_messages("D1"))
+    )

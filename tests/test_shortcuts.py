@@ -167,3 +167,12 @@ async def test_a_follow_up_in_the_private_thread_keeps_the_context(bot: Harness)
     await bot.slack.wait_for(lambda: len(bot.llm.requests) == 2)
     messages = bot.llm.requests[1]["messages"]
     assert "It is, on staging." in messages[1]["content"] and messages[-1]["content"] == "why?"
+
+
+async def test_access_lists_apply_to_the_channel_a_shortcut_was_used_in(harness: Harness) -> None:
+    bot = await harness.start(deny_channels="C1")
+    message = seed_thread(bot)
+    await bot.interact(message_shortcut(shortcuts.TRANSLATE, message))
+    await bot.slack.wait_for(lambda: bot.slack.bot_messages("DU1"))
+    assert text_of(bot.slack.bot_messages("DU1")[0]) == texts.ACCESS_DENIED
+    assert bot.llm.requests == [] and bot.slack.calls_to("conversations.info") == []
