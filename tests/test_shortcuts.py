@@ -176,3 +176,17 @@ async def test_access_lists_apply_to_the_channel_a_shortcut_was_used_in(harness:
     await bot.slack.wait_for(lambda: bot.slack.bot_messages("DU1"))
     assert text_of(bot.slack.bot_messages("DU1")[0]) == texts.ACCESS_DENIED
     assert bot.llm.requests == [] and bot.slack.calls_to("conversations.info") == []
+
+
+async def test_private_metadata_of_a_long_message_stays_within_3000_characters(
+    bot: Harness,
+) -> None:
+    text = 'Il a dit "ça marche" 🎉\n' * 400  # quotes and newlines double in JSON
+    message = {"channel": "C1", "ts": bot.slack.add_message("C1", text, "U2"), "user": "U2"}
+    await bot.interact(message_shortcut(shortcuts.ASK, {**message, "text": text}))
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+    call = bot.slack.calls_to("views.open")[0]
+    assert call.response["ok"], call.response
+    packed = json.loads(call.args["view"]["private_metadata"])
+    assert len(call.args["view"]["private_metadata"]) <= 3000
+    assert packed["text"].endswith("…") and text.startswith(packed["text"][:-1])

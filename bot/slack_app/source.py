@@ -9,6 +9,7 @@ Marketplace may make 1 a minute, so no paging: what did not fit is said to the m
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +19,14 @@ from bot import texts
 from bot.db.store import Store, ThreadKey
 from bot.errors import StorageUnavailable, UserFacingError
 from bot.slack.reply.format import from_slack
+from bot.slack_app.private import PrivateAnswers, Source
 from bot.tools.visibility import asker_can_read
 
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGES = 200  # of a thread given to the model (history fitting trims further)
+
+Refuses = Callable[[str, str, str], str | None]  # (team, channel, user) -> refusing list or None
 
 
 class SourceRefused(UserFacingError):
@@ -106,3 +110,45 @@ def transcript(messages: list[SourceMessage], *, mark_ts: str = "") -> str:
         marker = " [the message asked about]" if mark_ts and m.ts == mark_ts else ""
         lines.append(f"{m.author}{marker}: {m.text}")
     return "\n\n".join(lines)
+
+
+@dataclass
+class SourceGuard:
+    """Check and read a shortcut's source; whatever stops it is told to the asker privately."""
+
+    store: Store
+    private: PrivateAnswers
+    refuses: Refuses | None = None  # the access lists (ALLOW_*/DENY_*), when configured
+
+    async def admitted(self, source: Source, client: Any) -> bool:
+        """Tell whether the asker may have this source read; if not, say why, privately."""
+        try:
+            if self.refuses is not None and self.refuses(
+                source.team_id, source.channel_id, source.user_id
+            ):
+                raise SourceRefused(texts.ACCESS_DENIED)
+            await check_access(
+                client, team_id=source.team_id, user_id=source.user_id, channel_id=source.channel_id
+            )
+        except SourceRefused as exc:
+            logger.info("shortcut on %s refused (%s)", source.channel_id, exc)
+            await self.private.tell(source, exc.user_message)
+            return False
+        return True
+
+    async def thread(
+        self, source: Source, client: Any, bot_user_id: str
+    ) -> tuple[list[SourceMessage], bool] | None:
+        """Return the source's thread, or None after telling the asker why it cannot be read."""
+        try:
+            return await read_thread(
+                client,
+                self.store,
+                team_id=source.team_id,
+                channel_id=source.channel_id,
+                thread_ts=source.thread_ts,
+                bot_user_id=bot_user_id,
+            )
+        except SourceRefused as exc:
+            await self.private.tell(source, exc.user_message)
+            return None
