@@ -190,3 +190,20 @@ async def test_private_metadata_of_a_long_message_stays_within_3000_characters(
     packed = json.loads(call.args["view"]["private_metadata"])
     assert len(call.args["view"]["private_metadata"]) <= 3000
     assert packed["text"].endswith("…") and text.startswith(packed["text"][:-1])
+
+
+async def test_a_double_click_on_post_in_the_thread_posts_once(bot: Harness) -> None:
+    message = seed_thread(bot)
+    bot.llm.script(text_reply("- Friday."))
+    await bot.interact(message_shortcut(shortcuts.SUMMARIZE, message))
+    dm, header, _ = await private_answer(bot)
+    await bot.slack.wait_for(
+        lambda: any(element(m, POST_ACTION) for m in bot.slack.replies(dm, header["ts"]))
+    )
+    offer = next(m for m in bot.slack.replies(dm, header["ts"]) if element(m, POST_ACTION))
+    await bot.interact(click(offer, POST_ACTION))
+    await bot.interact(click(offer, POST_ACTION))
+    await bot.slack.wait_for(
+        lambda: bot.slack.message(dm, offer["ts"])["text"] == texts.POST_SUMMARY_DONE
+    )
+    assert len(bot.slack.bot_messages("C1")) == 1

@@ -18,6 +18,7 @@ from bot.db.store import NewMessage, Store, ThreadKey
 from bot.errors import StorageUnavailable
 from bot.slack.writer import SlackWriter
 from bot.slack_app.source import SourceRefused, check_access
+from bot.telemetry.scope import turn_scope
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +46,14 @@ def offer_blocks(channel_id: str, thread_ts: str, summary_ts: str) -> list[dict[
 
 
 async def finished_answer(store: Store, key: ThreadKey) -> str:
-    """Return the text of the thread's last complete answer, or "" when there is none."""
-    for message in reversed(await store.history(key, limit=50)):
-        if message.role == "assistant" and message.content:
-            return message.content if message.status == "complete" else ""
-    return ""
+    """Return the text of the thread's first answer (all its rounds) once complete, else ""."""
+    answers = [m for m in await store.history(key, limit=100) if m.role == "assistant"]
+    if not answers:
+        return ""
+    rounds = [m for m in answers if m.slack_ts == answers[0].slack_ts]  # one reply, its rounds
+    if rounds[-1].status != "complete":
+        return ""
+    return "\n\n".join(m.content for m in rounds if m.content)
 
 
 def register(app: AsyncApp, *, store: Store, writer: SlackWriter) -> None:
@@ -58,6 +62,11 @@ def register(app: AsyncApp, *, store: Store, writer: SlackWriter) -> None:
     @app.action(POST_ACTION)
     async def post(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         await ack()
+        team_id = (body.get("team") or {}).get("id", "")
+        with turn_scope(team_id, (body.get("channel") or {}).get("id", "")):
+            await _post(body, action, client)
+
+    async def _post(body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
         team_id = (body.get("team") or {}).get("id", "")
         user_id = (body.get("user") or {}).get("id", "")
         dm = (body.get("channel") or {}).get("id", "")
@@ -81,13 +90,20 @@ def register(app: AsyncApp, *, store: Store, writer: SlackWriter) -> None:
                 await answer(texts.POST_SUMMARY_GONE)
                 return
             await check_access(client, team_id=team_id, user_id=user_id, channel_id=channel)
-            posted = await writer.call(
-                team_id,
-                "chat.postMessage",
-                channel=channel,
-                thread_ts=thread_ts,
-                markdown_text=texts.shared_summary(user_id, summary),
-            )
+            once = f"share:{summary_ts}"  # a double click posts once
+            if not await store.claim(team_id, dm, once, None):
+                return
+            try:
+                posted = await writer.call(
+                    team_id,
+                    "chat.postMessage",
+                    channel=channel,
+                    thread_ts=thread_ts,
+                    markdown_text=texts.shared_summary(user_id, summary),
+                )
+            except Exception:
+                await store.release_claim(team_id, dm, once)  # a later click may try again
+                raise
             key = ThreadKey(team_id, channel, thread_ts)
             if posted is not None and await store.has_thread(key):  # follow-ups see it
                 await store.append(key, [NewMessage("assistant", summary, slack_ts=posted["ts"])])
