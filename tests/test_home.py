@@ -79,3 +79,32 @@ async def test_an_app_from_the_older_manifest_keeps_answering_when_prompts_are_r
     await bot.slack.wait_for(
         lambda: any(text_of(m) == "Still here." for m in bot.slack.bot_messages("D1"))
     )
+
+
+async def test_the_usage_hook_fills_the_slot_and_its_failure_leaves_it_out(slack) -> None:
+    import json
+
+    from slack_bolt.async_app import AsyncApp
+    from slack_bolt.request.async_request import AsyncBoltRequest
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.slack_app import home
+
+    asked: list[tuple[str, str]] = []
+
+    async def usage(team_id: str, user_id: str) -> str | None:
+        asked.append((team_id, user_id))
+        if user_id == "U9":
+            raise RuntimeError("usage store down")
+        return "3 answers today, 1,234 tokens"
+
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.api_url)
+    app = AsyncApp(client=client, signing_secret="s", request_verification_enabled=False)
+    home.register(app, model="m", config_command="/llm-config", usage_summary=usage)
+    for user in ("U1", "U9"):
+        body = {"type": "event_callback", "team_id": "T1", "event": home_opened("home", user=user)}
+        await app.async_dispatch(AsyncBoltRequest(body=json.dumps(body), mode="http"))
+    await slack.wait_for(lambda: {"U1", "U9"} <= set(slack.home_views))
+    assert asked == [("T1", "U1"), ("T1", "U9")]
+    assert "3 answers today" in (section_text(slack.home_views["U1"], "usage") or "")
+    assert section_text(slack.home_views["U9"], "usage") is None
