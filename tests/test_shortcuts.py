@@ -207,3 +207,17 @@ async def test_a_double_click_on_post_in_the_thread_posts_once(bot: Harness) -> 
         lambda: bot.slack.message(dm, offer["ts"])["text"] == texts.POST_SUMMARY_DONE
     )
     assert len(bot.slack.bot_messages("C1")) == 1
+
+
+async def test_a_message_missing_from_the_stores_copy_reads_the_thread_from_slack(
+    bot: Harness,
+) -> None:
+    bot.llm.script(text_reply("Friday works."), text_reply("- Friday, Ann disagrees."))
+    event = await bot.mention("Can we ship on Friday?")
+    await bot.wait_reply_done("C1", event["ts"])
+    aside = bot.slack.add_message("C1", "<@U4> I disagree", "U3", thread_ts=event["ts"])
+    message = {"channel": "C1", "ts": aside, "thread_ts": event["ts"], "user": "U3"}
+    await bot.interact(message_shortcut(shortcuts.SUMMARIZE, message))
+    await private_answer(bot)
+    assert [c.args["ts"] for c in bot.slack.calls_to("conversations.replies")] == [event["ts"]]
+    assert "<@U3>: <@U4> I disagree" in last_prompt(bot)

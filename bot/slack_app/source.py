@@ -66,25 +66,35 @@ async def check_access(client: Any, *, team_id: str, user_id: str, channel_id: s
 
 
 async def read_thread(
-    client: Any, store: Store, *, team_id: str, channel_id: str, thread_ts: str, bot_user_id: str
+    client: Any,
+    store: Store,
+    *,
+    team_id: str,
+    channel_id: str,
+    thread_ts: str,
+    bot_user_id: str,
+    message_ts: str = "",
 ) -> tuple[list[SourceMessage], bool]:
-    """Return a thread's messages, oldest first, and whether some were left out."""
+    """Return a thread's messages, oldest first, and whether some were left out.
+
+    The store's copy is used when it holds the message asked about (`message_ts`): it only
+    has what was addressed to the bot, so without that message it is not the thread asked about.
+    """
     key = ThreadKey(team_id, channel_id, thread_ts)
     try:
-        known = await store.has_thread(key)
-    except StorageUnavailable:
-        known = False
-    if known:
         stored = await store.history(key, limit=MAX_MESSAGES * 2)
-        found = [
-            SourceMessage(
-                m.slack_ts or "",
-                "the assistant" if m.role == "assistant" else f"<@{m.user_id}>",
-                m.content,
-            )
-            for m in stored
-            if m.role in ("user", "assistant") and m.content
-        ]
+    except StorageUnavailable:
+        stored = []
+    found = [
+        SourceMessage(
+            m.slack_ts or "",
+            "the assistant" if m.role == "assistant" else f"<@{m.user_id}>",
+            m.content,
+        )
+        for m in stored
+        if m.role in ("user", "assistant") and m.content
+    ]
+    if found and any(m.ts == (message_ts or thread_ts) for m in found):
         return found[-MAX_MESSAGES:], len(found) > MAX_MESSAGES
     try:
         response = await client.conversations_replies(
@@ -148,6 +158,7 @@ class SourceGuard:
                 channel_id=source.channel_id,
                 thread_ts=source.thread_ts,
                 bot_user_id=bot_user_id,
+                message_ts=source.message_ts,
             )
         except SourceRefused as exc:
             await self.private.tell(source, exc.user_message)
