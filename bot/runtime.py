@@ -172,6 +172,7 @@ class Runtime:
             channels=channels,
             config_command_name=s.config_command,
             default_model=s.openai_model,
+            dm_threads=s.dm_threads,
         )
         await self.replicas.beat()
         await self._recover(store, writer, startup=True)

@@ -119,6 +119,7 @@ def create_app(
     config_command_name: str = "",
     default_model: str = "",
     usage_summary: home.UsageSummary | None = None,
+    dm_threads: bool = False,
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -162,6 +163,7 @@ def create_app(
         store=store,
         submit=bot.submit,
         answer_all=channels.answers_every_message if channels is not None else None,
+        dm_threads=dm_threads,
     )
 
     @bolt.event(re.compile(".*"))
