@@ -112,6 +112,28 @@ async def test_every_manifest_event_has_a_handler(bot: Harness) -> None:
         assert EVENT_SCOPES[kind] <= bot_scopes(), kind
 
 
+# Event types a Slack app commonly handles; any the app has a listener for must be subscribed.
+CANDIDATE_EVENTS = (
+    "app_context_changed",
+    "app_uninstalled",
+    "channel_deleted",
+    "file_deleted",
+    "file_shared",
+    "link_shared",
+    "member_joined_channel",
+    "reaction_added",
+    "tokens_revoked",
+)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_every_event_the_app_listens_to_is_in_the_manifest(bot: Harness) -> None:
+    events = set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
+    for kind in CANDIDATE_EVENTS:
+        if await handlers_for(bot, event_body(kind)):
+            assert kind in events, f"the app listens to {kind} but the manifest does not subscribe"
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_manifest_shortcuts_are_the_ones_the_app_handles(bot: Harness) -> None:
     declared = MANIFEST["features"]["shortcuts"]
