@@ -221,3 +221,24 @@ async def test_a_message_missing_from_the_stores_copy_reads_the_thread_from_slac
     await private_answer(bot)
     assert [c.args["ts"] for c in bot.slack.calls_to("conversations.replies")] == [event["ts"]]
     assert "<@U3>: <@U4> I disagree" in last_prompt(bot)
+
+
+async def test_a_shortcut_in_a_second_workspace_answers_with_that_workspaces_token(
+    harness: Harness,
+) -> None:
+    from tests.test_workspaces import OAUTH, TOKENS, install
+
+    bot = await harness.start(**OAUTH)
+    await install(bot, "T1")
+    await install(bot, "T2")
+    message = seed_thread(bot)
+    bot.slack.add_user("U1", team_id="T2")  # a full member of the second workspace
+    payload = message_shortcut(shortcuts.TRANSLATE, {**message, "text": "Hallo"})
+    payload["team"] = {"id": "T2", "domain": "two"}
+    payload["user"]["team_id"] = "T2"
+    bot.llm.script(text_reply("Hello"))
+    await bot.interact(payload)
+    _, header, answer = await private_answer(bot)
+    assert text_of(answer[0]) == "Hello" and "https://two.slack.com/" in text_of(header)
+    for method in ("conversations.info", "conversations.open", "chat.postMessage"):
+        assert {c.token for c in bot.slack.calls_to(method)} == {TOKENS["T2"]}, method
