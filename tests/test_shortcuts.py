@@ -30,7 +30,7 @@ def dm_thread(bot: Harness, user: str = "U1") -> tuple[str, dict]:
 async def private_answer(bot: Harness, user: str = "U1") -> tuple[str, dict, list[dict]]:
     await bot.slack.wait_for(lambda: bot.slack.bot_messages(bot.slack.dm_of(user)), timeout=10)
     dm, header = dm_thread(bot, user)
-    replies = await bot.wait_reply_done(dm, header["ts"])
+    replies = await bot.wait_reply_done(dm, header["ts"], count=2)  # the header and the answer
     return dm, header, [m for m in replies if m["ts"] != header["ts"]]
 
 
