@@ -219,6 +219,7 @@ class Runtime:
             default_model=s.openai_model,
             usage=usage,
             usage_command_name=s.usage_command,
+            dm_threads=s.dm_threads,
         )
         await self.replicas.beat()
         await self._recover(store, writer, startup=True)

@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     reply_buttons: bool = True  # Stop while an answer streams, feedback buttons when done
     usage_footer: bool = False  # tokens, time and tokens/s under each finished answer
     config_command: str = "/llm-config"  # slash command for per-channel settings ("" = off)
+    dm_threads: bool = False  # each top-level DM message its own thread (agent_view's model)
 
     # Tools (README "Tools").
     tool_modules: str = ""  # comma-separated importable modules that define tools

@@ -214,3 +214,74 @@ FILE_CUT_PAGES = "only pages 1–{last} of {total} were read"
 FILE_CUT_FIRST_PAGE = "only page 1 of {total} was read"
 FILE_CUT_ROWS = "only the first rows of sheet {sheet} were read"
 FILE_CUT_MODEL_NOTE = "[…{name} is cut here: {what}; the rest does not fit the model's context…]"
+# App Home, message shortcuts and the channel summary (README "How it behaves").
+MESSAGES_TAB_PROMPTS_TITLE = "How can I help you today?"
+HOME_TITLE = "Your LLM assistant"
+HOME_ABOUT = (
+    "*What I can do*\n"
+    "• Answer questions here in the Messages tab, or when you mention me in a channel; "
+    "I keep following a thread I answered in.\n"
+    "• On any message, open *More actions* (⋮): *Summarize thread*, *Translate* or "
+    "*Ask about this message*. The answer comes to you privately, here.\n"
+    "• Look things up while answering: the time, who you are, the channel, a pasted message "
+    "link, or a summary of a channel's recent messages."
+)
+HOME_USAGE_TITLE = "*Your recent usage*"
+
+
+def home_model(model: str) -> str:
+    """Return the Home tab's line naming the model that answers."""
+    return f"*Which model answers*\n`{model}`, unless a channel chose another one."
+
+
+def home_settings(command: str) -> str:
+    """Return the Home tab's line on changing a channel's settings."""
+    if not command:
+        return "*Channel settings*\nChannel settings are turned off on this bot."
+    return (
+        f"*Channel settings*\nType `{command}` in a channel (or in this DM) to choose how I answer "
+        "there: a preset, a language, a system prompt, a model, a temperature."
+    )
+
+
+SHORTCUT_SUMMARIZE = "Summarize thread"
+SHORTCUT_TRANSLATE = "Translate"
+SHORTCUT_ASK = "Ask about this message"
+ASK_MODAL_TITLE = "Ask about a message"
+ASK_MODAL_LABEL = "Your question"
+ASK_MODAL_SUBMIT = "Ask"
+ASK_MODAL_INTRO = (
+    "I answer privately, in your DM with me, with the message (and its thread) as context."
+)
+POST_SUMMARY_BUTTON = "Post in the thread"
+POST_SUMMARY_OFFER = "Only you can see this summary. Share it with the thread?"
+POST_SUMMARY_DONE = ":white_check_mark: Posted in the thread."
+POST_SUMMARY_GONE = "I can't find that summary any more, so there is nothing to post."
+SOURCE_NOT_VISIBLE = (
+    ":lock: I can't read that conversation: I'm not a member of it. Invite me there "
+    "(`/invite`) and try again."
+)
+SOURCE_NOT_ALLOWED = ":lock: You can't see that conversation yourself, so I won't read it for you."
+SOURCE_RATE_LIMITED = (
+    ":hourglass: Slack is limiting how often I can read threads right now. Try again in a minute."
+)
+SOURCE_EMPTY = "That message has no text for me to work with."
+
+
+def shortcut_header(kind: str, permalink: str, channel_id: str) -> str:
+    """Return the DM message that opens a shortcut's private answer."""
+    where = f"<#{channel_id}>" if not channel_id.startswith("D") else "a direct message"
+    link = f"<{permalink}|this message>" if permalink else "a message"
+    return {
+        "summarize": f":memo: Summary of the thread of {link} in {where}",
+        "translate": f":globe_with_meridians: Translation of {link} in {where}",
+    }.get(kind, f":speech_balloon: Your question about {link} in {where}")
+
+
+def shared_summary(user_id: str, summary: str) -> str:
+    """Return a summary posted in its thread at the request of `user_id`."""
+    return f"_Summary of this thread, requested by <@{user_id}>:_\n\n{summary}"
+
+
+TASK_THINKING = "Thinking"
+TASK_THOUGHT = "Thought it through"

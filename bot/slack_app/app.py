@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,11 +21,15 @@ from bot.slack_app import (
     assistant,
     config_modal,
     deletions,
+    home,
     interactions,
     listeners,
+    share,
+    shortcuts,
     usage_command,
 )
 from bot.slack_app.access import Gate
+from bot.slack_app.private import PrivateAnswers
 from bot.telemetry import logs
 from bot.telemetry.metrics import CONTENT_TYPE, Metrics
 from bot.telemetry.scope import turn_scope
@@ -49,8 +54,13 @@ class BotApp:
     gate: Gate | None = None  # the access lists; None lets everyone in
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
-    async def submit(self, request: TurnRequest) -> None:
-        """Start a turn in the background so that the event is acknowledged at once."""
+    async def submit(
+        self, request: TurnRequest, *, then: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Start a turn in the background so that the event is acknowledged at once.
+
+        `then` runs once the turn has ended (a shortcut offers to share its summary).
+        """
         if self.gate is not None and not self.gate.admit(request):
             return
         if not self.accepting:
@@ -58,18 +68,22 @@ class BotApp:
             logger.info("shutting down; not starting a turn for %s", request.message_ts)
             job = self.conversation.decline(request)
         else:
-            job = self._guarded(request)
+            job = self._guarded(request, then)
         task = asyncio.create_task(job, name=f"turn-{request.message_ts}")
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _guarded(self, request: TurnRequest) -> None:
+    async def _guarded(
+        self, request: TurnRequest, then: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         try:
             with turn_scope(request.team_id, request.channel):
                 logger.info(
                     "turn for message %s: %s", request.message_ts, logs.message_text(request.text)
                 )
                 await self.conversation.handle(request)
+                if then is not None:
+                    await then()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -109,6 +123,8 @@ def create_app(
     default_model: str = "",
     usage: UsageTracker | None = None,
     usage_command_name: str = "",
+    usage_summary: home.UsageSummary | None = None,
+    dm_threads: bool = False,
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -138,11 +154,23 @@ def create_app(
         )
     if usage is not None and usage_command_name:
         usage_command.register(bolt, tracker=usage, command=usage_command_name)
+    home.register(
+        bolt,
+        model=default_model,
+        config_command=config_command_name,
+        usage_summary=usage_summary,
+    )
+    private = PrivateAnswers(conversation.writer, client, bot.submit)
+    shortcuts.register(
+        bolt, store=store, private=private, refuses=gate.lists.refuses if gate else None
+    )
+    share.register(bolt, store=store, writer=conversation.writer)
     listeners.register(
         bolt,
         store=store,
         submit=bot.submit,
         answer_all=channels.answers_every_message if channels is not None else None,
+        dm_threads=dm_threads,
     )
 
     @bolt.event(re.compile(".*"))

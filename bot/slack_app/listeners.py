@@ -37,13 +37,22 @@ def addressed_elsewhere(text: str, bot_user_id: str) -> bool:
 
 
 def to_request(
-    event: dict[str, Any], team_id: str, event_id: str | None, bot_user_id: str = ""
+    event: dict[str, Any],
+    team_id: str,
+    event_id: str | None,
+    bot_user_id: str = "",
+    *,
+    dm_threads: bool = False,
 ) -> TurnRequest:
-    """Build the turn for a message event; DM top-level messages share one conversation."""
+    """Build the turn for a message event.
+
+    DM top-level messages share one conversation, answered top level; with `dm_threads`
+    each starts its own thread, as Slack's agent messaging experience shows them.
+    """
     ts = event["ts"]
     thread_ts = event.get("thread_ts")
     if not thread_ts:
-        thread_ts = "" if event.get("channel_type") == "im" else ts
+        thread_ts = "" if event.get("channel_type") == "im" and not dm_threads else ts
     return TurnRequest(
         team_id=team_id,
         channel=event["channel"],
@@ -86,7 +95,12 @@ async def should_answer(
 
 
 def register(
-    app: AsyncApp, *, store: Store, submit: Submit, answer_all: AnswerAll | None = None
+    app: AsyncApp,
+    *,
+    store: Store,
+    submit: Submit,
+    answer_all: AnswerAll | None = None,
+    dm_threads: bool = False,
 ) -> None:
     """Attach the bot's event listeners to `app`."""
 
@@ -107,7 +121,13 @@ def register(
         team_id = context.team_id or body.get("team_id", "")
         if await should_answer(event, context.bot_user_id or "", store, team_id, answer_all):
             await submit(
-                to_request(event, team_id, body.get("event_id"), context.bot_user_id or "")
+                to_request(
+                    event,
+                    team_id,
+                    body.get("event_id"),
+                    context.bot_user_id or "",
+                    dm_threads=dm_threads,
+                )
             )
 
     @app.error

@@ -114,3 +114,43 @@ def submit(view: dict[str, Any], values: dict[str, Any], *, user: str = "U1") ->
             "bot_id": "BBOT",
         },
     }
+
+
+def message_shortcut(
+    callback_id: str,
+    message: dict[str, Any],
+    *,
+    user: str = "U1",
+    channel: str | None = None,
+) -> dict[str, Any]:
+    """Return the `message_action` payload of a user picking a message shortcut on `message`."""
+    n = next(_ids)
+    channel = channel or message.get("channel") or "C1"
+    wire = {
+        "type": "message",
+        "user": message.get("user"),
+        "ts": message["ts"],
+        "text": message.get("text") or "",
+    }
+    if message.get("thread_ts"):
+        wire["thread_ts"] = message["thread_ts"]
+    return {
+        "type": "message_action",
+        "token": "verification-token",
+        "action_ts": f"1700000000.{n:06d}",
+        "team": {"id": "T1", "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T1", "name": user.lower()},
+        "channel": {"id": channel, "name": "general"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": f"trig.{n}",
+        "response_url": f"https://hooks.example/shortcuts/{n}",
+        "message_ts": message["ts"],
+        "message": wire,
+    }
+
+
+def question_values(question: str) -> dict[str, Any]:
+    """Return the question modal's `state.values` as Slack sends them."""
+    return {"question": {"value": {"type": "plain_text_input", "value": question or None}}}

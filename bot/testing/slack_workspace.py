@@ -33,9 +33,26 @@ def _ts_key(ts: str) -> tuple[int, ...]:
     return tuple(int(part) for part in ts.split("."))
 
 
+TASK_STATUSES = {"pending", "in_progress", "complete", "error"}
+
+
+def _check_chunk(chunk: Any) -> None:
+    """Refuse a chunk Slack's reference would refuse (task ids, titles and statuses)."""
+    kind = chunk.get("type") if isinstance(chunk, dict) else None
+    if kind == "task_update":
+        if not (chunk.get("id") and chunk.get("title")) or chunk.get("status") not in TASK_STATUSES:
+            raise SlackError("invalid_chunks")
+    elif kind == "plan_update":
+        if not chunk.get("title"):
+            raise SlackError("invalid_chunks")
+    elif kind not in ("markdown_text", "blocks"):
+        raise SlackError("invalid_chunks")
+
+
 def _stream_text(args: Json) -> str:
     parts = [args.get("markdown_text") or ""]
     for chunk in args.get("chunks") or []:
+        _check_chunk(chunk)
         if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
             parts.append(str(chunk.get("text", "")))
     text = "".join(parts)
@@ -76,12 +93,7 @@ class SlackWorkspace:
             "conversations.info": self._conversation_info,
             "conversations.members": self._conversation_members,
             "users.info": self._user_info,
-            "views.open": lambda args: {
-                "ok": True,
-                "view": {"id": "V" + self._next_ts().replace(".", "")},
-            },
             "assistant.threads.setStatus": ok,
-            "assistant.threads.setSuggestedPrompts": ok,
             "assistant.threads.setTitle": ok,
             "reactions.add": ok,
         }
@@ -331,6 +343,8 @@ class SlackWorkspace:
         if not channel:
             raise SlackError("channel_not_found")
         _require(args, "thread_ts")
+        if args.get("task_display_mode") not in (None, "timeline", "plan"):
+            raise SlackError("invalid_arguments", detail="task_display_mode")
         if not channel.startswith("D"):
             for field in ("recipient_user_id", "recipient_team_id"):
                 if not args.get(field):
@@ -373,7 +387,14 @@ class SlackWorkspace:
         thread = self.replies(args["channel"], args["ts"])
         if not thread:
             raise SlackError("thread_not_found")
-        return {"ok": True, "messages": [self._wire(m) for m in thread], "has_more": False}
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 1000)
+        page, rest = thread[start : start + limit], thread[start + limit :]
+        return {
+            "ok": True,
+            "messages": [self._wire(m) for m in page],
+            "has_more": bool(rest),
+            "response_metadata": {"next_cursor": str(start + limit) if rest else ""},
+        }
 
     def _conversation_info(self, args: Json) -> Json:
         if not args.get("channel"):
@@ -416,7 +437,7 @@ class SlackWorkspace:
         name = seeded.get("name", user_id.lower())
         real_name = seeded.get("real_name", f"User {user_id}")
         profile = {"display_name": name, "real_name": real_name, **seeded.get("profile", {})}
-        user = {
+        user: Json = {
             "id": user_id,
             "team_id": self.team_id,
             "name": name,
@@ -431,4 +452,8 @@ class SlackWorkspace:
             **seeded,
             "profile": profile,
         }
+        if str(args.get("include_locale")).lower() in ("1", "true"):
+            user.setdefault("locale", "en-US")  # only returned when asked for
+        else:
+            user.pop("locale", None)
         return {"ok": True, "user": user}

@@ -7,6 +7,7 @@ from datetime import timezone as fixed_offset
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.tools.channel_summary import summarize_channel
 from bot.tools.decorator import tool
 from bot.tools.registry import Tool, ToolContext
 from bot.tools.slack_api import SlackRefused, call, user_info
@@ -109,4 +110,10 @@ async def current_channel(ctx: ToolContext) -> dict[str, Any]:
     }
 
 
-BUILTIN_TOOLS: list[Tool] = [current_datetime, current_user, current_channel, read_slack_message]
+BUILTIN_TOOLS: list[Tool] = [
+    current_datetime,
+    current_user,
+    current_channel,
+    read_slack_message,
+    summarize_channel,
+]

@@ -25,6 +25,7 @@ from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolContext, ToolRegistry
 from bot.turns.channel_settings import TurnSettings
+from bot.turns.progress import TurnProgress
 from bot.turns.request import TurnConfig, TurnRequest
 from bot.usage.meter import UsageMeter
 from bot.usage.tracker import UsageTracker
@@ -95,6 +96,7 @@ class Turn:
             request.thread_ts or request.message_ts,
             enabled=request.channel.startswith("D"),
         )
+        self.progress = TurnProgress(reply)  # task cards on native streams
         self.started = deps.clock.now()
         self.usage = [0, 0]  # prompt and completion tokens the server reported
         self.meter = UsageMeter(  # what this answer costs, for the usage records
@@ -148,6 +150,7 @@ class Turn:
     async def _end(self, status: ReplyStatus, note: str) -> None:
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
         await self.status.close()
+        self.progress.ended(status)
         if self.notes:
             final += "\n\n" + "\n".join(self.notes)
         if status == ReplyStatus.COMPLETE:
@@ -281,6 +284,7 @@ class Turn:
             self.observed.saw(event)
             self.meter.saw(event)
             if isinstance(event, TextDelta):
+                self.progress.answering()
                 self.status.text_arrived()
                 if not self.round_text and self.shown and not self.shown.endswith(("\n", " ")):
                     self.shown += "\n\n"  # a new round after tools: a paragraph of its own
@@ -312,8 +316,7 @@ class Turn:
         names = ", ".join(f"`{name}`" for name in dict.fromkeys(c.name for c in event.calls))
         self.reply.update(self.shown, status=texts.tool_status(names))
         self.status.running(names)
-        for call in event.calls:
-            self.reply.task(call.id, call.name, "in_progress")
+        self.progress.tools_started(event.calls)
         ctx = ToolContext(
             team_id=self.key.team_id,
             channel_id=self.key.channel_id,
@@ -323,8 +326,7 @@ class Turn:
         )
         results = await deps.tools.run_all(event.calls, ctx)
         self.observed.tools(event.calls, results)
-        for call, result in zip(event.calls, results, strict=True):
-            self.reply.task(call.id, call.name, "complete" if result.ok else "error")
+        self.progress.tools_done(event.calls, results)
         rows = [
             NewMessage("tool", result.text, tool_call_id=call.id)
             for call, result in zip(event.calls, results, strict=True)
