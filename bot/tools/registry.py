@@ -30,6 +30,9 @@ class ToolContext:
     thread_ts: str
     user_id: str | None
     client: Any = None  # the Slack AsyncWebClient
+    # Everyone who wrote in the conversation's stored history (the asker included): who
+    # sees what a tool result makes the model say there (bot.tools.sharing).
+    participants: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,7 @@ class Turn:
         self._saving: asyncio.Task[None] | None = None  # a progress save in flight
         self.observed = owner.metrics.turn()
         self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
+        self.participants = frozenset([request.user_id])  # who wrote in the thread (tools)
 
     async def run(self) -> None:
         status = "complete"
@@ -172,6 +173,9 @@ class Turn:
         rounds = 0
         while True:
             stored = await owner.store.history(self.key, limit=owner.config.history_rows)
+            self.participants = frozenset(
+                [self.request.user_id, *(m.user_id for m in stored if m.user_id)]
+            )
             if self.settings.stateless:  # e.g. translation: this message alone, no thread
                 asked = [i for i, m in enumerate(stored) if m.slack_ts == self.request.message_ts]
                 stored = stored[asked[0] :] if asked else stored
@@ -250,6 +254,7 @@ class Turn:
             thread_ts=self.key.thread_ts,
             user_id=self.request.user_id,
             client=owner.client,
+            participants=self.participants,
         )
         results = await owner.tools.run_all(event.calls, ctx)
         self.observed.tools(event.calls, results)
