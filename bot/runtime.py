@@ -29,6 +29,7 @@ from bot.slack.writer import SlackWriter
 from bot.slack_app import oauth as install
 from bot.slack_app.access import AccessLists, Gate
 from bot.slack_app.app import BotApp, create_app
+from bot.slack_app.config_access import ConfigPolicy
 from bot.telemetry.metrics import Metrics
 from bot.telemetry.scope import turn_scope
 from bot.tools.loading import build_registry
@@ -172,6 +173,7 @@ class Runtime:
             channels=channels,
             config_command_name=s.config_command,
             default_model=s.openai_model,
+            config_policy=ConfigPolicy.from_settings(s),
         )
         await self.replicas.beat()
         await self._recover(store, writer, startup=True)

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     reply_buttons: bool = True  # Stop while an answer streams, feedback buttons when done
     usage_footer: bool = False  # tokens, time and tokens/s under each finished answer
     config_command: str = "/llm-config"  # slash command for per-channel settings ("" = off)
+    config_editors: str = ""  # who may change them: user ids and/or "admins" ("" = everyone)
+    allowed_models: str = ""  # models the settings may pick ("" = any name)
 
     # Tools (README "Tools").
     tool_modules: str = ""  # comma-separated importable modules that define tools

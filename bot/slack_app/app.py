@@ -18,6 +18,7 @@ from bot.db.privacy import Privacy
 from bot.db.store import Store
 from bot.slack_app import assistant, config_modal, deletions, interactions, listeners
 from bot.slack_app.access import Gate
+from bot.slack_app.config_access import ConfigPolicy
 from bot.telemetry import logs
 from bot.telemetry.metrics import CONTENT_TYPE, Metrics
 from bot.telemetry.scope import turn_scope
@@ -98,6 +99,7 @@ def create_app(
     channels: ChannelSettings | None = None,
     config_command_name: str = "",
     default_model: str = "",
+    config_policy: ConfigPolicy | None = None,
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -123,7 +125,11 @@ def create_app(
     interactions.register(bolt, conversation=conversation, store=store)
     if channels is not None and config_command_name:
         config_modal.register(
-            bolt, channels=channels, default_model=default_model, command=config_command_name
+            bolt,
+            channels=channels,
+            default_model=default_model,
+            command=config_command_name,
+            policy=config_policy,
         )
     listeners.register(
         bolt,
