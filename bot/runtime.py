@@ -97,6 +97,7 @@ class Runtime:
             builtins=s.builtin_tools,
             timeout=s.tool_timeout,
             result_limit=s.history_token_budget * 3 // 2,  # about half the history budget
+            max_calls=s.max_tool_calls_per_round,
         )
         await upgrade_async(s.database_url)
         self.engine = create_engine(s.database_url)

@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     builtin_tools: bool = True
     tool_timeout: float = Field(default=20.0, gt=0)
     max_tool_rounds: int = Field(default=8, ge=1)
+    max_tool_calls_per_round: int = Field(default=16, ge=1)
 
     # Production (README "Production deployment").
     log_format: Literal["text", "json"] = "text"

@@ -27,6 +27,10 @@ INTERRUPTED = "\n\n_:warning: This answer was interrupted. Please ask again._"
 NOT_ANSWERED = ":warning: I was restarting and could not answer this message. Please ask again."
 STREAM_FAILED = "\n\n_:warning: The connection to the model broke and the answer is incomplete. Please ask again._"
 TRUNCATED_INPUT = "\n\n[…the rest of this message was cut to fit the model's context…]"
+MODEL_EVENT_TOO_LARGE = (
+    ":warning: The model server sent a piece of its answer too large to read, so the answer "
+    "stopped here. An admin can check the model server."
+)
 INTERNAL_ERROR = ":warning: Something went wrong on my side. Please try again."
 ACCESS_DENIED = "Sorry, I'm not enabled for you here. Ask a workspace admin if you need access."
 TOOL_ROUNDS = "\n\n_:repeat: I stopped after too many tool steps in a row. Ask again to continue._"

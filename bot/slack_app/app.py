@@ -19,6 +19,8 @@ from bot.db.store import Store
 from bot.slack_app import assistant, config_modal, deletions, interactions, listeners
 from bot.slack_app.access import Gate
 from bot.slack_app.config_access import ConfigPolicy
+from bot.slack_app.intake import bolt_request as read_bolt_request
+from bot.slack_app.intake import verifier_for
 from bot.telemetry import logs
 from bot.telemetry.metrics import CONTENT_TYPE, Metrics
 from bot.telemetry.scope import turn_scope
@@ -142,14 +144,14 @@ def create_app(
     async def ignore_other_events() -> None:
         """Acknowledge event types the bot does not act on, so Slack does not redeliver."""
 
+    verifier = verifier_for(signing_secret, verify_requests)
+
     async def slack_events(request: web.Request) -> web.Response:
         if not bot.accepting:
             return web.Response(status=503, text="shutting down")
-        try:
-            bolt_request = await to_bolt_request(request)
-        except ValueError:
-            logger.warning("rejected a request whose body is not valid JSON or form data")
-            return web.Response(status=400, text="malformed payload")
+        bolt_request = await read_bolt_request(request, verifier)
+        if isinstance(bolt_request, web.Response):
+            return bolt_request  # not a Slack request: refused with one log line
         body = bolt_request.body
         if not isinstance(body, dict) or not isinstance(body.get("event", {}), dict):
             logger.warning("rejected a request with a malformed payload")

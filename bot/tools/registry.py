@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.jsondepth import MAX_DEPTH, too_deep
 from bot.llm.events import ToolCall
 from bot.tools.schema import ToolArgumentError
 
 logger = logging.getLogger(__name__)
 
 TRUNCATED = "\n[…the rest of this result was cut to fit the model's context…]"
+# A filesystem path in an exception's text (it could name the server's directories).
+_PATH = re.compile(r"(?<![\w:/])(?:[A-Za-z]:)?[\\/](?:[^\s'\"\\/]+[\\/])+[^\s'\"]*")
 
 
 class ToolError(Exception):
@@ -70,6 +74,8 @@ class ToolRegistry:
     tools: list[Tool] = field(default_factory=list)
     timeout: float = 20.0
     result_limit: int = 20_000  # characters of one result kept for the model
+    max_calls: int = 16  # calls run per model response; the rest get an error result
+    max_argument_chars: int = 100_000  # longer arguments are refused, not parsed
     _tools: dict[str, Tool] = field(default_factory=dict, init=False)
     _abandoned: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
 
@@ -98,8 +104,15 @@ class ToolRegistry:
         return [tool.spec() for tool in self._tools.values()]
 
     async def run_all(self, calls: tuple[ToolCall, ...], ctx: ToolContext) -> list[str]:
-        """Run calls concurrently; return one result text per call, in order."""
-        return list(await asyncio.gather(*(self.run(call, ctx) for call in calls)))
+        """Run calls concurrently (at most `max_calls`); return one result text per call."""
+        ran = list(await asyncio.gather(*(self.run(call, ctx) for call in calls[: self.max_calls])))
+        if len(calls) > self.max_calls:
+            logger.warning("%d tool calls in one response; ran %d", len(calls), self.max_calls)
+        skipped = (
+            f"Error: not run: {len(calls)} tool calls came in one response and at most "
+            f"{self.max_calls} run at a time. Call the rest in your next response."
+        )
+        return ran + [skipped] * (len(calls) - len(ran))
 
     async def run(self, call: ToolCall, ctx: ToolContext) -> str:
         """Run one call; every failure becomes a result text the model reads."""
@@ -107,6 +120,13 @@ class ToolRegistry:
         if tool is None:
             known = ", ".join(self._tools) or "none"
             return f"Error: there is no tool named {call.name!r}. Available tools: {known}."
+        if call.problem:
+            return f"Error: {call.name} was not run: {call.problem}."
+        if len(call.arguments or "") > self.max_argument_chars:
+            return (
+                f"Error: the arguments of {call.name} are longer than "
+                f"{self.max_argument_chars:,} characters, so it was not run. Send shorter ones."
+            )
         try:
             args = _parse(call.arguments)
             if tool.validate is not None:
@@ -145,7 +165,7 @@ class ToolRegistry:
             return f"Error: {exc}"
         if exc is not None:
             logger.warning("tool %s raised %s", tool.name, type(exc).__name__, exc_info=exc)
-            return f"Error: {tool.name} failed: {type(exc).__name__}: {exc}"
+            return f"Error: {tool.name} failed: {type(exc).__name__}: {_public(exc)}"
         return _text(task.result())
 
     def _limit(self, text: str) -> str:
@@ -158,13 +178,24 @@ def _parse(arguments: str | None) -> dict[str, Any]:
     """Parse the model's arguments; empty or null means no arguments."""
     if not arguments or not arguments.strip() or arguments.strip() == "null":
         return {}
+    if too_deep(arguments):
+        raise ToolArgumentError(f"arguments nest deeper than {MAX_DEPTH} levels")
     try:
         args = json.loads(arguments)
     except ValueError as exc:
         raise ToolArgumentError(f"not valid JSON ({exc}); send a JSON object") from None
+    except RecursionError:
+        raise ToolArgumentError(f"arguments nest deeper than {MAX_DEPTH} levels") from None
     if not isinstance(args, dict):
         raise ToolArgumentError("arguments must be a JSON object")
     return args
+
+
+def _public(exc: BaseException) -> str:
+    """Return an exception's text without filesystem paths (an OSError names its file)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return _PATH.sub("…", str(exc))
 
 
 def _text(result: Any) -> str:
