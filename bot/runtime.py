@@ -30,6 +30,7 @@ from bot.slack_app import oauth as install
 from bot.slack_app.access import AccessLists, Gate
 from bot.slack_app.app import BotApp, create_app
 from bot.slack_app.config_access import ConfigPolicy
+from bot.telemetry.endpoints import health_app, metrics_app, metrics_handler
 from bot.telemetry.metrics import Metrics
 from bot.telemetry.scope import turn_scope
 from bot.tools.loading import build_registry
@@ -84,8 +85,9 @@ class Runtime:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.bot: BotApp | None = None
-        self.port: int | None = None
-        self._runner: web.AppRunner | None = None
+        self.port: int | None = None  # events (HTTP mode) or /healthz only (Socket Mode)
+        self.metrics_port: int | None = None  # METRICS_PORT, once listening
+        self._runners: list[web.AppRunner] = []
         self._socket_handler: Any = None
         self._background: set[asyncio.Task[None]] = set()  # purge, heartbeat: cancelled at stop
 
@@ -141,7 +143,7 @@ class Runtime:
             locks = RedisThreadLocks(self.redis, s.redis_key_prefix)
         else:
             self.budget = EditBudget(limits, clock=self.clock, paused_for=writer.paused_for)
-        self.metrics = Metrics()
+        self.metrics = Metrics(tool_names=tools.names())
         self.metrics.watch_counter(
             "slackbot_slack_rate_limited",
             "Slack answers 429 to a write",
@@ -175,6 +177,8 @@ class Runtime:
             config_command_name=s.config_command,
             default_model=s.openai_model,
             config_policy=ConfigPolicy.from_settings(s),
+            # Behind its token on the events port only when it has no port of its own.
+            metrics_token=s.metrics_token if s.metrics_port is None else None,
         )
         await self.replicas.beat()
         await self._recover(store, writer, startup=True)
@@ -233,21 +237,37 @@ class Runtime:
     async def _serve(self) -> None:
         assert self.bot is not None
         s = self.settings
+        if s.metrics_port is not None:
+            app = metrics_app(self.metrics, s.metrics_token)
+            self.metrics_port = await self._listen(app, s.metrics_host, s.metrics_port)
+            logger.info(
+                "serving metrics on http://%s:%s/metrics", s.metrics_host, self.metrics_port
+            )
         if s.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             self._socket_handler = AsyncSocketModeHandler(self.bot.bolt, s.slack_app_token)
             await self._socket_handler.connect_async()
             logger.info("connected over Socket Mode")
+            # No events arrive over HTTP, but a container's HEALTHCHECK still asks /healthz.
+            health = health_app(self.bot.healthz)
+            if s.metrics_token and s.metrics_port is None:
+                health.router.add_get("/metrics", metrics_handler(self.metrics, s.metrics_token))
+            self.port = await self._listen(health, s.host, s.port)
+            logger.info("serving /healthz on http://%s:%s/healthz", s.host, self.port)
             return
-        self._runner = web.AppRunner(self.bot.web, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, s.host, s.port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else s.port
+        self.port = await self._listen(self.bot.web, s.host, s.port)
         logger.info("serving Slack events on http://%s:%s/slack/events", s.host, self.port)
+
+    async def _listen(self, app: web.Application, host: str, port: int) -> int:
+        """Serve `app` on host:port; return the port it listens on (port 0 picks one)."""
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        self._runners.append(runner)
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        return int(sockets[0].getsockname()[1]) if sockets else port
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop taking events, finish or interrupt turns in flight, release everything."""
@@ -257,8 +277,9 @@ class Runtime:
             if self._socket_handler is not None:
                 await self._socket_handler.close_async()
             await self.bot.drain(grace)
-        if self._runner is not None:
-            await self._runner.cleanup()
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

@@ -74,6 +74,10 @@ class Settings(BaseSettings):
 
     # Production (README "Production deployment").
     log_format: Literal["text", "json"] = "text"
+    # /metrics: on its own port, and/or behind a bearer token; neither set: not served.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_token: str | None = None
     log_message_text: bool = False
     allow_teams: str = ""
     deny_teams: str = ""

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web import Request, Response
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -22,7 +23,8 @@ from bot.slack_app.config_access import ConfigPolicy
 from bot.slack_app.intake import bolt_request as read_bolt_request
 from bot.slack_app.intake import verifier_for
 from bot.telemetry import logs
-from bot.telemetry.metrics import CONTENT_TYPE, Metrics
+from bot.telemetry.endpoints import metrics_handler
+from bot.telemetry.metrics import Metrics
 from bot.telemetry.scope import turn_scope
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Conversation, TurnRequest
@@ -69,6 +71,12 @@ class BotApp:
         except Exception:
             logger.exception("turn for %s failed", request.message_ts)
 
+    async def healthz(self, _: Request) -> Response:
+        """Answer 200 while this process takes events and reaches its database, else 503."""
+        if self.ready and self.accepting and await self.store.ping():
+            return web.json_response({"ok": True})
+        return web.json_response({"ok": False}, status=503)
+
     async def drain(self, grace: float) -> None:
         """Stop taking events, let turns finish for `grace` seconds, then interrupt the rest."""
         self.accepting = False
@@ -102,6 +110,7 @@ def create_app(
     config_command_name: str = "",
     default_model: str = "",
     config_policy: ConfigPolicy | None = None,
+    metrics_token: str | None = None,
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -158,13 +167,8 @@ def create_app(
             return web.Response(status=400, text="malformed payload")
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
-    async def healthz(_: web.Request) -> web.Response:
-        if bot.ready and bot.accepting and await store.ping():
-            return web.json_response({"ok": True})
-        return web.json_response({"ok": False}, status=503)
-
     bot.web.router.add_post("/slack/events", slack_events)
-    bot.web.router.add_get("/healthz", healthz)
+    bot.web.router.add_get("/healthz", bot.healthz)
     if oauth is not None:
         flow = bolt.oauth_flow
         assert flow is not None
@@ -181,10 +185,6 @@ def create_app(
 
         bot.web.router.add_get(oauth.install_path, install)
         bot.web.router.add_get(oauth.redirect_uri_path, oauth_redirect)
-    if metrics is not None:
-
-        async def metrics_page(_: web.Request) -> web.Response:
-            return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
-
-        bot.web.router.add_get("/metrics", metrics_page)
+    if metrics is not None and metrics_token:  # never open on the public events port
+        bot.web.router.add_get("/metrics", metrics_handler(metrics, metrics_token))
     return bot
