@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="apply migrations, then serve Slack (HTTP, or Socket Mode)")
     sub.add_parser("migrate", help="apply pending database migrations and exit")
     commands.add_parsers(sub)
+    sub.add_parser("rotate-tokens", help="re-encrypt stored tokens with the newest key")
     console = sub.add_parser(
         "console", help="chat with the bot in this terminal (no Slack needed; same pipeline)"
     )
@@ -97,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
             return _console(args.thread)
         if args.command in ("purge", "export-user", "erase-user"):
             return commands.run(args)
+        if args.command == "rotate-tokens":
+            from bot.ops import rotate_tokens
+
+            return rotate_tokens.run()
         return _migrate()
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)

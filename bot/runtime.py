@@ -111,6 +111,7 @@ class Runtime:
         # One pooled HTTP session for every Web API call: without it slack_sdk opens a new
         # session and TCP connection per call (the bench profile showed it).
         self._slack_session = aiohttp.ClientSession()
+        tokens: install.InstalledTokens | None = None
         if oauth is not None:
             tokens = install.InstalledTokens(oauth.installation_store)
             self.client = install.TeamTokenClient(
@@ -179,6 +180,8 @@ class Runtime:
             config_policy=ConfigPolicy.from_settings(s),
             # Behind its token on the events port only when it has no port of its own.
             metrics_token=s.metrics_token if s.metrics_port is None else None,
+            install_lists=AccessLists.from_settings(s),
+            forget_tokens=tokens.forget if tokens is not None else None,
         )
         await self.replicas.beat()
         await self._recover(store, writer, startup=True)

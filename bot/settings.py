@@ -95,6 +95,8 @@ class Settings(BaseSettings):
         "assistant:write,commands"
     )
     slack_redirect_uri: str | None = None
+    # Fernet key(s), comma-separated, newest first: stored bot tokens are encrypted with them.
+    token_encryption_key: str | None = None
     redis_url: str | None = None
     redis_key_prefix: str = "slackbot:"
     replica_id: str | None = None
@@ -120,6 +122,7 @@ class DatabaseSettings(BaseSettings):
     database_url: str = Settings.model_fields["database_url"].default
     log_level: str = "INFO"
     retention_days: float | None = Field(default=None, gt=0)
+    token_encryption_key: str | None = None
 
 
 class _TokenProbe(BaseSettings):

@@ -32,6 +32,10 @@ MODEL_EVENT_TOO_LARGE = (
     "stopped here. An admin can check the model server."
 )
 INTERNAL_ERROR = ":warning: Something went wrong on my side. Please try again."
+INSTALL_REFUSED = (
+    "This app is not available for your workspace, so it was not installed. Ask the app's "
+    "operator if you think this is a mistake."
+)
 ACCESS_DENIED = "Sorry, I'm not enabled for you here. Ask a workspace admin if you need access."
 TOOL_ROUNDS = "\n\n_:repeat: I stopped after too many tool steps in a row. Ask again to continue._"
 

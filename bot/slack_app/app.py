@@ -17,9 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.db.privacy import Privacy
 from bot.db.store import Store
-from bot.slack_app import assistant, config_modal, deletions, interactions, listeners
-from bot.slack_app.access import Gate
+from bot.slack_app import assistant, config_modal, deletions, interactions, listeners, uninstall
+from bot.slack_app.access import AccessLists, Gate
 from bot.slack_app.config_access import ConfigPolicy
+from bot.slack_app.installs import InstallFlow
 from bot.slack_app.intake import bolt_request as read_bolt_request
 from bot.slack_app.intake import verifier_for
 from bot.telemetry import logs
@@ -111,6 +112,8 @@ def create_app(
     default_model: str = "",
     config_policy: ConfigPolicy | None = None,
     metrics_token: str | None = None,
+    install_lists: AccessLists | None = None,
+    forget_tokens: Any = None,
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -119,7 +122,10 @@ def create_app(
         request_verification_enabled=verify_requests,
         process_before_response=False,
         ignoring_self_events_enabled=True,
-        oauth_settings=oauth,
+        # ALLOW_TEAMS/DENY_TEAMS refuse an install at the callback (bot.slack_app.installs).
+        oauth_flow=InstallFlow(settings=oauth, lists=install_lists or AccessLists())
+        if oauth is not None
+        else None,
     )
     bot = BotApp(
         bolt=bolt, web=web.Application(), conversation=conversation, store=store, gate=gate
@@ -131,6 +137,10 @@ def create_app(
             conversation.bot_user_id = context.bot_user_id
         return await next()
 
+    if oauth is not None and oauth.installation_store is not None:
+        uninstall.register(
+            bolt, store=oauth.installation_store, forget=forget_tokens or (lambda team: None)
+        )
     deletions.register(bolt, Privacy(store.engine), metrics)  # before the message listener
     assistant.register(bolt, store=store, submit=bot.submit)
     interactions.register(bolt, conversation=conversation, store=store)
