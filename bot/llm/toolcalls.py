@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ARGUMENT_CHARS = 100_000  # kept per call; a longer call is not run (ToolCall.problem)
 MAX_CALLS = 64  # calls kept per response; beyond this, fragments starting new calls are dropped
+MAX_NAME_CHARS = 128  # a longer (made-up) tool name is cut; it is refused as unknown anyway
 
 
 @dataclass(slots=True)
@@ -135,6 +136,8 @@ class ToolCallAssembler:
         call_id = _get(fragment, "id") or None
         function = _get(fragment, "function")
         name = (_get(function, "name") if function is not None else None) or None
+        if name is not None:
+            name = str(name)[:MAX_NAME_CHARS]  # real names are at most 64 characters
         arguments = _get(function, "arguments") if function is not None else None
         current = self._target(index, call_id, name)
         if index is not None:
