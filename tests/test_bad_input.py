@@ -86,3 +86,12 @@ async def test_model_line_that_never_ends_stops_with_a_clear_message(
     event = await bot.mention("hello")
     (reply,) = await bot.wait_reply_done("C1", event["ts"])
     assert text_of(reply) == "Partial\n\n" + texts.MODEL_EVENT_TOO_LARGE
+
+
+async def test_deeply_nested_form_payload_answers_400(bot: Harness) -> None:
+    from urllib.parse import urlencode
+
+    body = urlencode({"payload": '{"type": "block_actions", "a": ' + "[" * 500 + "]" * 500 + "}"})
+    headers = {**signed_headers(SECRET, body), "Content-Type": "application/x-www-form-urlencoded"}
+    status, _ = await bot.post_raw(body, headers)
+    assert status == 400

@@ -10,6 +10,7 @@ data no deeper than `MAX_DEPTH`, and anything else is answered 400/401 with one 
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -41,7 +42,9 @@ async def bolt_request(
         logger.warning("rejected a request without a valid Slack signature")
         return web.Response(status=401, text="invalid request")
     body = raw.decode("utf-8", errors="replace")
-    if too_deep(body):
+    # A form's `payload=` holds URL-encoded JSON (interactions, slash commands).
+    encoded = "%5B" in body.upper() or "%7B" in body.upper()
+    if too_deep(body) or (encoded and too_deep(unquote_plus(body))):
         logger.warning("rejected a request nested deeper than %d levels", MAX_DEPTH)
         return web.Response(status=400, text="malformed payload")
     try:
