@@ -123,3 +123,8 @@ def test_link_label_that_looks_like_another_address_shows_the_real_target() -> N
     assert to_slack("<https://evil.example|slack.com>") == "https://evil.example"
     kept = "[slack.com](https://api.slack.com/x) [Node.js](https://nodejs.org) [setup.py](https://x.io)"
     assert to_slack(kept) == kept
+
+
+def test_reference_link_with_a_disguised_label_shows_the_real_target() -> None:
+    text = "Go [https://slack.com][1] or [ok][2].\n\n[1]: https://evil.example\n[2]: https://ok.example"
+    assert to_slack(text).startswith("Go https://evil.example or [ok][2].")

@@ -27,7 +27,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from bot.slack.mentions import defuse
-from bot.slack.reply.links import expose_disguised, honest
+from bot.slack.reply.links import expose_disguised, honest, reference_targets
 
 _PARSER = MarkdownIt("commonmark").enable("table")  # inline parsing: table cells only
 _BLOCKS = MarkdownIt("commonmark").enable("table")  # structure only: ~20x faster per edit
@@ -51,24 +51,25 @@ def to_slack(markdown: str, *, partial: bool = False) -> str:
     lines = markdown.split("\n")
     tokens = _BLOCKS.parse(markdown)
     kinds = _line_kinds(tokens, len(lines))
+    refs = reference_targets(markdown)
     out: list[str] = []
     prose: list[str] = []
     i = 0
     while i < len(lines):
         kind = kinds[i]
         if isinstance(kind, _Table):
-            _flush(prose, out)
+            _flush(prose, out, refs)
             out.extend(kind.render())
             i = kind.end
             continue
         if kind == "code":
-            _flush(prose, out)
+            _flush(prose, out, refs)
             out.append(lines[i])
         else:
             prose.append(lines[i])
         i += 1
     ends_in_prose = bool(prose)
-    _flush(prose, out)
+    _flush(prose, out, refs)
     text = "\n".join(out)
     if partial and ends_in_prose:
         text = close_dangling(text)
@@ -98,14 +99,14 @@ def from_slack(text: str) -> str:
     return converted.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def escape_prose(text: str) -> str:
+def escape_prose(text: str, refs: dict[str, str] | None = None) -> str:
     """Escape Slack control characters in Markdown text, leaving code spans as written."""
     out: list[str] = []
     for kind, segment in _code_spans(text):
         if kind == "code":
             out.append(segment)
         else:
-            out.append(_OUT.sub(_escape_match, expose_disguised(segment)))
+            out.append(_OUT.sub(_escape_match, expose_disguised(segment, refs)))
     return "".join(out)
 
 
@@ -188,9 +189,9 @@ def _backslashed(text: str, index: int) -> bool:
     return count % 2 == 1
 
 
-def _flush(prose: list[str], out: list[str]) -> None:
+def _flush(prose: list[str], out: list[str], refs: dict[str, str] | None = None) -> None:
     if prose:
-        out.extend(escape_prose("\n".join(prose)).split("\n"))
+        out.extend(escape_prose("\n".join(prose), refs).split("\n"))
         prose.clear()
 
 

@@ -22,6 +22,10 @@ _URLISH = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$|^mailto:\S+$", re.IGNORECASE)
 _DOMAINISH = re.compile(
     rf"^(?:www\.)?((?:[a-z0-9-]+\.)+(?:{_TLDS}))(?::\d+)?(?:[/?#]\S*)?$", re.IGNORECASE
 )
+_DEFINITION = re.compile(r"^ {0,3}\[(?P<ref>[^\]\n]+)\]:[ \t]*<?(?P<url>[^\s<>]+)>?", re.MULTILINE)
+_REFERENCE = re.compile(
+    r"(?<![\\\]])\[(?P<label>[^\[\]\n]+)\](?:\[(?P<ref>[^\[\]\n]*)\])?(?![(:\[])"
+)
 INLINE_LINK = re.compile(
     r"(?<!\\)\[(?P<label>(?:\\.|[^\[\]\n\\])+)\]"
     r"\((?P<url><[^<>\n]*>|[^\s()<>]+)(?P<title>\s+(?:\"[^\"\n]*\"|'[^'\n]*'))?\)"
@@ -65,13 +69,31 @@ def honest(label: str, url: str) -> str:
     return f"[{label}]({url})"
 
 
-def expose_disguised(prose: str) -> str:
-    """Replace every disguised inline Markdown link in `prose` (no code) by its target."""
-    if "](" not in prose:
-        return prose
+def reference_targets(markdown: str) -> dict[str, str]:
+    """Return the link reference definitions (`[ref]: url`) of a text, by lowercased label."""
+    if "]:" not in markdown:
+        return {}
+    return {m.group("ref").strip().lower(): m.group("url") for m in _DEFINITION.finditer(markdown)}
 
-    def one(match: re.Match[str]) -> str:
+
+def expose_disguised(prose: str, refs: dict[str, str] | None = None) -> str:
+    """Replace every disguised Markdown link in `prose` (no code) by its target.
+
+    Inline links (`[label](url)`) and, given the text's definitions, reference links
+    (`[label][ref]`, `[label][]`, `[label]`) are checked.
+    """
+
+    def inline(match: re.Match[str]) -> str:
         label, url = match.group("label"), match.group("url")
         return url.strip("<>") if disguised(label, url) else match.group(0)
 
-    return INLINE_LINK.sub(one, prose)
+    def reference(match: re.Match[str]) -> str:
+        label, ref = match.group("label"), match.group("ref")
+        url = (refs or {}).get((ref or label).strip().lower())
+        return url if url and disguised(label, url) else match.group(0)
+
+    if "](" in prose:
+        prose = INLINE_LINK.sub(inline, prose)
+    if refs:
+        prose = _REFERENCE.sub(reference, prose)
+    return prose
