@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,7 +114,7 @@ def create_app(
     config_policy: ConfigPolicy | None = None,
     metrics_token: str | None = None,
     install_lists: AccessLists | None = None,
-    forget_tokens: Any = None,
+    forget_tokens: Callable[[str | None], None] | None = None,
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
