@@ -151,7 +151,13 @@ class Runtime:
             lambda: writer.rate_limited,
         )
         model = chat_model(s, self.openai)
-        channels = ChannelSettings(store, default_prompt=s.system_prompt, clock=self.clock)
+        config_policy = ConfigPolicy.from_settings(s)
+        channels = ChannelSettings(
+            store,
+            default_prompt=s.system_prompt,
+            clock=self.clock,
+            allowed_models=config_policy.allowed_models,
+        )
         conversation = Conversation(
             store=store,
             model=model,
@@ -177,7 +183,7 @@ class Runtime:
             channels=channels,
             config_command_name=s.config_command,
             default_model=s.openai_model,
-            config_policy=ConfigPolicy.from_settings(s),
+            config_policy=config_policy,
             # Behind its token on the events port only when it has no port of its own.
             metrics_token=s.metrics_token if s.metrics_port is None else None,
             install_lists=AccessLists.from_settings(s),

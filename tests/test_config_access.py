@@ -106,3 +106,12 @@ async def test_allowed_models_are_the_modals_list_and_the_only_ones_accepted(
     assert not body
     await _saved_prompt(bot)
     assert bot.llm.requests[-1]["model"] == "big-model"
+
+
+async def test_model_stored_before_allowed_models_is_not_used(bot: Harness) -> None:
+    view = await _open(bot)
+    _, body = await bot.interact(submit(view, modal_values(model="expensive-model")))
+    assert not body
+    await bot.restart(allowed_models="small-model")
+    await _saved_prompt(bot)
+    assert bot.llm.requests[-1]["model"] == "fake-model", "the bot's default, not the stored one"
