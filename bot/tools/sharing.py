@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.tools.visibility import SlackCall, asker_can_read
+from bot.tools.visibility import SlackCall, asker_can_read, who_can_read
 
 MAX_PARTICIPANTS = 25  # people checked one by one (users.info each); more is refused
 
@@ -80,12 +80,12 @@ async def refusal(
         return None
     if is_external(destination):
         return SHARED_DESTINATION
-    if not await asker_can_read(call, source, asker, team_id=team_id):
-        return ASKER_CANNOT_SEE
-    others = sorted(participants - {asker})
+    others = sorted(participants - {asker or ""})
     if len(others) > MAX_PARTICIPANTS:
         return TOO_MANY_PEOPLE
-    for person in others:
-        if not await asker_can_read(call, source, person, team_id=team_id):
-            return PARTICIPANT_CANNOT_SEE
+    asker_may, *others_may = await who_can_read(call, source, [asker, *others], team_id=team_id)
+    if not asker_may:
+        return ASKER_CANNOT_SEE
+    if not all(others_may):
+        return PARTICIPANT_CANNOT_SEE
     return None

@@ -116,3 +116,25 @@ async def test_public_link_is_read_for_full_members_in_an_internal_channel(bot: 
     words = bot.slack.add_message("C2", "internal roadmap", "U7")
     found = await results(bot, [_read(link("C2", words))])
     assert json.loads(found["read_slack_message"][0])["messages"][0]["text"] == "internal roadmap"
+
+
+async def test_every_writer_in_the_thread_is_checked_with_one_member_listing(
+    bot: Harness,
+) -> None:
+    bot.slack.add_channel("C2", "internal", members=["UBOT", "U1", "U2", "U3"])
+    words = bot.slack.add_message("C2", "internal roadmap", "U7")
+    bot.llm.script(text_reply("First."))
+    asked = await bot.mention("hello", user="U2")
+    await bot.wait_reply_done("C1", asked["ts"])
+    bot.llm.script(text_reply("Second."))
+    await bot.send(channel_message("me too", user="U3", thread_ts=asked["ts"]))
+    await bot.wait_reply_done("C1", asked["ts"], count=2)
+    bot.llm.script(tool_call_reply([_read(link("C2", words))]), text_reply("Third."))
+    await bot.send(channel_message("what does it say?", user="U1", thread_ts=asked["ts"]))
+    await bot.slack.wait_for(
+        lambda: any(text_of(m) == "Third." for m in bot.slack.bot_messages("C1"))
+    )
+    read = json.loads(results_by_name(bot.llm.requests[-1])["read_slack_message"][0])
+    assert read["messages"][0]["text"] == "internal roadmap"
+    listings = [c for c in bot.slack.calls_to("conversations.members") if c.args["channel"] == "C2"]
+    assert len(listings) == 1, "three writers, one member listing"
