@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply pending database migrations and exit")
     commands.add_parsers(sub)
     usage_export.add_parser(sub)
+    sub.add_parser("rotate-tokens", help="re-encrypt stored tokens with the newest key")
     console = sub.add_parser(
         "console", help="chat with the bot in this terminal (no Slack needed; same pipeline)"
     )
@@ -101,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             return commands.run(args)
         if args.command == "usage":
             return usage_export.run(args)
+        if args.command == "rotate-tokens":
+            from bot.ops import rotate_tokens
+
+            return rotate_tokens.run()
         return _migrate()
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)

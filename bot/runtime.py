@@ -34,6 +34,8 @@ from bot.slack.writer import SlackWriter
 from bot.slack_app import oauth as install
 from bot.slack_app.access import AccessLists, Gate
 from bot.slack_app.app import BotApp, create_app
+from bot.slack_app.config_access import ConfigPolicy
+from bot.telemetry.endpoints import health_app, metrics_app, metrics_handler
 from bot.telemetry.metrics import Metrics
 from bot.telemetry.scope import turn_scope
 from bot.tools.loading import build_registry
@@ -112,8 +114,9 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.wall = wall or wall_now  # days and months of the usage limits
         self.bot: BotApp | None = None
-        self.port: int | None = None
-        self._runner: web.AppRunner | None = None
+        self.port: int | None = None  # events (HTTP mode) or /healthz only (Socket Mode)
+        self.metrics_port: int | None = None  # METRICS_PORT, once listening
+        self._runners: list[web.AppRunner] = []
         self._socket_handler: Any = None
         self._background: set[asyncio.Task[None]] = set()  # purge, heartbeat: cancelled at stop
         self.files: FileReader | None = None
@@ -126,6 +129,7 @@ class Runtime:
             builtins=s.builtin_tools,
             timeout=s.tool_timeout,
             result_limit=s.history_token_budget * 3 // 2,  # about half the history budget
+            max_calls=s.max_tool_calls_per_round,
         )
         await upgrade_async(s.database_url)
         self.engine = create_engine(s.database_url)
@@ -138,6 +142,7 @@ class Runtime:
         # session and TCP connection per call (the bench profile showed it).
         self._slack_session = aiohttp.ClientSession()
         token_for: TokenFor = self._bot_token
+        tokens: install.InstalledTokens | None = None
         if oauth is not None:
             tokens = install.InstalledTokens(oauth.installation_store)
             token_for = tokens.bot_token
@@ -171,7 +176,7 @@ class Runtime:
             locks = RedisThreadLocks(self.redis, s.redis_key_prefix)
         else:
             self.budget = EditBudget(limits, clock=self.clock, paused_for=writer.paused_for)
-        self.metrics = Metrics()
+        self.metrics = Metrics(tool_names=tools.names())
         self.metrics.watch_counter(
             "slackbot_slack_rate_limited",
             "Slack answers 429 to a write",
@@ -188,7 +193,13 @@ class Runtime:
                 timeout=s.file_download_timeout,
             ),
         )
-        channels = ChannelSettings(store, default_prompt=s.system_prompt, clock=self.clock)
+        config_policy = ConfigPolicy.from_settings(s)
+        channels = ChannelSettings(
+            store,
+            default_prompt=s.system_prompt,
+            clock=self.clock,
+            allowed_models=config_policy.allowed_models,
+        )
         self.usage = usage = usage_tracker(s, self.engine, self.metrics, now=self.wall)
         conversation = Conversation(
             store=store,
@@ -220,6 +231,11 @@ class Runtime:
             usage=usage,
             usage_command_name=s.usage_command,
             dm_threads=s.dm_threads,
+            config_policy=config_policy,
+            # Behind its token on the events port only when it has no port of its own.
+            metrics_token=s.metrics_token if s.metrics_port is None else None,
+            install_lists=AccessLists.from_settings(s),
+            forget_tokens=tokens.forget if tokens is not None else None,
         )
         await self.replicas.beat()
         await self._recover(store, writer, startup=True)
@@ -281,21 +297,37 @@ class Runtime:
     async def _serve(self) -> None:
         assert self.bot is not None
         s = self.settings
+        if s.metrics_port is not None:
+            app = metrics_app(self.metrics, s.metrics_token)
+            self.metrics_port = await self._listen(app, s.metrics_host, s.metrics_port)
+            logger.info(
+                "serving metrics on http://%s:%s/metrics", s.metrics_host, self.metrics_port
+            )
         if s.socket_mode:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             self._socket_handler = AsyncSocketModeHandler(self.bot.bolt, s.slack_app_token)
             await self._socket_handler.connect_async()
             logger.info("connected over Socket Mode")
+            # No events arrive over HTTP, but a container's HEALTHCHECK still asks /healthz.
+            health = health_app(self.bot.healthz)
+            if s.metrics_token and s.metrics_port is None:
+                health.router.add_get("/metrics", metrics_handler(self.metrics, s.metrics_token))
+            self.port = await self._listen(health, s.host, s.port)
+            logger.info("serving /healthz on http://%s:%s/healthz", s.host, self.port)
             return
-        self._runner = web.AppRunner(self.bot.web, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, s.host, s.port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else s.port
+        self.port = await self._listen(self.bot.web, s.host, s.port)
         logger.info("serving Slack events on http://%s:%s/slack/events", s.host, self.port)
+
+    async def _listen(self, app: web.Application, host: str, port: int) -> int:
+        """Serve `app` on host:port; return the port it listens on (port 0 picks one)."""
+        runner = web.AppRunner(app, handle_signals=False)
+        await runner.setup()
+        self._runners.append(runner)
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        return int(sockets[0].getsockname()[1]) if sockets else port
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop taking events, finish or interrupt turns in flight, release everything."""
@@ -305,8 +337,9 @@ class Runtime:
             if self._socket_handler is not None:
                 await self._socket_handler.close_async()
             await self.bot.drain(grace)
-        if self._runner is not None:
-            await self._runner.cleanup()
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)

@@ -82,12 +82,15 @@ class Settings(BaseSettings):
     usage_footer: bool = False  # tokens, time and tokens/s under each finished answer
     config_command: str = "/llm-config"  # slash command for per-channel settings ("" = off)
     dm_threads: bool = False  # each top-level DM message its own thread (agent_view's model)
+    config_editors: str = ""  # who may change them: user ids and/or "admins" ("" = everyone)
+    allowed_models: str = ""  # models the settings may pick ("" = any name)
 
     # Tools (README "Tools").
     tool_modules: str = ""  # comma-separated importable modules that define tools
     builtin_tools: bool = True
     tool_timeout: float = Field(default=20.0, gt=0)
     max_tool_rounds: int = Field(default=8, ge=1)
+    max_tool_calls_per_round: int = Field(default=16, ge=1)
 
     # Files and images in questions (README "Files and images").
     file_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
@@ -98,6 +101,10 @@ class Settings(BaseSettings):
 
     # Production (README "Production deployment").
     log_format: Literal["text", "json"] = "text"
+    # /metrics: on its own port, and/or behind a bearer token; neither set: not served.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_token: str | None = None
     log_message_text: bool = False
     allow_teams: str = ""
     deny_teams: str = ""
@@ -115,6 +122,8 @@ class Settings(BaseSettings):
         "assistant:write,commands,files:read"
     )
     slack_redirect_uri: str | None = None
+    # Fernet key(s), comma-separated, newest first: stored bot tokens are encrypted with them.
+    token_encryption_key: str | None = None
     redis_url: str | None = None
     redis_key_prefix: str = "slackbot:"
     replica_id: str | None = None
@@ -163,6 +172,7 @@ class DatabaseSettings(BaseSettings):
     database_url: str = Settings.model_fields["database_url"].default
     log_level: str = "INFO"
     retention_days: float | None = Field(default=None, gt=0)
+    token_encryption_key: str | None = None
 
 
 class UsageExportSettings(DatabaseSettings):

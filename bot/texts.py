@@ -29,7 +29,15 @@ INTERRUPTED = "\n\n_:warning: This answer was interrupted. Please ask again._"
 NOT_ANSWERED = ":warning: I was restarting and could not answer this message. Please ask again."
 STREAM_FAILED = "\n\n_:warning: The connection to the model broke and the answer is incomplete. Please ask again._"
 TRUNCATED_INPUT = "\n\n[…the rest of this message was cut to fit the model's context…]"
+MODEL_EVENT_TOO_LARGE = (
+    ":warning: The model server sent a piece of its answer too large to read, so the answer "
+    "stopped here. An admin can check the model server."
+)
 INTERNAL_ERROR = ":warning: Something went wrong on my side. Please try again."
+INSTALL_REFUSED = (
+    "This app is not available for your workspace, so it was not installed. Ask the app's "
+    "operator if you think this is a mistake."
+)
 ACCESS_DENIED = "Sorry, I'm not enabled for you here. Ask a workspace admin if you need access."
 TOOL_ROUNDS = "\n\n_:repeat: I stopped after too many tool steps in a row. Ask again to continue._"
 
@@ -64,6 +72,11 @@ CONFIG_BAD_PRESET = "Pick one of the presets."
 CONFIG_NEED_LANGUAGE = "The Translate preset needs a language, e.g. German."
 CONFIG_BAD_TEMPERATURE = "Use a number from 0 to 2, or leave it empty."
 CONFIG_LOST_CHANNEL = "This form lost track of its channel. Run the command again."
+CONFIG_GUEST = "Guests can see these settings but not change them."
+CONFIG_OUTSIDER = "People from other organisations can see these settings but not change them."
+CONFIG_NOT_EDITOR = "Only the people this bot's admin named can change these settings."
+CONFIG_UNCHECKED = "I could not check whether you may change these settings; try again later."
+CONFIG_BAD_MODEL = "Pick one of the allowed models."
 
 
 def status_running(names: str) -> str:
@@ -96,6 +109,26 @@ def config_saved(
     if custom_prompt:
         parts.append("a custom system prompt")
     return f":gear: Saved for <#{channel_id}>: " + ", ".join(parts) + "."
+
+
+def config_summary(
+    channel_id: str,
+    preset: str,
+    *,
+    language: str = "",
+    model: str = "",
+    temperature: float | None = None,
+    custom_prompt: bool = False,
+) -> str:
+    """Return the read-only summary shown to someone who may not change the settings."""
+    lines = [f"How I answer in <#{channel_id}>:", f"• Preset: *{preset}*"]
+    if language:
+        lines.append(f"• Language: *{language}*")
+    lines.append(f"• Model: `{model}`" if model else "• Model: the bot's default")
+    if temperature is not None:
+        lines.append(f"• Temperature: {temperature:g}")
+    lines.append("• System prompt: " + ("a custom one" if custom_prompt else "the preset's"))
+    return "\n".join(lines)
 
 
 def usage_footer(prompt_tokens: int, completion_tokens: int, seconds: float) -> str:

@@ -20,6 +20,7 @@ class ToolCall:
     id: str
     name: str
     arguments: str
+    problem: str | None = None  # why it must not run (set by the assembler: too large)
 
     def as_message(self) -> dict[str, Any]:
         """Render as an entry of an assistant message's `tool_calls`."""

@@ -19,15 +19,24 @@ from typing import Any
 import anyio
 import openai
 
-from bot.llm.errors import http_transport
+from bot import texts
+from bot.llm.errors import ModelError, http_transport
 
 DRAIN_TIMEOUT = 0.1  # after [DONE], how long to read what is left so the connection is reused
+# One event (its unfinished line plus its data lines) may hold this much; a server whose line
+# never ends must not grow the buffers without limit. Real chunks are a few hundred bytes.
+MAX_EVENT_BYTES = 4 * 1024 * 1024
+
+
+def _too_large(size: int) -> ModelError:
+    return ModelError(texts.MODEL_EVENT_TOO_LARGE, detail=f"an event over {size} bytes")
 
 
 async def read_events(response: Any) -> AsyncIterator[dict[str, Any]]:
     """Yield the JSON payloads of one streamed response (httpx2.Response); `[DONE]` ends it."""
-    pending = b""
+    pending = bytearray()  # appended in place: a long line costs linear time
     data: list[bytes] = []
+    held = 0  # bytes in `data`
     # An unencoded body (the usual case) is read raw: aiter_bytes would only add a
     # decoder and a re-chunker per read.
     encoded = response.headers.get("content-encoding", "identity") != "identity"
@@ -36,16 +45,22 @@ async def read_events(response: Any) -> AsyncIterator[dict[str, Any]]:
         async for block in blocks:
             pending += block
             if b"\n" not in block:
+                if len(pending) + held > MAX_EVENT_BYTES:
+                    raise _too_large(MAX_EVENT_BYTES)
                 continue
-            *lines, pending = pending.split(b"\n")
+            *lines, rest = bytes(pending).split(b"\n")
+            pending = bytearray(rest)
             for line in lines:
                 if line.endswith(b"\r"):
                     line = line[:-1]
                 if line.startswith(b"data:"):
                     value = line[5:]
                     data.append(value[1:] if value.startswith(b" ") else value)
+                    held += len(value)
+                    if held + len(pending) > MAX_EVENT_BYTES:
+                        raise _too_large(MAX_EVENT_BYTES)
                 elif not line and data:
-                    payload, data = b"\n".join(data), []
+                    payload, data, held = b"\n".join(data), [], 0
                     if payload == b"[DONE]":
                         await _drain(blocks)
                         return

@@ -21,25 +21,84 @@ from bot.llm.events import ToolCall
 logger = logging.getLogger(__name__)
 
 
+MAX_ARGUMENT_CHARS = 100_000  # kept per call; a longer call is not run (ToolCall.problem)
+MAX_CALLS = 64  # calls kept per response; beyond this, fragments starting new calls are dropped
+MAX_NAME_CHARS = 128  # a longer (made-up) tool name is cut; it is refused as unknown anyway
+
+
 @dataclass(slots=True)
 class _Partial:
+    """One call being assembled; its arguments are scanned once, as they arrive."""
+
     id: str | None = None
     name: str = ""
     arguments: list[str] = field(default_factory=list)
+    size: int = 0
+    oversized: bool = False
+    # Incremental scan of the arguments: bracket depth outside strings, so that telling
+    # whether they already form a whole JSON object costs O(fragment), not O(all so far).
+    _depth: int = 0
+    _in_string: bool = False
+    _escaped: bool = False
+    _opened: bool = False  # the first non-space character was `{` or `[`
+    _closed: bool = False  # the top-level value ended (and nothing but spaces followed)
+    _broken: bool = False  # not a single JSON object or array, whatever comes next
+    _verdict: tuple[int, bool] | None = None  # (size, parses) of the last full check
 
     def args_text(self) -> str:
         return "".join(self.arguments)
 
+    def add(self, text: str) -> None:
+        """Append an arguments fragment (up to the size cap) and scan it."""
+        if self.oversized:
+            return
+        if self.size + len(text) > MAX_ARGUMENT_CHARS:
+            self.oversized = True
+            self.arguments = []
+            return
+        self.arguments.append(text)
+        self.size += len(text)
+        self._scan(text)
+
+    def _scan(self, text: str) -> None:
+        for ch in text:
+            if self._broken:
+                return
+            if self._in_string:
+                if self._escaped:
+                    self._escaped = False
+                elif ch == "\\":
+                    self._escaped = True
+                elif ch == '"':
+                    self._in_string = False
+            elif ch in " \t\r\n":
+                continue
+            elif self._closed:
+                self._broken = True  # something after a whole value: never valid again
+            elif not self._opened:
+                self._opened = ch in "{["
+                self._broken = not self._opened
+                self._depth = 1
+            elif ch == '"':
+                self._in_string = True
+            elif ch in "{[":
+                self._depth += 1
+            elif ch in "}]":
+                self._depth -= 1
+                self._closed = self._depth == 0
+
     def complete(self) -> bool:
         """Tell whether the arguments so far already form a whole JSON value."""
-        text = self.args_text()
-        if not text.strip():
+        if not self._closed or self._broken:
             return False
-        try:
-            json.loads(text)
-        except ValueError:
-            return False
-        return True
+        if self._verdict is None or self._verdict[0] != self.size:
+            try:
+                json.loads(self.args_text())  # once per completed value, not per fragment
+                parses = True
+            except (ValueError, RecursionError):
+                parses = False
+            self._verdict = (self.size, parses)
+        return self._verdict[1]
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -52,7 +111,7 @@ def _canonical(arguments: str) -> str:
     """Return arguments in a form where equal JSON compares equal."""
     try:
         return json.dumps(json.loads(arguments), sort_keys=True)
-    except ValueError:
+    except (ValueError, RecursionError):
         return arguments
 
 
@@ -77,6 +136,8 @@ class ToolCallAssembler:
         call_id = _get(fragment, "id") or None
         function = _get(fragment, "function")
         name = (_get(function, "name") if function is not None else None) or None
+        if name is not None:
+            name = str(name)[:MAX_NAME_CHARS]  # real names are at most 64 characters
         arguments = _get(function, "arguments") if function is not None else None
         current = self._target(index, call_id, name)
         if index is not None:
@@ -89,7 +150,7 @@ class ToolCallAssembler:
             return  # `arguments: null` (or missing) adds nothing
         if current.complete() and _canonical(arguments) == _canonical(current.args_text()):
             return  # the whole arguments sent again for a call that already has them
-        current.arguments.append(arguments)
+        current.add(arguments)
 
     def _target(self, index: int | None, call_id: str | None, name: str | None) -> _Partial:
         """Pick the call a fragment belongs to, starting a new one when it begins a call."""
@@ -116,6 +177,10 @@ class ToolCallAssembler:
         return name != current.name or current.complete()
 
     def _new(self) -> _Partial:
+        if len(self._calls) >= MAX_CALLS:
+            # Memory stays bounded; the registry refuses calls beyond its own smaller cap.
+            logger.warning("more than %d tool calls in one response; dropping the rest", MAX_CALLS)
+            return _Partial()  # assembled nowhere: not in self._calls
         self._calls.append(_Partial())
         return self._calls[-1]
 
@@ -126,6 +191,11 @@ class ToolCallAssembler:
         for partial in self._calls:
             if not partial.name:
                 logger.warning("dropping a tool call fragment without a function name")
+                continue
+            if partial.oversized:
+                call_id = partial.id or f"call_{uuid.uuid4().hex[:24]}"
+                problem = f"its arguments were longer than {MAX_ARGUMENT_CHARS:,} characters"
+                result.append(ToolCall(call_id, partial.name, "{}", problem=problem))
                 continue
             arguments = partial.args_text() or "{}"
             canonical = _canonical(arguments)

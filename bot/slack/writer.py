@@ -19,6 +19,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.clock import Clock, SystemClock
 from bot.errors import BotError
+from bot.slack.mentions import defuse_args
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class SlackWriter:
     ) -> AsyncSlackResponse | None:
         """Call `method`; None when a skippable write was not made (the caller coalesces)."""
         failures = limited = 0
+        args = defuse_args(args)  # the last line of defence: no write pings a whole channel
         while True:
             pause = self.paused_for(team_id, method)
             if pause > 0:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web import Request, Response
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
@@ -26,12 +27,18 @@ from bot.slack_app import (
     listeners,
     share,
     shortcuts,
+    uninstall,
     usage_command,
 )
-from bot.slack_app.access import Gate
+from bot.slack_app.access import AccessLists, Gate
+from bot.slack_app.config_access import ConfigPolicy
+from bot.slack_app.installs import InstallFlow
+from bot.slack_app.intake import bolt_request as read_bolt_request
+from bot.slack_app.intake import verifier_for
 from bot.slack_app.private import PrivateAnswers
 from bot.telemetry import logs
-from bot.telemetry.metrics import CONTENT_TYPE, Metrics
+from bot.telemetry.endpoints import metrics_handler
+from bot.telemetry.metrics import Metrics
 from bot.telemetry.scope import turn_scope
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Conversation
@@ -89,6 +96,12 @@ class BotApp:
         except Exception:
             logger.exception("turn for %s failed", request.message_ts)
 
+    async def healthz(self, _: Request) -> Response:
+        """Answer 200 while this process takes events and reaches its database, else 503."""
+        if self.ready and self.accepting and await self.store.ping():
+            return web.json_response({"ok": True})
+        return web.json_response({"ok": False}, status=503)
+
     async def drain(self, grace: float) -> None:
         """Stop taking events, let turns finish for `grace` seconds, then interrupt the rest."""
         self.accepting = False
@@ -125,6 +138,10 @@ def create_app(
     usage_command_name: str = "",
     usage_summary: home.UsageSummary | None = None,
     dm_threads: bool = False,
+    config_policy: ConfigPolicy | None = None,
+    metrics_token: str | None = None,
+    install_lists: AccessLists | None = None,
+    forget_tokens: Callable[[str | None], None] | None = None,
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -133,7 +150,10 @@ def create_app(
         request_verification_enabled=verify_requests,
         process_before_response=False,
         ignoring_self_events_enabled=True,
-        oauth_settings=oauth,
+        # ALLOW_TEAMS/DENY_TEAMS refuse an install at the callback (bot.slack_app.installs).
+        oauth_flow=InstallFlow(settings=oauth, lists=install_lists or AccessLists())
+        if oauth is not None
+        else None,
     )
     bot = BotApp(
         bolt=bolt, web=web.Application(), conversation=conversation, store=store, gate=gate
@@ -145,12 +165,22 @@ def create_app(
             conversation.bot_user_id = context.bot_user_id
         return await next()
 
+    if oauth is not None and oauth.installation_store is not None:
+        uninstall.register(
+            bolt, store=oauth.installation_store, forget=forget_tokens or (lambda team: None)
+        )
+    else:  # one workspace, one token from the environment: nothing stored to delete
+        uninstall.register_single_token(bolt)
     deletions.register(bolt, Privacy(store.engine), metrics)  # before the message listener
     assistant.register(bolt, store=store, submit=bot.submit)
     interactions.register(bolt, conversation=conversation, store=store)
     if channels is not None and config_command_name:
         config_modal.register(
-            bolt, channels=channels, default_model=default_model, command=config_command_name
+            bolt,
+            channels=channels,
+            default_model=default_model,
+            command=config_command_name,
+            policy=config_policy,
         )
     if usage is not None and usage_command_name:
         usage_command.register(bolt, tracker=usage, command=usage_command_name)
@@ -177,27 +207,22 @@ def create_app(
     async def ignore_other_events() -> None:
         """Acknowledge event types the bot does not act on, so Slack does not redeliver."""
 
+    verifier = verifier_for(signing_secret, verify_requests)
+
     async def slack_events(request: web.Request) -> web.Response:
         if not bot.accepting:
             return web.Response(status=503, text="shutting down")
-        try:
-            bolt_request = await to_bolt_request(request)
-        except ValueError:
-            logger.warning("rejected a request whose body is not valid JSON or form data")
-            return web.Response(status=400, text="malformed payload")
+        bolt_request = await read_bolt_request(request, verifier)
+        if isinstance(bolt_request, web.Response):
+            return bolt_request  # not a Slack request: refused with one log line
         body = bolt_request.body
         if not isinstance(body, dict) or not isinstance(body.get("event", {}), dict):
             logger.warning("rejected a request with a malformed payload")
             return web.Response(status=400, text="malformed payload")
         return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
-    async def healthz(_: web.Request) -> web.Response:
-        if bot.ready and bot.accepting and await store.ping():
-            return web.json_response({"ok": True})
-        return web.json_response({"ok": False}, status=503)
-
     bot.web.router.add_post("/slack/events", slack_events)
-    bot.web.router.add_get("/healthz", healthz)
+    bot.web.router.add_get("/healthz", bot.healthz)
     if oauth is not None:
         flow = bolt.oauth_flow
         assert flow is not None
@@ -214,10 +239,6 @@ def create_app(
 
         bot.web.router.add_get(oauth.install_path, install)
         bot.web.router.add_get(oauth.redirect_uri_path, oauth_redirect)
-    if metrics is not None:
-
-        async def metrics_page(_: web.Request) -> web.Response:
-            return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
-
-        bot.web.router.add_get("/metrics", metrics_page)
+    if metrics is not None and metrics_token:  # never open on the public events port
+        bot.web.router.add_get("/metrics", metrics_handler(metrics, metrics_token))
     return bot

@@ -10,15 +10,24 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import texts
 from bot.errors import StorageUnavailable
+from bot.slack_app.config_access import ConfigPolicy
 from bot.turns.channel_settings import PRESETS, ChannelConfig, ChannelSettings
 
 logger = logging.getLogger(__name__)
 
 CALLBACK_ID = "llm_config"
 FIELDS = ("preset", "language", "system_prompt", "model", "temperature")
+DEFAULT_MODEL_VALUE = "-"  # the "bot's default" option of the model list (values cannot be empty)
 
 
-def build_view(config: ChannelConfig, *, team_id: str, channel_id: str, default_model: str) -> dict:
+def build_view(
+    config: ChannelConfig,
+    *,
+    team_id: str,
+    channel_id: str,
+    default_model: str,
+    allowed_models: tuple[str, ...] = (),
+) -> dict:
     """Return the modal showing `config`, ready for views.open."""
 
     def option(key: str) -> dict[str, Any]:
@@ -72,7 +81,9 @@ def build_view(config: ChannelConfig, *, team_id: str, channel_id: str, default_
             multiline=True,
             max_length=4000,
         ),
-        text_input(
+        model_select(config.model, default_model, allowed_models)
+        if allowed_models
+        else text_input(
             "model",
             "Model (empty: the bot's)",
             config.model,
@@ -94,6 +105,51 @@ def build_view(config: ChannelConfig, *, team_id: str, channel_id: str, default_
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": blocks,
+    }
+
+
+def model_select(current: str, default_model: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+    """Return the model input as a list of the allowed models (ALLOWED_MODELS)."""
+
+    def option(label: str, value: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": label[:75]}, "value": value[:150]}
+
+    options = [option(f"The bot's default ({default_model})", DEFAULT_MODEL_VALUE)]
+    options += [option(name, name) for name in allowed[:99]]
+    chosen = next((o for o in options[1:] if o["value"] == current), options[0])
+    return {
+        "type": "input",
+        "block_id": "model",
+        "optional": True,
+        "label": {"type": "plain_text", "text": "Model"},
+        "element": {
+            "type": "static_select",
+            "action_id": "value",
+            "options": options,
+            "initial_option": chosen,
+        },
+    }
+
+
+def build_summary(config: ChannelConfig, *, channel_id: str, reason: str) -> dict:
+    """Return a read-only modal summarising `config` (not its prompt) for a non-editor."""
+    summary = texts.config_summary(
+        channel_id,
+        config.preset_info.label,
+        language=config.language,
+        model=config.model,
+        temperature=config.temperature,
+        custom_prompt=bool(config.system_prompt),
+    )
+    return {
+        "type": "modal",
+        "callback_id": f"{CALLBACK_ID}_summary",
+        "title": {"type": "plain_text", "text": "Bot settings"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": summary}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": reason}]},
+        ],
     }
 
 
@@ -128,35 +184,59 @@ def parse_submission(view: dict[str, Any], user_id: str) -> tuple[ChannelConfig,
         preset=preset,
         language=language[:64],
         system_prompt=read("system_prompt"),
-        model=read("model")[:128],
+        model="" if read("model") == DEFAULT_MODEL_VALUE else read("model")[:128],
         temperature=temperature,
         updated_by=user_id,
     )
     return config, errors
 
 
-def register(app: AsyncApp, *, channels: ChannelSettings, default_model: str, command: str) -> None:
+def register(
+    app: AsyncApp,
+    *,
+    channels: ChannelSettings,
+    default_model: str,
+    command: str,
+    policy: ConfigPolicy | None = None,
+) -> None:
     """Attach the slash command and its modal's submission handler to `app`."""
+    rules = policy or ConfigPolicy()
 
     @app.command(command)
     async def open_config(ack: Any, body: dict[str, Any], client: Any) -> None:
-        await ack()
         team_id, channel_id = body.get("team_id", ""), body.get("channel_id", "")
+        user_id = body.get("user_id", "")
+        if not rules.may_use(team_id, channel_id, user_id):
+            logger.info("/llm-config refused by the access lists in %s", channel_id)
+            await ack(texts.ACCESS_DENIED)
+            return
+        await ack()
         try:
             config = await channels.get(team_id, channel_id)
         except StorageUnavailable:
             config = ChannelConfig()
-        view = build_view(
-            config, team_id=team_id, channel_id=channel_id, default_model=default_model
-        )
+        reason = await rules.edit_refusal(client, team_id, user_id)
+        if reason is not None:
+            view = build_summary(config, channel_id=channel_id, reason=reason)
+        else:
+            view = build_view(
+                config,
+                team_id=team_id,
+                channel_id=channel_id,
+                default_model=default_model,
+                allowed_models=rules.allowed_models,
+            )
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.view(CALLBACK_ID)
     async def save_config(
         ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any
     ) -> None:
-        user_id = (body.get("user") or {}).get("id", "")
+        user = body.get("user") or {}
+        user_id = user.get("id", "")
         config, errors = parse_submission(view, user_id)
+        if not rules.model_allowed(config.model):
+            errors["model"] = texts.CONFIG_BAD_MODEL
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -165,6 +245,15 @@ def register(app: AsyncApp, *, channels: ChannelSettings, default_model: str, co
             team_id, channel_id = str(where["team"]), str(where["channel"])
         except (ValueError, KeyError, TypeError):
             await ack(response_action="errors", errors={"preset": texts.CONFIG_LOST_CHANNEL})
+            return
+        refused = (
+            texts.ACCESS_DENIED
+            if not rules.may_use(team_id, channel_id, user_id)
+            else await rules.edit_refusal(client, team_id, user_id, user_team=user.get("team_id"))
+        )
+        if refused is not None:
+            logger.info("a settings submission for %s was refused", channel_id)
+            await ack(response_action="errors", errors={"preset": refused})
             return
         try:
             await channels.save(team_id, channel_id, config)

@@ -11,22 +11,41 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.sqlalchemy_utils import normalize_datetime_for_db
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
+from bot.slack_app.installs import InstallationStore, TokenCipher
 from bot.telemetry import scope
 
 logger = logging.getLogger(__name__)
 
 AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
 STATE_TTL = 600
+
+
+class StateStore(AsyncSQLAlchemyOAuthStateStore):
+    """slack_sdk's OAuth state store that deletes expired states whenever it issues one.
+
+    Every visit to /slack/install stores a state; an install that is never finished left
+    its row behind forever. Purging on issue keeps the table at about the number of
+    installs started within STATE_TTL (indexed on `expire_at`, migration 0005).
+    """
+
+    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+        now = normalize_datetime_for_db(datetime.now(UTC))  # as slack_sdk writes expire_at
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self.oauth_states.delete().where(self.oauth_states.c.expire_at < now)
+            )
+        return await super().async_issue(*args, **kwargs)
 
 
 def oauth_settings(
@@ -41,11 +60,15 @@ def oauth_settings(
         redirect_uri=settings.slack_redirect_uri,
         install_page_rendering_enabled=False,  # /slack/install redirects straight to Slack
         authorization_url=authorization_url,
-        installation_store=AsyncSQLAlchemyInstallationStore(
-            client_id=settings.slack_client_id, engine=engine
+        installation_store=InstallationStore(
+            client_id=settings.slack_client_id,
+            engine=engine,
+            cipher=TokenCipher(settings.token_encryption_key)
+            if settings.token_encryption_key
+            else None,
         ),
         installation_store_bot_only=True,
-        state_store=AsyncSQLAlchemyOAuthStateStore(expiration_seconds=STATE_TTL, engine=engine),
+        state_store=StateStore(expiration_seconds=STATE_TTL, engine=engine),
         state_expiration_seconds=STATE_TTL,
     )
 
@@ -69,6 +92,10 @@ class InstalledTokens:
             logger.warning("no installation found for workspace %s", team_id)
         self._cache[team_id] = (time.monotonic(), token)
         return token
+
+    def forget(self, team_id: str | None) -> None:
+        """Drop a workspace's cached token (it was uninstalled or revoked)."""
+        self._cache.pop(team_id or "", None)
 
 
 class TeamTokenClient(AsyncWebClient):

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from bot.tools.registry import ToolResult
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+UNKNOWN_TOOL = "unknown"  # the label of a call to a tool that is not registered
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 34.0, 60.0)
 TURN_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 600.0)
 
@@ -38,7 +39,10 @@ class _CallbackCounter(Collector):
 class Metrics:
     """The bot's counters, histograms and gauges."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tool_names: Iterable[str] = ()) -> None:
+        # Label values come only from this list: a name the model made up is `unknown`, so
+        # the model can neither add series without bound nor write text into /metrics.
+        self.tool_names = frozenset(tool_names)
         r = self.registry = CollectorRegistry()
         self.turns = Counter(
             "slackbot_turns", "Turns finished, by outcome", ["outcome"], registry=r
@@ -121,9 +125,8 @@ class TurnObserver:
     def tools(self, calls: Sequence[ToolCall], results: Sequence[ToolResult]) -> None:
         """Note tool calls and which of them failed."""
         for call, result in zip(calls, results, strict=False):
-            self.metrics.tool_calls.labels(
-                tool=call.name, outcome="ok" if result.ok else "error"
-            ).inc()
+            name = call.name if call.name in self.metrics.tool_names else UNKNOWN_TOOL
+            self.metrics.tool_calls.labels(tool=name, outcome="ok" if result.ok else "error").inc()
 
     def finish(self, outcome: str) -> None:
         """Note how the turn ended (once)."""

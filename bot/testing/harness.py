@@ -21,6 +21,7 @@ from bot.testing.signing import event_body, signed_headers
 from bot.testing.slack import FakeSlack
 
 SECRET = "test-signing-secret"
+METRICS_TOKEN = "test-metrics-token"
 FORM = "application/x-www-form-urlencoded"
 _ts = itertools.count(1)
 
@@ -57,6 +58,7 @@ class Harness:
             "openai_max_retries": 1,
             "stream_idle_timeout": 2.0,
             "shutdown_grace": 2.0,
+            "metrics_token": METRICS_TOKEN,
             "_env_file": None,
         }
         values.update(self.overrides)
@@ -88,6 +90,14 @@ class Harness:
         await self.stop()
         if self.http is not None:
             await self.http.close()
+
+    async def scrape(self, url: str | None = None, token: str | None = METRICS_TOKEN) -> str:
+        """GET /metrics (on the events port unless `url` says where) with the bearer token."""
+        assert self.http is not None
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.http.get(url or f"{self.url}/metrics", headers=headers) as response:
+            assert response.status == 200, response.status
+            return await response.text()
 
     async def post_raw(self, body: str, headers: dict[str, str]) -> tuple[int, str]:
         assert self.http is not None

@@ -75,12 +75,14 @@ class SlackWorkspace:
         self.caller_token: str | None = None
         self.team_tokens: dict[str, tuple[str, str]] = {}  # token -> (team_id, bot_user_id)
         self.oauth_codes: dict[str, Json] = {}  # code -> oauth.v2.access answer
+        self.revoked_tokens: list[str] = []  # tokens given back with auth.revoke
 
         def ok(args: Json) -> Json:
             return {"ok": True}
 
         self.api_methods: dict[str, Callable[[Json], Json]] = {
             "auth.test": self._auth_test,
+            "auth.revoke": self._auth_revoke,
             "oauth.v2.access": self._oauth_access,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
@@ -268,6 +270,15 @@ class SlackWorkspace:
         if args.get("code") not in self.oauth_codes:
             raise SlackError("invalid_code")
         return self.oauth_codes.pop(args["code"])
+
+    def _auth_revoke(self, args: Json) -> Json:
+        """Revoke the token the call was made with (`test=true` only pretends)."""
+        token = self.caller_token or ""
+        if args.get("test") in (True, "true", "1"):
+            return {"ok": True, "revoked": False}
+        self.team_tokens.pop(token, None)
+        self.revoked_tokens.append(token)
+        return {"ok": True, "revoked": True}
 
     def _auth_test(self, args: Json) -> Json:
         team_id, bot_user_id = self.team_tokens.get(self.caller_token or "", (None, None))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bot.slack.reply.native import NativeReply
+from bot.slack.reply.update import ReplyTarget
 from bot.testing.clock import FakeClock
 
 
@@ -39,3 +41,22 @@ if TYPE_CHECKING:  # mypy checks that the recorder fits where a SlackWriter goes
     from bot.slack.writer import Writer
 
     _fits: type[Writer] = RecordingWriter
+
+
+def native_reply(clock: FakeClock, writer: RecordingWriter) -> NativeReply:
+    """Return a NativeReply in a DM thread that writes through `writer`."""
+    return NativeReply(
+        writer=writer,
+        target=ReplyTarget("T1", "D1", "1.0"),
+        interval=0.5,
+        clock=clock,
+    )
+
+
+def stream_chunks(writer: RecordingWriter) -> list[tuple[str, Any]]:
+    """Return (method, chunk) for every chunk the stream calls carried, in order."""
+    out = []
+    for _, method, args in writer.calls:
+        for chunk in args.get("chunks") or []:
+            out.append((method, chunk.get("text") or (chunk["id"], chunk["status"])))
+    return out

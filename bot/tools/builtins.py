@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
 from datetime import timezone as fixed_offset
+from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.tools.channel_summary import summarize_channel
 from bot.tools.decorator import tool
@@ -14,12 +15,20 @@ from bot.tools.slack_api import SlackRefused, call, user_info
 from bot.tools.slack_reader import read_slack_message
 
 
+@cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def _zone(name: str | None, offset: Any = None, label: str | None = None) -> tzinfo | None:
     """Return a time zone by IANA name, falling back to a fixed UTC offset in seconds."""
-    if name:
+    # Only known keys reach ZoneInfo: others (a directory such as "America", a long name)
+    # raise OSErrors whose text names the time-zone files' path in site-packages.
+    known = _known_zones()
+    if name and (name in known or not known):
         try:
             return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             pass
     if isinstance(offset, int):
         delta, shown = timedelta(seconds=offset), label or name
@@ -37,7 +46,8 @@ async def current_datetime(ctx: ToolContext, timezone: str | None = None) -> dic
     if timezone:
         zone, source = _zone(timezone), "requested"
         if zone is None:
-            return {"error": f"Unknown time zone {timezone!r}; use an IANA name like Europe/Paris."}
+            shown = timezone if len(timezone) <= 64 else timezone[:64] + "…"
+            return {"error": f"Unknown time zone {shown!r}; use an IANA name like Europe/Paris."}
         name = timezone
     else:
         user: dict[str, Any] = {}

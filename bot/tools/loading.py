@@ -91,6 +91,7 @@ def build_registry(
     plugins: bool = True,
     timeout: float = 20.0,
     result_limit: int = 20_000,
+    max_calls: int = 16,
 ) -> ToolRegistry:
     """Build the registry: built-ins first, then plugins, then TOOL_MODULES (later wins)."""
     tools: list[Tool] = []
@@ -101,6 +102,6 @@ def build_registry(
     if plugins:
         tools += load_entry_points()
     tools += load_modules(split_modules(modules))
-    registry = ToolRegistry(tools, timeout=timeout, result_limit=result_limit)
+    registry = ToolRegistry(tools, timeout=timeout, result_limit=result_limit, max_calls=max_calls)
     logger.info("tools offered to the model: %s", ", ".join(registry.names()) or "none")
     return registry

@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.errors import BotError
+from bot.jsondepth import MAX_DEPTH, too_deep
 from bot.llm.events import ToolCall
 from bot.tools.schema import ToolArgumentError
 
 logger = logging.getLogger(__name__)
 
 TRUNCATED = "\n[…the rest of this result was cut to fit the model's context…]"
+# A filesystem path in an exception's text (it could name the server's directories).
+_PATH = re.compile(r"(?<![\w:/])(?:[A-Za-z]:)?[\\/](?:[^\s'\"\\/]+[\\/])+[^\s'\"]*")
 
 
 class ToolError(BotError):
@@ -44,6 +48,9 @@ class ToolContext:
     thread_ts: str
     user_id: str | None
     client: Any = None  # the Slack AsyncWebClient
+    # Everyone who wrote in the conversation's stored history (the asker included): who
+    # sees what a tool result makes the model say there (bot.tools.sharing).
+    participants: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,8 @@ class ToolRegistry:
     tools: list[Tool] = field(default_factory=list)
     timeout: float = 20.0
     result_limit: int = 20_000  # characters of one result kept for the model
+    max_calls: int = 16  # calls run per model response; the rest get an error result
+    max_argument_chars: int = 100_000  # longer arguments are refused, not parsed
     _tools: dict[str, Tool] = field(default_factory=dict, init=False)
     _abandoned: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
 
@@ -109,8 +118,15 @@ class ToolRegistry:
         return [tool.spec() for tool in self._tools.values()]
 
     async def run_all(self, calls: tuple[ToolCall, ...], ctx: ToolContext) -> list[ToolResult]:
-        """Run calls concurrently; return one result per call, in order."""
-        return list(await asyncio.gather(*(self.run(call, ctx) for call in calls)))
+        """Run calls concurrently (at most `max_calls`); return one result per call, in order."""
+        ran = list(await asyncio.gather(*(self.run(call, ctx) for call in calls[: self.max_calls])))
+        if len(calls) > self.max_calls:
+            logger.warning("%d tool calls in one response; ran %d", len(calls), self.max_calls)
+        skipped = ToolResult.failure(
+            f"not run: {len(calls)} tool calls came in one response and at most "
+            f"{self.max_calls} run at a time. Call the rest in your next response."
+        )
+        return ran + [skipped] * (len(calls) - len(ran))
 
     async def run(self, call: ToolCall, ctx: ToolContext) -> ToolResult:
         """Run one call; every failure becomes a failed result the model reads."""
@@ -119,6 +135,13 @@ class ToolRegistry:
             known = ", ".join(self._tools) or "none"
             return ToolResult.failure(
                 f"there is no tool named {call.name!r}. Available tools: {known}."
+            )
+        if call.problem:
+            return ToolResult.failure(f"{call.name} was not run: {call.problem}.")
+        if len(call.arguments or "") > self.max_argument_chars:
+            return ToolResult.failure(
+                f"the arguments of {call.name} are longer than "
+                f"{self.max_argument_chars:,} characters, so it was not run. Send shorter ones."
             )
         try:
             args = _parse(call.arguments)
@@ -159,7 +182,7 @@ class ToolRegistry:
             return ToolResult.failure(str(exc))
         if exc is not None:
             logger.warning("tool %s raised %s", tool.name, type(exc).__name__, exc_info=exc)
-            return ToolResult.failure(f"{tool.name} failed: {type(exc).__name__}: {exc}")
+            return ToolResult.failure(f"{tool.name} failed: {type(exc).__name__}: {_public(exc)}")
         return ToolResult(_text(task.result()))
 
     def _limit(self, text: str) -> str:
@@ -172,13 +195,24 @@ def _parse(arguments: str | None) -> dict[str, Any]:
     """Parse the model's arguments; empty or null means no arguments."""
     if not arguments or not arguments.strip() or arguments.strip() == "null":
         return {}
+    if too_deep(arguments):
+        raise ToolArgumentError(f"arguments nest deeper than {MAX_DEPTH} levels")
     try:
         args = json.loads(arguments)
     except ValueError as exc:
         raise ToolArgumentError(f"not valid JSON ({exc}); send a JSON object") from None
+    except RecursionError:
+        raise ToolArgumentError(f"arguments nest deeper than {MAX_DEPTH} levels") from None
     if not isinstance(args, dict):
         raise ToolArgumentError("arguments must be a JSON object")
     return args
+
+
+def _public(exc: BaseException) -> str:
+    """Return an exception's text without filesystem paths (an OSError names its file)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return _PATH.sub("…", str(exc))
 
 
 def _text(result: Any) -> str:

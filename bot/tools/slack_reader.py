@@ -1,9 +1,11 @@
 """Read a Slack message or thread from a permalink, within this workspace and with care.
 
 Three checks come before any history is read: the link's host is this workspace's
-(`auth.test`), the conversation is visible to the bot (`conversations.info`), and a
-conversation other than the current one is one the asking user could see themselves
-(`bot.tools.visibility.asker_can_read`), so the bot never repeats a thread to outsiders.
+(`auth.test`), the conversation is visible to the bot (`conversations.info`), and its
+content may be repeated where the answer goes (`bot.tools.sharing`: private content only
+into the same conversation or the asker's own DM with the bot, public content not into a
+conversation shared with another organisation nor to anyone in the thread who could not
+see it), so the bot never repeats a thread to outsiders.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from bot.tools.decorator import tool
 from bot.tools.registry import ToolContext, ToolError
+from bot.tools.sharing import refusal
 from bot.tools.slack_api import SlackRefused, call, user_info
-from bot.tools.visibility import asker_can_read
 
 MAX_MESSAGES = 40
 MAX_TEXT = 3000
@@ -67,23 +69,22 @@ async def _check_workspace(ctx: ToolContext, link: Permalink) -> None:
         )
 
 
-async def _check_asker_may_read(ctx: ToolContext, link: Permalink) -> None:
-    channel = (await call(ctx, "conversations.info", channel=link.channel)).get("channel") or {}
-    private = channel.get("is_private") or channel.get("is_im") or channel.get("is_mpim")
+async def _check_may_share(ctx: ToolContext, link: Permalink) -> None:
+    source = (await call(ctx, "conversations.info", channel=link.channel)).get("channel") or {}
+    source = {"id": link.channel, **source}
     if link.channel == ctx.channel_id:
         return
-    # The bot reads with its own access; return only what the asker could see (bot.slack_app.access).
-    if await asker_can_read(partial(call, ctx), channel, ctx.user_id, team_id=ctx.team_id):
-        return
-    if private:
-        raise ToolError(
-            "That conversation is private and the person asking is not a member of it, so I "
-            "will not read it here."
-        )
-    raise ToolError(
-        "The person asking cannot see that conversation (guests and people from other "
-        "organisations see only the channels they are in), so I will not read it here."
+    here = (await call(ctx, "conversations.info", channel=ctx.channel_id)).get("channel") or {}
+    reason = await refusal(
+        partial(call, ctx),
+        source,
+        {"id": ctx.channel_id, **here},
+        asker=ctx.user_id,
+        participants=ctx.participants,
+        team_id=ctx.team_id,
     )
+    if reason is not None:
+        raise ToolError(reason)
 
 
 async def _names(ctx: ToolContext, user_ids: set[str]) -> dict[str, str]:
@@ -118,7 +119,7 @@ async def read_slack_message(ctx: ToolContext, permalink: str) -> dict[str, Any]
     """
     link = parse_permalink(permalink)
     await _check_workspace(ctx, link)
-    await _check_asker_may_read(ctx, link)
+    await _check_may_share(ctx, link)
     root = link.thread_ts or link.ts
     replies = await call(
         ctx, "conversations.replies", channel=link.channel, ts=root, limit=MAX_MESSAGES

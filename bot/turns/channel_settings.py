@@ -10,7 +10,7 @@ channel never turns into a chat with the bot.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from bot.clock import Clock, SystemClock
@@ -127,9 +127,17 @@ def resolve(config: ChannelConfig, default_prompt: str) -> TurnSettings:
 class ChannelSettings:
     """Read and save channel settings, with a short cache for the per-event lookups."""
 
-    def __init__(self, store: Store, *, default_prompt: str, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        default_prompt: str,
+        clock: Clock | None = None,
+        allowed_models: tuple[str, ...] = (),
+    ) -> None:
         self.store = store
         self.default_prompt = default_prompt
+        self.allowed_models = allowed_models  # ALLOWED_MODELS: a stored model outside it is ignored
         self.clock = clock or SystemClock()
         self._cache: dict[tuple[str, str], tuple[float, ChannelConfig]] = {}
 
@@ -155,7 +163,11 @@ class ChannelSettings:
             config = await self.get(team_id, channel_id)
         except StorageUnavailable:
             config = ChannelConfig()
-        return resolve(config, self.default_prompt)
+        settings = resolve(config, self.default_prompt)
+        if settings.model and self.allowed_models and settings.model not in self.allowed_models:
+            logger.warning("%s names a model outside ALLOWED_MODELS; using the default", channel_id)
+            settings = replace(settings, model=None)
+        return settings
 
     async def answers_every_message(self, team_id: str, channel_id: str) -> bool:
         """Tell whether every human message in the channel gets an answer."""

@@ -111,6 +111,7 @@ class Turn:
         self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
         self.notes: list[str] = []  # files not read (or cut), one line each, under the reply
         self.blind = False  # the model refused image parts: send none (VISION=auto)
+        self.participants = frozenset([request.user_id])  # who wrote in the thread (tools)
 
     def stop(self) -> None:
         """Stop this turn: the model request is closed and the reply says it was stopped."""
@@ -219,6 +220,9 @@ class Turn:
         rounds = 0
         while True:
             stored = await deps.store.history(self.key, limit=deps.config.history_rows)
+            self.participants = frozenset(
+                [self.request.user_id, *(m.user_id for m in stored if m.user_id)]
+            )
             if self.settings.stateless:  # e.g. translation: this message alone, no thread
                 asked = [i for i, m in enumerate(stored) if m.slack_ts == self.request.message_ts]
                 stored = stored[asked[0] :] if asked else stored
@@ -323,6 +327,7 @@ class Turn:
             thread_ts=self.key.thread_ts,
             user_id=self.request.user_id,
             client=deps.client,
+            participants=self.participants,
         )
         results = await deps.tools.run_all(event.calls, ctx)
         self.observed.tools(event.calls, results)

@@ -89,9 +89,7 @@ async def test_retention_purge_runs_inside_the_bot(harness: Harness) -> None:
     await _dm_turn(bot, "a new question", "a new answer")
     contents = [m["content"] for m in bot.llm.requests[-1]["messages"][1:]]
     assert contents == ["a new question"]
-    assert bot.http is not None
-    async with bot.http.get(f"{bot.url}/metrics") as response:
-        assert 'slackbot_messages_purged_total{reason="retention"} 2.0' in await response.text()
+    assert 'slackbot_messages_purged_total{reason="retention"} 2.0' in await bot.scrape()
 
 
 async def test_purge_export_and_erase_commands(bot: Harness) -> None:

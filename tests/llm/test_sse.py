@@ -123,3 +123,25 @@ async def test_event_that_is_not_json_is_an_error(model: ChatModel, llm: FakeOpe
 async def test_nothing_after_done_is_read_as_answer(model: ChatModel, llm: FakeOpenAI) -> None:
     body = sse(event("one"), event(finish="stop"), b"[DONE]", event(" two"))
     assert text(await run(model, llm, body)) == "one"
+
+
+async def test_line_that_never_ends_is_refused_at_the_buffer_cap(
+    model: ChatModel, llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import texts
+    from bot.llm import sse as reader
+
+    monkeypatch.setattr(reader, "MAX_EVENT_BYTES", 32 * 1024)
+    with pytest.raises(ModelError) as caught:
+        await run(model, llm, sse(event("Hi")), *[b"data: " + b"x" * 4096] * 20)
+    assert caught.value.user_message == texts.MODEL_EVENT_TOO_LARGE
+
+
+async def test_data_lines_without_a_blank_line_are_refused_at_the_buffer_cap(
+    model: ChatModel, llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.llm import sse as reader
+
+    monkeypatch.setattr(reader, "MAX_EVENT_BYTES", 32 * 1024)
+    with pytest.raises(ModelError):
+        await run(model, llm, *[b"data: " + b"x" * 1000 + b"\n"] * 100)

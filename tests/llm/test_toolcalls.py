@@ -201,3 +201,46 @@ def test_broken_arguments_are_passed_on_for_the_registry_to_report() -> None:
     assembler = ToolCallAssembler()
     assembler.feed([{"index": 0, "id": "call_a", "function": {"name": "echo", "arguments": "{"}}])
     assert assembler.finish() == (ToolCall("call_a", "echo", "{"),)
+
+
+def test_tool_call_assembly_does_not_reparse_arguments_per_fragment(monkeypatch) -> None:
+    """80,000 characters in 10,000 fragments: the arguments are parsed once, not per piece."""
+    import types
+
+    from bot.llm import toolcalls
+
+    parsed: list[int] = []
+
+    def loads(text: str) -> Any:
+        parsed.append(len(text))
+        return json.loads(text)
+
+    monkeypatch.setattr(toolcalls, "json", types.SimpleNamespace(loads=loads, dumps=json.dumps))
+    text = json.dumps({"text": "y" * 80_000})
+    assembler = ToolCallAssembler()
+    assembler.feed([{"index": 0, "id": "c1", "function": {"name": "echo", "arguments": ""}}])
+    for i in range(0, len(text), 8):
+        assembler.feed([{"index": 0, "function": {"arguments": text[i : i + 8]}}])
+    (call,) = assembler.finish()
+    assert call.arguments == text
+    assert sum(parsed) <= 3 * len(text), f"{len(parsed)} parses of {sum(parsed)} characters"
+
+
+def test_tool_call_arguments_over_the_cap_are_not_kept() -> None:
+    from bot.llm.toolcalls import MAX_ARGUMENT_CHARS
+
+    assembler = ToolCallAssembler()
+    assembler.feed([{"index": 0, "id": "c1", "function": {"name": "echo", "arguments": "{"}}])
+    for _ in range(MAX_ARGUMENT_CHARS // 1000 + 2):
+        assembler.feed([{"index": 0, "function": {"arguments": "x" * 1000}}])
+    (call,) = assembler.finish()
+    assert call.arguments == "{}" and call.problem and "longer than" in call.problem
+
+
+def test_tool_calls_beyond_the_hard_cap_are_dropped() -> None:
+    from bot.llm.toolcalls import MAX_CALLS
+
+    assembler = ToolCallAssembler()
+    for i in range(MAX_CALLS + 50):
+        assembler.feed([{"index": i, "id": f"c{i}", "function": {"name": "f", "arguments": "{}"}}])
+    assert len(assembler.finish()) == MAX_CALLS

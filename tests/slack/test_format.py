@@ -104,3 +104,27 @@ def test_markup_uses_markdown_text_without_buttons_and_blocks_with_them() -> Non
 def test_long_fallback_text_is_cut_below_the_update_limit() -> None:
     content = ReplyMarkup(stop_value="1.2").content("x" * 3900, "streaming")
     assert len(content["text"]) == 3000 and markdown_of(content) == "x" * 3900
+
+
+def test_table_cell_backticks_cannot_close_the_code_block() -> None:
+    shown = to_slack("| a |\n|---|\n| ``` |\n| <!channel> hi |")
+    assert shown == "```\na\n-------------\nˋˋˋ\n<ǃchannel> hi\n```"
+
+
+def test_broadcast_tokens_inside_code_are_defused() -> None:
+    assert to_slack("`<!here>` and\n```\n<!subteam^S1>\n```") == (
+        "`<ǃhere>` and\n```\n<ǃsubteam^S1>\n```"
+    )
+
+
+def test_link_label_that_looks_like_another_address_shows_the_real_target() -> None:
+    assert to_slack("[https://slack.com](https://evil.example)") == "https://evil.example"
+    assert to_slack("[www.google.com](http://evil.example/a)") == "http://evil.example/a"
+    assert to_slack("<https://evil.example|slack.com>") == "https://evil.example"
+    kept = "[slack.com](https://api.slack.com/x) [Node.js](https://nodejs.org) [setup.py](https://x.io)"
+    assert to_slack(kept) == kept
+
+
+def test_reference_link_with_a_disguised_label_shows_the_real_target() -> None:
+    text = "Go [https://slack.com][1] or [ok][2].\n\n[1]: https://evil.example\n[2]: https://ok.example"
+    assert to_slack(text).startswith("Go https://evil.example or [ok][2].")

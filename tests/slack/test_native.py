@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from bot.slack.reply import native
 from bot.slack.reply.format import to_slack
-from bot.slack.reply.native import NativeReply
-from bot.slack.reply.update import ReplyTarget
 from bot.testing.clock import FakeClock
-from bot.testing.writer import RecordingWriter
-
-
-def make(clock: FakeClock, writer: RecordingWriter) -> NativeReply:
-    return NativeReply(
-        writer=writer,
-        target=ReplyTarget("T1", "D1", "1.0"),
-        interval=0.5,
-        clock=clock,
-    )
-
-
-def chunks(writer: RecordingWriter) -> list[tuple[str, Any]]:
-    """Return (method, chunk) for every chunk the stream calls carried, in order."""
-    out = []
-    for _, method, args in writer.calls:
-        for chunk in args.get("chunks") or []:
-            out.append((method, chunk.get("text") or (chunk["id"], chunk["status"])))
-    return out
+from bot.testing.writer import RecordingWriter, native_reply, stream_chunks
 
 
 async def test_task_updates_go_out_between_the_text_around_them() -> None:
     clock = FakeClock()
     writer = RecordingWriter(clock)
-    reply = make(clock, writer)
+    reply = native_reply(clock, writer)
     await reply.start()
     reply.update("Let me check. ")
     reply.task("c1", "lookup", "in_progress")
@@ -45,7 +23,7 @@ async def test_task_updates_go_out_between_the_text_around_them() -> None:
     for _ in range(4):
         await clock.advance(0.3)
     await clock.run(reply.finish("Let me check. It is late."))
-    assert chunks(writer) == [
+    assert stream_chunks(writer) == [
         ("chat.appendStream", "Let me check. "),
         ("chat.appendStream", ("c1", "in_progress")),
         ("chat.appendStream", ("c1", "complete")),
@@ -62,7 +40,7 @@ async def test_formatting_that_changes_after_it_streamed_is_repaired_with_chat_u
     monkeypatch.setattr(native, "settled", lambda text, start=0: len(text))
     clock = FakeClock()
     writer = RecordingWriter(clock)
-    reply = make(clock, writer)
+    reply = native_reply(clock, writer)
     await reply.start()
     answer = "Scores:\n\n| team | points |\n|---|---|\n| red | 3 |\n"
     for end in (len("Scores:\n\n| team | points |\n"), len(answer)):

@@ -61,9 +61,7 @@ async def test_denied_workspace_gets_silence_and_is_counted(harness: Harness) ->
     await bot.settle()
     assert bot.llm.requests == []
     assert [c.method for c in bot.slack.calls if not c.method.startswith("auth.")] == []
-    assert bot.http is not None
-    async with bot.http.get(f"{bot.url}/metrics") as response:
-        assert 'slackbot_access_denied_total{scope="team"} 1.0' in await response.text()
+    assert 'slackbot_access_denied_total{scope="team"} 1.0' in await bot.scrape()
 
 
 def test_deny_wins_over_allow() -> None:

@@ -25,6 +25,7 @@ READ = {"channels:read", "groups:read", "im:read", "mpim:read"}
 METHOD_SCOPES: dict[str, set[str]] = {
     "auth.test": set(),
     "files.info": {"files:read"},
+    "auth.revoke": set(),
     "oauth.v2.access": set(),
     "assistant.threads.setStatus": {"assistant:write"},
     "assistant.threads.setSuggestedPrompts": {"assistant:write"},
@@ -49,6 +50,8 @@ EVENT_SCOPES = {
     "app_mention": {"app_mentions:read"},
     "app_home_opened": set(),
     "file_deleted": {"files:read"},
+    "app_uninstalled": set(),
+    "tokens_revoked": set(),
     "message.channels": {"channels:history"},
     "message.groups": {"groups:history"},
     "message.im": {"im:history"},

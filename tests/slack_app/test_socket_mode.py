@@ -11,7 +11,7 @@ from bot.testing.signing import event_body
 
 async def test_socket_mode_mention_is_acked_and_answered(harness: Harness) -> None:
     bot = await harness.start(slack_app_token="xapp-test", slack_signing_secret=None)
-    assert bot.runtime is not None and bot.runtime.port is None  # no HTTP server in Socket Mode
+    assert bot.runtime is not None and bot.runtime.port  # /healthz only (test below)
     bot.llm.script(text_reply("Over the socket.", pieces=3))
     event = channel_message("<@UBOT> hi over socket")
     ack = await bot.slack.send_socket_event(
@@ -24,3 +24,15 @@ async def test_socket_mode_mention_is_acked_and_answered(harness: Harness) -> No
     assert [text_of(r) for r in replies] == ["Over the socket."]
     assert len(bot.slack.calls_to("chat.postMessage")) == 1
     assert bot.slack.calls_to("apps.connections.open")
+
+
+async def test_socket_mode_serves_healthz_and_nothing_else(harness: Harness) -> None:
+    """The container HEALTHCHECK asks http://127.0.0.1:$PORT/healthz in Socket Mode too."""
+    bot = await harness.start(slack_app_token="xapp-test", slack_signing_secret=None)
+    assert bot.http is not None
+    async with bot.http.get(f"{bot.url}/healthz") as response:
+        assert response.status == 200 and (await response.json()) == {"ok": True}
+    async with bot.http.post(f"{bot.url}/slack/events", data="{}") as response:
+        assert response.status == 404, "events come over the socket, not HTTP"
+    assert "slackbot_turns" in await bot.scrape()  # behind METRICS_TOKEN on that port too
+    await bot.stop(grace=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.testing.harness import Harness
+from bot.testing.harness import METRICS_TOKEN, Harness
 from bot.testing.openai import text_reply, tool_call_reply
 
 ANSWER = "Metrics are numbers that tell a story about a running process."
@@ -13,7 +13,8 @@ ANSWER = "Metrics are numbers that tell a story about a running process."
 async def scrape(bot: Harness) -> dict[str, float]:
     """Fetch /metrics and parse its samples into {'name{labels}': value}."""
     assert bot.http is not None
-    async with bot.http.get(f"{bot.url}/metrics") as response:
+    headers = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    async with bot.http.get(f"{bot.url}/metrics", headers=headers) as response:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/plain")
         text = await response.text()
@@ -56,7 +57,7 @@ async def test_metrics_count_turns_latency_tokens_retries_429s_and_tools(bot: Ha
     retries = sum(v for k, v in after.items() if k.startswith("slackbot_stream_retries_total"))
     assert retries == 1
     assert after["slackbot_slack_rate_limited_total"] == bot.slack.rate_limited == 1
-    assert after['slackbot_tool_calls_total{outcome="error",tool="no_such_tool"}'] == 1
+    assert after['slackbot_tool_calls_total{outcome="error",tool="unknown"}'] == 1
     buckets = [k for k in after if re.match(r"slackbot_first_token_seconds_bucket", k)]
     assert buckets and after['slackbot_first_token_seconds_bucket{le="+Inf"}'] == 3
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from bot import texts
 from bot.llm.events import ToolCall
 from bot.testing.clock import FakeClock
+from bot.testing.writer import RecordingWriter, native_reply, stream_chunks
 from bot.tools.registry import ToolResult
 from bot.turns.progress import TurnProgress
-from tests.slack.test_native import chunks, make
-from tests.slack.test_renderer import RecordingWriter
 
 
 def titles(writer: RecordingWriter) -> list[tuple[str, str, str]]:
@@ -23,7 +22,7 @@ def titles(writer: RecordingWriter) -> list[tuple[str, str, str]]:
 async def test_reasoning_shows_as_a_task_closed_by_the_first_answer_text() -> None:
     clock = FakeClock()
     writer = RecordingWriter(clock)
-    reply = make(clock, writer)
+    reply = native_reply(clock, writer)
     progress = TurnProgress(reply)
     await reply.start()
     for _ in range(3):  # many reasoning deltas: one task
@@ -34,7 +33,7 @@ async def test_reasoning_shows_as_a_task_closed_by_the_first_answer_text() -> No
     await clock.advance(0.6)
     progress.answering()  # more text: nothing more to close
     await clock.run(reply.finish("Forty-two. Really."))
-    sent = [chunk for _, chunk in chunks(writer)]
+    sent = [chunk for _, chunk in stream_chunks(writer)]
     assert sent[:2] == [("reasoning-1", "in_progress"), ("reasoning-1", "complete")]
     assert "".join(c for c in sent[2:] if isinstance(c, str)) == "Forty-two. Really."
     assert titles(writer)[0][1] == texts.TASK_THINKING
@@ -43,7 +42,7 @@ async def test_reasoning_shows_as_a_task_closed_by_the_first_answer_text() -> No
 async def test_each_round_of_reasoning_and_tools_gets_its_own_tasks() -> None:
     clock = FakeClock()
     writer = RecordingWriter(clock)
-    reply = make(clock, writer)
+    reply = native_reply(clock, writer)
     progress = TurnProgress(reply)
     await reply.start()
     calls = [ToolCall("c1", "lookup", "{}"), ToolCall("c2", "search", "{}")]

@@ -255,9 +255,7 @@ async def test_token_metrics_label_only_configured_models(bot: Harness) -> None:
 
     await channels.save("T1", "C2", ChannelConfig(model="someones-typo-model"))  # type: ignore[union-attr]
     await ask(bot, "elsewhere", channel="C2", usage=used(7, 3))
-    assert bot.http is not None
-    async with bot.http.get(f"{bot.url}/metrics") as response:
-        page = await response.text()
+    page = await bot.scrape()
     assert (
         'slackbot_model_tokens_total{kind="prompt",model="fake-model",source="reported"} 120.0'
         in page
@@ -274,9 +272,7 @@ async def test_refusals_are_counted_by_limit(harness: Harness) -> None:
     bot = await harness.start(usage_limit_channel_daily_tokens=10)
     await ask(bot, "first", usage=used(10, 1))
     await ask(bot, "second")
-    assert bot.http is not None
-    async with bot.http.get(f"{bot.url}/metrics") as response:
-        page = await response.text()
+    page = await bot.scrape()
     assert 'slackbot_usage_limited_total{scope="channel"} 1.0' in page
 
 

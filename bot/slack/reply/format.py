@@ -26,6 +26,9 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from bot.slack.mentions import defuse
+from bot.slack.reply.links import expose_disguised, honest, reference_targets
+
 _PARSER = MarkdownIt("commonmark").enable("table")  # inline parsing: table cells only
 _BLOCKS = MarkdownIt("commonmark").enable("table")  # structure only: ~20x faster per edit
 _BLOCKS.core.ruler.disable(["inline", "text_join"])
@@ -48,28 +51,29 @@ def to_slack(markdown: str, *, partial: bool = False) -> str:
     lines = markdown.split("\n")
     tokens = _BLOCKS.parse(markdown)
     kinds = _line_kinds(tokens, len(lines))
+    refs = reference_targets(markdown)
     out: list[str] = []
     prose: list[str] = []
     i = 0
     while i < len(lines):
         kind = kinds[i]
         if isinstance(kind, _Table):
-            _flush(prose, out)
+            _flush(prose, out, refs)
             out.extend(kind.render())
             i = kind.end
             continue
         if kind == "code":
-            _flush(prose, out)
+            _flush(prose, out, refs)
             out.append(lines[i])
         else:
             prose.append(lines[i])
         i += 1
     ends_in_prose = bool(prose)
-    _flush(prose, out)
+    _flush(prose, out, refs)
     text = "\n".join(out)
     if partial and ends_in_prose:
         text = close_dangling(text)
-    return text
+    return defuse(text)  # broadcast tokens inside code, which is sent as written
 
 
 def from_slack(text: str) -> str:
@@ -95,11 +99,14 @@ def from_slack(text: str) -> str:
     return converted.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def escape_prose(text: str) -> str:
+def escape_prose(text: str, refs: dict[str, str] | None = None) -> str:
     """Escape Slack control characters in Markdown text, leaving code spans as written."""
     out: list[str] = []
     for kind, segment in _code_spans(text):
-        out.append(segment if kind == "code" else _OUT.sub(_escape_match, segment))
+        if kind == "code":
+            out.append(segment)
+        else:
+            out.append(_OUT.sub(_escape_match, expose_disguised(segment, refs)))
     return "".join(out)
 
 
@@ -138,7 +145,7 @@ def _escape_match(match: re.Match[str]) -> str:
     if match.group("link"):
         url, label = match.group("url"), match.group("label")
         if label and label != url:
-            return f"[{label}]({url})"
+            return honest(label, url)
         return url.removeprefix("mailto:")
     if match.group("lt"):
         return "&lt;"
@@ -182,9 +189,9 @@ def _backslashed(text: str, index: int) -> bool:
     return count % 2 == 1
 
 
-def _flush(prose: list[str], out: list[str]) -> None:
+def _flush(prose: list[str], out: list[str], refs: dict[str, str] | None = None) -> None:
     if prose:
-        out.extend(escape_prose("\n".join(prose)).split("\n"))
+        out.extend(escape_prose("\n".join(prose), refs).split("\n"))
         prose.clear()
 
 
@@ -198,7 +205,7 @@ class _Table:
 
     def render(self) -> list[str]:
         columns = max(len(row) for row in self.rows)
-        rows = [row + [""] * (columns - len(row)) for row in self.rows]
+        rows = [[self._cell(c) for c in row] + [""] * (columns - len(row)) for row in self.rows]
         widths = [max(_width(row[c]) for row in rows) for c in range(columns)]
         lines = []
         for n, row in enumerate(rows):
@@ -207,6 +214,11 @@ class _Table:
             if n == 0:
                 lines.append("-+-".join("-" * w for w in widths))
         return ["```", *lines, "```"]
+
+    @staticmethod
+    def _cell(text: str) -> str:
+        """Keep a cell inside the code block: a backtick run could close it."""
+        return text.replace("`", "\u02cb")
 
     def _align(self, column: int) -> str:
         return self.align[column] if column < len(self.align) else ""

@@ -6,6 +6,7 @@ import logging
 
 from bot import texts
 from bot.db.store import ThreadKey
+from bot.slack.reply.format import to_slack
 from bot.slack.reply.split import ROLLOVER_MARGIN
 from bot.slack.writer import Writer
 
@@ -22,7 +23,7 @@ async def mark_interrupted(
     thread instead.
     """
     if len(shown) <= limit - ROLLOVER_MARGIN:
-        marked = (shown + texts.INTERRUPTED).strip()
+        marked = to_slack((shown + texts.INTERRUPTED).strip())  # as a live reply is formatted
         await writer.call(
             key.team_id, "chat.update", channel=key.channel_id, ts=ts, markdown_text=marked
         )
