@@ -33,6 +33,7 @@ from bot.telemetry.metrics import Metrics
 from bot.telemetry.scope import turn_scope
 from bot.tools.loading import build_registry
 from bot.turns.channel_settings import ChannelSettings
+from bot.turns.chat_history import DisplayNames
 from bot.turns.dispatcher import Conversation, TurnConfig
 from bot.turns.locks import RedisThreadLocks
 
@@ -159,6 +160,7 @@ class Runtime:
             budget=self.budget,
             locks=locks,
             channels=channels,
+            names=DisplayNames(self.client),
         )
         self.bot = create_app(
             client=self.client,

@@ -103,3 +103,18 @@ def usage_footer(prompt_tokens: int, completion_tokens: int, seconds: float) -> 
         f"\n\n_:bar_chart: {prompt_tokens:,} tokens in · {completion_tokens:,} out · "
         f"{seconds:.1f} s · {rate:.0f} tokens/s_"
     )
+
+
+def earlier_answer(text: str) -> str:
+    """Quote, for the model, a bot message that starts the thread it is asked in."""
+    return f"(Earlier in this thread, you wrote:)\n{text}"
+
+
+def thinking_for(seconds: float) -> str:
+    """Return the placeholder's status line while a reasoning model thinks."""
+    return f"_:thought_balloon: Thinking… {int(seconds)} s_"
+
+
+def status_thinking_for(seconds: float) -> str:
+    """Return the assistant-thread status while a reasoning model thinks."""
+    return f"is thinking… {int(seconds)} s"

@@ -2,8 +2,9 @@
 
 A round is one streamed request. When its stream breaks (connection reset, incomplete
 chunked read, an error event, or nothing received for `idle_timeout` seconds) the round is asked
-again after a backoff, with the text already shown sent back as a partial assistant message
-and an instruction to continue it. Whatever the new stream repeats of that text is dropped
+again after a backoff, with the text already shown sent back as the assistant's turn and a
+short user turn asking to continue it (never a system message after the first: strict chat
+templates refuse that, see `bot.llm.template`). Whatever the new stream repeats of that text is dropped
 (`overlap.continuation_start`), so the caller sees the whole answer exactly once. Tool calls
 are only reported once a round completed, so a call cut mid-arguments is never run.
 """
@@ -28,7 +29,7 @@ from bot.llm.toolcalls import ToolCallAssembler
 logger = logging.getLogger(__name__)
 
 RESUME_INSTRUCTION = (
-    "Your previous answer was cut off by a network error. Continue it exactly where it "
+    "Your answer above was cut off by a network error. Continue it exactly where it "
     "stopped, without repeating any of it and without mentioning the interruption."
 )
 
@@ -126,7 +127,7 @@ class ChatModel:
             if shown:
                 request += [
                     {"role": "assistant", "content": shown},
-                    {"role": "system", "content": RESUME_INSTRUCTION},
+                    {"role": "user", "content": RESUME_INSTRUCTION},
                 ]
             resumed = _Resumed(shown)
             try:

@@ -21,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.testing.server import FakeServer
+from bot.testing.template_rules import violations
 
 Json = dict[str, Any]
 __all__ = ["FakeOpenAI", "Reply", "error_reply", "text_reply", "tool_call_reply"]
@@ -126,9 +127,13 @@ def _choice(chunk: Json, raw: bool) -> Json | None:
 class FakeOpenAI(FakeServer):
     """Serve scripted ``/v1/chat/completions`` answers, streamed as SSE or as JSON."""
 
-    def __init__(self, *, model: str = "fake-model") -> None:
+    def __init__(self, *, model: str = "fake-model", strict_template: bool = True) -> None:
         super().__init__()
         self.model = model
+        # Refuse (400, as llama-server does) what a strict chat template refuses, and keep
+        # the reasons: the test fixture fails any test that made such a request.
+        self.strict_template = strict_template
+        self.template_violations: list[tuple[int, str]] = []  # (request index, reason)
         self.requests: list[Json] = []
         self.request_times: list[float] = []  # time.monotonic() of each request's arrival
         self.responder: Callable[[Json], Reply] | None = None
@@ -175,6 +180,12 @@ class FakeOpenAI(FakeServer):
         body = await request.json()
         self.requests.append(body)
         self.request_times.append(time.monotonic())
+        if self.strict_template:
+            refused = violations(body.get("messages") or [])
+            if refused:
+                self.template_violations += [(len(self.requests) - 1, r) for r in refused]
+                error: Json = {"code": 400, "message": refused[0], "type": "invalid_request_error"}
+                return web.json_response({"error": error}, status=400)
         reply = self._next_reply(body)
         if reply.error is not None or reply.status >= 400:
             error = reply.error or {

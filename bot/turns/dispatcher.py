@@ -28,6 +28,7 @@ from bot.slack.writer import SlackWriter
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolRegistry
 from bot.turns.channel_settings import ChannelSettings, TurnSettings
+from bot.turns.chat_history import DisplayNames
 from bot.turns.locks import LocalThreadLocks, RedisThreadLocks
 from bot.turns.turn import Turn, to_chat  # noqa: F401 - to_chat is part of this module's API
 
@@ -96,6 +97,7 @@ class Conversation:
     locks: RedisThreadLocks | None = None  # thread order across replicas (REDIS_URL)
     channels: ChannelSettings | None = None  # per-channel prompt, model, temperature
     live: dict[tuple[str, str, str], Turn] = field(default_factory=dict)  # by asked message
+    names: DisplayNames | None = None  # labels who said what in threads with several people
     _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     _claimed: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
@@ -271,16 +273,16 @@ class Conversation:
             ts = message.get("ts")
             if not ts or ts in (request.message_ts, own_ts) or message.get("subtype"):
                 continue
-            mine = message.get("user") == (request.bot_user_id or self.bot_user_id) or message.get(
-                "bot_id"
-            )
+            # Only the bot's own words are the assistant's; other apps' messages are user
+            # turns, labelled with the app's name when the history is built (chat_history).
+            mine = message.get("user") == (request.bot_user_id or self.bot_user_id)
             content = from_slack(message.get("text") or "").strip()
             if not content:
                 continue
             earlier.append(
                 NewMessage(
                     "assistant" if mine else "user",
-                    content if mine else f"<@{message.get('user')}>: {content}",
+                    content,
                     user_id=message.get("user"),
                     slack_ts=ts,
                 )

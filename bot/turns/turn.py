@@ -7,16 +7,18 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from bot import texts
-from bot.db.store import NewMessage, StoredMessage, ThreadKey
+from bot.db.store import NewMessage, ThreadKey
 from bot.errors import ShuttingDown, StorageUnavailable, UserFacingError
-from bot.llm import history
+from bot.llm import history, template
 from bot.llm.errors import ContextTooLong, StreamBroken
 from bot.llm.events import StreamRetry, TextDelta, ToolCallsReady, TurnDone
 from bot.slack.reply.choose import Reply
 from bot.slack.reply.markup import ReplyMarkup
 from bot.slack.reply.status import ThreadStatus
 from bot.tools.registry import ToolContext
+from bot.turns import chat_history
 from bot.turns.channel_settings import TurnSettings
+from bot.turns.chat_history import to_chat  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
     from bot.turns.dispatcher import Conversation, TurnRequest
@@ -25,17 +27,6 @@ logger = logging.getLogger(__name__)
 
 PERSIST_EVERY = 2.0  # seconds between saves of a streaming answer (for crash recovery)
 FINAL_SAVE_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # retries of the last save while the database is away
-
-
-def to_chat(message: StoredMessage) -> dict[str, Any]:
-    """Render a stored message as an OpenAI chat message."""
-    if message.role == "tool":
-        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
-    chat: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.role == "assistant" and message.tool_calls:
-        chat["tool_calls"] = message.tool_calls
-        chat["content"] = message.content or None  # the API's shape for "only tool calls"
-    return chat
 
 
 class _Stopped(Exception):
@@ -176,12 +167,15 @@ class Turn:
                 asked = [i for i, m in enumerate(stored) if m.slack_ts == self.request.message_ts]
                 stored = stored[asked[0] :] if asked else stored
             # An answer that ended empty (a failure, or the tool-round cap) adds nothing.
-            chat = [
-                to_chat(m)
+            kept = [
+                m
                 for m in stored
                 if m.id != self.row_id and (m.role != "assistant" or m.content or m.tool_calls)
             ]
-            messages = history.fit(self.settings.system_prompt, chat, budget)
+            chat = await chat_history.build(kept, team_id=self.key.team_id, names=owner.names)
+            # Strict chat templates (Gemma, Mistral, Llama, Qwen) refuse anything but one
+            # system message and alternating turns: merge and fold after fitting.
+            messages = template.alternate(history.fit(self.settings.system_prompt, chat, budget))
             try:
                 outcome = await self._one_round(messages)
             except ContextTooLong:
