@@ -47,6 +47,7 @@ def chat_model(s: Settings, client: openai.AsyncOpenAI) -> ChatModel:
         model=s.openai_model,
         policy=StreamPolicy(idle_timeout=s.stream_idle_timeout, max_retries=s.stream_max_retries),
         max_tokens=s.max_output_tokens,
+        reasoning_effort=s.reasoning_effort.strip(),
     )
 
 

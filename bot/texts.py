@@ -115,6 +115,14 @@ def thinking_for(seconds: float) -> str:
     return f"_:thought_balloon: Thinking… {int(seconds)} s_"
 
 
+THOUGHT = "Thought it through"
+
+
+def thinking_title(seconds: float) -> str:
+    """Return the task card's title while a reasoning model thinks (native streaming)."""
+    return f"Thinking… {int(seconds)} s"
+
+
 def status_thinking_for(seconds: float) -> str:
     """Return the assistant-thread status while a reasoning model thinks."""
     return f"is thinking… {int(seconds)} s"

@@ -11,7 +11,14 @@ from bot.db.store import NewMessage, ThreadKey
 from bot.errors import ShuttingDown, StorageUnavailable, UserFacingError
 from bot.llm import history, template
 from bot.llm.errors import ContextTooLong, StreamBroken
-from bot.llm.events import StreamRetry, TextDelta, ToolCallsReady, TurnDone
+from bot.llm.events import (
+    ReasoningDelta,
+    StreamRetry,
+    TextDelta,
+    TextRetracted,
+    ToolCallsReady,
+    TurnDone,
+)
 from bot.slack.reply.choose import Reply
 from bot.slack.reply.markup import ReplyMarkup
 from bot.slack.reply.status import ThreadStatus
@@ -27,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 PERSIST_EVERY = 2.0  # seconds between saves of a streaming answer (for crash recovery)
 FINAL_SAVE_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # retries of the last save while the database is away
+THINKING_STEP = 5  # seconds between updates of the thinking task card and thread status
 
 
 class _Stopped(Exception):
@@ -61,6 +69,8 @@ class Turn:
         self._saving: asyncio.Task[None] | None = None  # a progress save in flight
         self.observed = owner.metrics.turn()
         self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
+        self._thinking_since: float | None = None  # when the current reasoning began
+        self._thinking_shown = -1  # the whole seconds last shown
 
     async def run(self) -> None:
         status = "complete"
@@ -202,9 +212,22 @@ class Turn:
             tools=tools,
             model=self.settings.model,
             temperature=self.settings.temperature,
+            reasoning_effort=self.settings.reasoning_effort,
         ):
             self.observed.saw(event)
-            if isinstance(event, TextDelta):
+            if isinstance(event, ReasoningDelta):
+                self._thinking()
+            elif isinstance(event, TextRetracted):
+                # It was reasoning after all (a lone </think>): take it back, show thinking.
+                cut = len(event.text)
+                self.round_text = self.round_text[:-cut] if cut else self.round_text
+                self.shown = self.shown[:-cut] if cut else self.shown
+                self.reply.update(self.shown)
+                self._thinking()
+            elif isinstance(event, TextDelta):
+                if self._thinking_since is not None:
+                    self._thinking_since, self._thinking_shown = None, -1
+                    self.reply.task("reasoning", texts.THOUGHT, "complete")
                 self.status.text_arrived()
                 if not self.round_text and self.shown and not self.shown.endswith(("\n", " ")):
                     self.shown += "\n\n"  # a new round after tools: a paragraph of its own
@@ -231,7 +254,11 @@ class Turn:
         calls = [call.as_message() for call in event.calls]
         await self._saved()
         await owner.store.set_reply(
-            self.row_id, content=self.round_text, tool_calls=calls, status="complete"
+            self.row_id,
+            content=self.round_text,
+            tool_calls=calls,
+            status="complete",
+            provider_fields=event.provider_fields,
         )
         names = ", ".join(f"`{name}`" for name in dict.fromkeys(c.name for c in event.calls))
         self.reply.update(self.shown, status=texts.tool_status(names))
@@ -260,6 +287,20 @@ class Turn:
         self.row_id = ids[-1]
         self.round_text = ""
         self.reply.update(self.shown, status=texts.tool_status(names, done=True))
+
+    def _thinking(self) -> None:
+        """Show that the model is reasoning, and for how long ("Thinking… 12 s")."""
+        now = self.owner.clock.now()
+        if self._thinking_since is None:
+            self._thinking_since = now
+        seconds = int(now - self._thinking_since)
+        if seconds == self._thinking_shown:
+            return
+        self._thinking_shown = seconds
+        self.reply.update(self.shown, status=texts.thinking_for(seconds))
+        if seconds % THINKING_STEP == 0:  # the task card and the thread status: less often
+            self.reply.task("reasoning", texts.thinking_title(seconds), "in_progress")
+            self.status.thinking(seconds)
 
     def _persist_maybe(self) -> None:
         """Save the answer so far now and then, off the stream's path (one save at a time)."""

@@ -46,9 +46,9 @@ class ThreadStatus:
             enabled=request.channel.startswith("D"),
         )
 
-    def thinking(self) -> None:
-        """Say the bot is thinking."""
-        self._set(texts.STATUS_THINKING)
+    def thinking(self, seconds: float | None = None) -> None:
+        """Say the bot is thinking (and for how long, while a reasoning model reasons)."""
+        self._set(texts.STATUS_THINKING if seconds is None else texts.status_thinking_for(seconds))
 
     def running(self, names: str) -> None:
         """Say which tools run."""
