@@ -82,6 +82,7 @@ def config_saved(
     model: str = "",
     temperature: float | None = None,
     custom_prompt: bool = False,
+    reasoning_effort: str = "",
 ) -> str:
     """Return the confirmation shown to whoever saved a channel's settings."""
     parts = [f"preset *{preset}*"]
@@ -91,6 +92,8 @@ def config_saved(
         parts.append(f"model `{model}`")
     if temperature is not None:
         parts.append(f"temperature {temperature:g}")
+    if reasoning_effort:
+        parts.append(f"reasoning effort {reasoning_effort}")
     if custom_prompt:
         parts.append("a custom system prompt")
     return f":gear: Saved for <#{channel_id}>: " + ", ".join(parts) + "."

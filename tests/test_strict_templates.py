@@ -222,6 +222,8 @@ async def test_channel_reasoning_effort_from_llm_config_is_sent(harness: Harness
     view = bot.slack.calls_to("views.open")[-1].args["view"]
     status, body = await bot.interact(submit(view, modal_values(reasoning_effort="high")))
     assert status == 200 and not body, body
+    await bot.slack.wait_for(lambda: bool(bot.slack.calls_to("chat.postEphemeral")))
+    assert "reasoning effort high" in bot.slack.calls_to("chat.postEphemeral")[0].args["text"]
     first = await bot.mention("is 97 prime?")
     await bot.wait_reply_done("C1", first["ts"])
     other = await bot.mention("is 91 prime?", channel="C2")

@@ -205,6 +205,7 @@ def register(app: AsyncApp, *, channels: ChannelSettings, default_model: str, co
                     model=config.model,
                     temperature=config.temperature,
                     custom_prompt=bool(config.system_prompt),
+                    reasoning_effort=config.reasoning_effort,
                 ),
             )
         except Exception:  # noqa: BLE001 - the settings are saved; the notice is a courtesy
