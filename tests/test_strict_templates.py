@@ -229,3 +229,39 @@ async def test_channel_reasoning_effort_from_llm_config_is_sent(harness: Harness
     other = await bot.mention("is 91 prime?", channel="C2")
     await bot.wait_reply_done("C2", other["ts"])
     assert [r.get("reasoning_effort") for r in bot.llm.requests] == ["high", "low"]
+
+
+@WIRE_ONLY
+async def test_lone_closing_think_tag_leaves_only_the_answer_in_slack_and_history(
+    bot: Harness,
+) -> None:
+    reply = text_reply(f"{THOUGHT}</think>\n\n{ANSWER}", pieces=9)
+    bot.llm.script(reply, text_reply("Sure."))
+    first = await bot.mention("is 97 prime?")
+    replies = await bot.wait_reply_done("C1", first["ts"])
+    assert text_of(replies[0]) == ANSWER
+    assert [r.content for r in await stored_replies(bot)] == [ANSWER]
+    await bot.send(channel_message("thanks", thread_ts=first["ts"]))
+    await bot.wait_reply_done("C1", first["ts"], count=2)
+    assert bot.llm.requests[1]["messages"][2] == {"role": "assistant", "content": ANSWER}
+
+
+@WIRE_ONLY
+async def test_max_tokens_refused_by_a_reasoning_model_is_answered_anyway(
+    harness: Harness,
+) -> None:
+    bot = await harness.start(max_output_tokens=300)
+    message = (
+        "Unsupported parameter: 'max_tokens' is not supported with this model. "
+        "Use 'max_completion_tokens' instead."
+    )
+    refusal = {"message": message, "type": "invalid_request_error", "param": "max_tokens"}
+    bot.llm.refused_params["max_tokens"] = (400, {"error": refusal})
+    bot.llm.script(text_reply(ANSWER), text_reply("Sure."))
+    first = await bot.mention("is 97 prime?")
+    replies = await bot.wait_reply_done("C1", first["ts"])
+    assert text_of(replies[0]) == ANSWER
+    await bot.send(channel_message("thanks", thread_ts=first["ts"]))
+    await bot.wait_reply_done("C1", first["ts"], count=2)
+    sent = [(r.get("max_tokens"), r.get("max_completion_tokens")) for r in bot.llm.requests]
+    assert sent == [(300, None), (None, 300), (None, 300)]

@@ -21,6 +21,7 @@ from bot.llm.events import (
 )
 from bot.slack.reply.choose import Reply
 from bot.slack.reply.markup import ReplyMarkup
+from bot.slack.reply.native import NativeReply
 from bot.slack.reply.status import ThreadStatus
 from bot.tools.registry import ToolContext
 from bot.turns import chat_history
@@ -218,11 +219,13 @@ class Turn:
             if isinstance(event, ReasoningDelta):
                 self._thinking()
             elif isinstance(event, TextRetracted):
-                # It was reasoning after all (a lone </think>): take it back, show thinking.
+                # It was reasoning after all (a lone </think>): never stored as the answer,
+                # and taken back from Slack unless a native stream already appended it.
                 cut = len(event.text)
                 self.round_text = self.round_text[:-cut] if cut else self.round_text
-                self.shown = self.shown[:-cut] if cut else self.shown
-                self.reply.update(self.shown)
+                if cut and not isinstance(self.reply, NativeReply):
+                    self.shown = self.shown[:-cut]
+                    self.reply.update(self.shown)
                 self._thinking()
             elif isinstance(event, TextDelta):
                 if self._thinking_since is not None:
