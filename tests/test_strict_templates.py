@@ -14,7 +14,7 @@ import pytest
 
 from bot import texts
 from bot.llm.client import RESUME_INSTRUCTION
-from bot.testing.harness import Harness, channel_message, text_of
+from bot.testing.harness import Harness, channel_message, dm, next_ts, text_of
 from bot.testing.interactive import modal_values, submit
 from bot.testing.openai import error_reply, reasoning_reply, text_reply, tool_call_reply
 from bot.testing.stored import stored_replies
@@ -265,3 +265,39 @@ async def test_max_tokens_refused_by_a_reasoning_model_is_answered_anyway(
     await bot.wait_reply_done("C1", first["ts"], count=2)
     sent = [(r.get("max_tokens"), r.get("max_completion_tokens")) for r in bot.llm.requests]
     assert sent == [(300, None), (None, 300), (None, 300)]
+
+
+async def test_reasoning_in_an_assistant_thread_shows_thinking_seconds_in_the_status(
+    bot: Harness,
+) -> None:
+    thread_ts = next_ts()
+    bot.llm.script(reasoning_reply(THOUGHT, ANSWER))
+    await bot.send(dm("is 97 prime?", thread_ts=thread_ts))
+    replies = await bot.wait_reply_done("D1", thread_ts)
+    assert text_of(replies[-1]) == ANSWER
+
+    def statuses() -> list[str]:
+        return [c.args["status"] for c in bot.slack.calls_to("assistant.threads.setStatus")]
+
+    await bot.slack.wait_for(lambda: statuses()[-1:] == [""])
+    assert statuses() == [texts.STATUS_THINKING, texts.status_thinking_for(0), ""]
+
+
+@WIRE_ONLY
+async def test_reasoning_in_a_native_stream_is_a_thinking_task_card(harness: Harness) -> None:
+    bot = await harness.start(stream_mode="native", native_flush_interval=0.1)
+    slow = reasoning_reply(THOUGHT, text_reply(ANSWER, pieces=6, delay=0.02))
+    bot.llm.script(slow)
+    event = await bot.mention("is 97 prime?")
+    replies = await bot.wait_reply_done("C1", event["ts"])
+    assert text_of(replies[0]) == ANSWER
+    chunks = [
+        chunk
+        for call in bot.slack.calls
+        if call.method in ("chat.appendStream", "chat.stopStream")
+        for chunk in call.args.get("chunks") or []
+    ]
+    tasks = [(c["id"], c["title"], c["status"]) for c in chunks if c["type"] == "task_update"]
+    assert tasks[0] == ("reasoning", texts.thinking_title(0), "in_progress")
+    assert tasks[-1] == ("reasoning", texts.THOUGHT, "complete")
+    assert "divisors" not in str(chunks)

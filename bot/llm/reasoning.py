@@ -48,6 +48,8 @@ class ThinkSplitter:
 
     def feed(self, text: str) -> list[tuple[bool, str]]:
         """Return the pieces of `text` that are certain now; a possible tag start is held."""
+        if not (self.inside or self._held or self._strip) and "<" not in text:
+            return [(False, text)]  # the common case, once per delta: no tag can start here
         buffer = self._held + text
         self._held = ""
         pieces: list[tuple[bool, str]] = []
