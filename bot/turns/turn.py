@@ -228,9 +228,7 @@ class Turn:
                     self.reply.update(self.shown)
                 self._thinking()
             elif isinstance(event, TextDelta):
-                if self._thinking_since is not None:
-                    self._thinking_since, self._thinking_shown = None, -1
-                    self.reply.task("reasoning", texts.THOUGHT, "complete")
+                self._thought()
                 self.status.text_arrived()
                 if not self.round_text and self.shown and not self.shown.endswith(("\n", " ")):
                     self.shown += "\n\n"  # a new round after tools: a paragraph of its own
@@ -254,6 +252,7 @@ class Turn:
 
     async def _run_tools(self, event: ToolCallsReady) -> None:
         owner = self.owner
+        self._thought()
         calls = [call.as_message() for call in event.calls]
         await self._saved()
         await owner.store.set_reply(
@@ -304,6 +303,12 @@ class Turn:
         if seconds % THINKING_STEP == 0:  # the task card and the thread status: less often
             self.reply.task("reasoning", texts.thinking_title(seconds), "in_progress")
             self.status.thinking(seconds)
+
+    def _thought(self) -> None:
+        """End the thinking display: the answer (or a tool call) came."""
+        if self._thinking_since is not None:
+            self._thinking_since, self._thinking_shown = None, -1
+            self.reply.task("reasoning", texts.THOUGHT, "complete")
 
     def _persist_maybe(self) -> None:
         """Save the answer so far now and then, off the stream's path (one save at a time)."""
