@@ -40,6 +40,7 @@ from bot.telemetry.metrics import Metrics
 from bot.telemetry.scope import turn_scope
 from bot.tools.loading import build_registry
 from bot.turns.channel_settings import ChannelSettings
+from bot.turns.chat_history import DisplayNames
 from bot.turns.dispatcher import Conversation
 from bot.turns.locks import RedisThreadLocks
 from bot.turns.request import TurnConfig
@@ -55,6 +56,7 @@ def chat_model(s: Settings, client: openai.AsyncOpenAI) -> ChatModel:
         model=s.openai_model,
         policy=StreamPolicy(idle_timeout=s.stream_idle_timeout, max_retries=s.stream_max_retries),
         max_tokens=s.max_output_tokens,
+        reasoning_effort=s.reasoning_effort.strip(),
     )
 
 
@@ -215,6 +217,7 @@ class Runtime:
             channels=channels,
             usage=usage,
             files=self.files,
+            names=DisplayNames(self.client),
         )
         self.bot = create_app(
             client=self.client,

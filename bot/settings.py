@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     native_flush_interval: float = Field(default=0.5, gt=0)
     history_token_budget: int = Field(default=8000, ge=200)
     max_output_tokens: int | None = None
+    # Sent as `reasoning_effort` to reasoning models (e.g. low, medium, high); empty: not sent.
+    reasoning_effort: str = ""
     stream_idle_timeout: float = Field(default=30.0, gt=0)
     stream_max_retries: int = Field(default=3, ge=0)
     turn_deadline: float = Field(default=600.0, gt=0)

@@ -97,6 +97,7 @@ def config_saved(
     model: str = "",
     temperature: float | None = None,
     custom_prompt: bool = False,
+    reasoning_effort: str = "",
 ) -> str:
     """Return the confirmation shown to whoever saved a channel's settings."""
     parts = [f"preset *{preset}*"]
@@ -106,6 +107,8 @@ def config_saved(
         parts.append(f"model `{model}`")
     if temperature is not None:
         parts.append(f"temperature {temperature:g}")
+    if reasoning_effort:
+        parts.append(f"reasoning effort {reasoning_effort}")
     if custom_prompt:
         parts.append("a custom system prompt")
     return f":gear: Saved for <#{channel_id}>: " + ", ".join(parts) + "."
@@ -318,3 +321,23 @@ def shared_summary(user_id: str, summary: str) -> str:
 
 TASK_THINKING = "Thinking"
 TASK_THOUGHT = "Thought it through"
+
+
+def earlier_answer(text: str) -> str:
+    """Quote, for the model, a bot message that starts the thread it is asked in."""
+    return f"(Earlier in this thread, you wrote:)\n{text}"
+
+
+def thinking_for(seconds: float) -> str:
+    """Return the placeholder's status line while a reasoning model thinks."""
+    return f"_:thought_balloon: Thinking… {int(seconds)} s_"
+
+
+def thinking_title(seconds: float) -> str:
+    """Return the task card's title while a reasoning model thinks (native streaming)."""
+    return f"Thinking… {int(seconds)} s"
+
+
+def status_thinking_for(seconds: float) -> str:
+    """Return the assistant-thread status while a reasoning model thinks."""
+    return f"is thinking… {int(seconds)} s"

@@ -55,8 +55,12 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 async def llm() -> AsyncIterator[FakeOpenAI]:
+    """The fake model server; a test fails if any request broke strict chat-template rules."""
     async with FakeOpenAI() as fake:
         yield fake
+    assert not fake.template_violations, (
+        f"requests a strict chat template refuses: {fake.template_violations}"
+    )
 
 
 @pytest.fixture

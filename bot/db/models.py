@@ -44,6 +44,9 @@ class Message(Base):
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     tool_calls: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     tool_call_id: Mapped[str | None] = mapped_column(String(128))
+    # Fields a provider needs back on an assistant message with tool calls (DeepSeek's
+    # reasoning_content); never shown, never counted as the answer.
+    provider_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # a ReplyStatus value (bot.db.store)
     status: Mapped[str] = mapped_column(String(16), default="complete")
     owner: Mapped[str | None] = mapped_column(String(128))  # the replica streaming it
@@ -82,6 +85,7 @@ class ChannelSetting(Base):
     system_prompt: Mapped[str] = mapped_column(Text, default="")
     model: Mapped[str] = mapped_column(String(128), default="")
     temperature: Mapped[float | None] = mapped_column(Float)
+    reasoning_effort: Mapped[str] = mapped_column(String(16), default="")
     updated_by: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -66,6 +66,7 @@ class NewMessage:
     tool_call_id: str | None = None
     status: str = ReplyStatus.COMPLETE
     files: tuple[StoredFile, ...] = ()
+    provider_fields: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ class StoredMessage:
     tool_call_id: str | None = None
     status: str = ReplyStatus.COMPLETE
     files: tuple[StoredFile, ...] = ()
+    provider_fields: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +104,23 @@ _STORED_COLUMNS = (
     Message.tool_calls,
     Message.tool_call_id,
     Message.status,
+    Message.provider_fields,
 )
 
 
 def _stored(row: Any) -> StoredMessage:
     """Build a StoredMessage from a row of `_STORED_COLUMNS` (unpacked by position: cheap)."""
-    id_, role, content, user_id, slack_ts, tool_calls, tool_call_id, status = row
+    id_, role, content, user_id, slack_ts, tool_calls, tool_call_id, status, fields = row
     return StoredMessage(
-        id_, role, content or "", user_id, slack_ts, tool_calls, tool_call_id, status
+        id_,
+        role,
+        content or "",
+        user_id,
+        slack_ts,
+        tool_calls,
+        tool_call_id,
+        status,
+        provider_fields=fields,
     )
 
 
@@ -232,6 +243,7 @@ class Store:
                     slack_ts=item.slack_ts,
                     tool_calls=item.tool_calls,
                     tool_call_id=item.tool_call_id,
+                    provider_fields=item.provider_fields,
                     status=item.status,
                     owner=self.owner if item.status == ReplyStatus.STREAMING else None,
                 )
@@ -264,9 +276,12 @@ class Store:
         status: str | None = None,
         tool_calls: list[dict[str, Any]] | None = None,
         slack_ts: str | None = None,
+        provider_fields: dict[str, Any] | None = None,
     ) -> None:
         """Update an assistant message as its answer progresses or ends."""
         values: dict[str, Any] = {}
+        if provider_fields:
+            values["provider_fields"] = provider_fields
         if content is not None:
             values["content"] = content
         if status is not None:
@@ -339,6 +354,7 @@ class Store:
                 "system_prompt": row.system_prompt,
                 "model": row.model,
                 "temperature": row.temperature,
+                "reasoning_effort": row.reasoning_effort or "",
                 "updated_by": row.updated_by,
             }
 

@@ -2,8 +2,9 @@
 
 A round is one streamed request. When its stream breaks (connection reset, incomplete
 chunked read, an error event, or nothing received for `idle_timeout` seconds) the round is asked
-again after a backoff, with the text already shown sent back as a partial assistant message
-and an instruction to continue it. Whatever the new stream repeats of that text is dropped
+again after a backoff, with the text already shown sent back as the assistant's turn and a
+short user turn asking to continue it (never a system message after the first: strict chat
+templates refuse that, see `bot.llm.template`). Whatever the new stream repeats of that text is dropped
 (`overlap.continuation_start`), so the caller sees the whole answer exactly once. Tool calls
 are only reported once a round completed, so a call cut mid-arguments is never run.
 """
@@ -11,6 +12,7 @@ are only reported once a round completed, so a call cut mid-arguments is never r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,16 +21,27 @@ from typing import Any
 
 import openai
 
-from bot.llm.errors import give_up, http_transport, is_transient
-from bot.llm.events import RoundDone, StreamEvent, StreamRetry, TextDelta, ToolCallsReady
+from bot import texts
+from bot.llm.errors import ModelError, give_up, http_transport, is_transient
+from bot.llm.events import (
+    ReasoningDelta,
+    RoundDone,
+    StreamEvent,
+    StreamRetry,
+    TextDelta,
+    TextRetracted,
+    ToolCallsReady,
+)
 from bot.llm.overlap import continuation_start
+from bot.llm.params import ParameterFallbacks
+from bot.llm.reasoning import ThinkSplitter, reasoning_of
 from bot.llm.sse import read_events
 from bot.llm.toolcalls import ToolCallAssembler
 
 logger = logging.getLogger(__name__)
 
 RESUME_INSTRUCTION = (
-    "Your previous answer was cut off by a network error. Continue it exactly where it "
+    "Your answer above was cut off by a network error. Continue it exactly where it "
     "stopped, without repeating any of it and without mentioning the interruption."
 )
 
@@ -102,12 +115,16 @@ class ChatModel:
         model: str,
         policy: StreamPolicy | None = None,
         max_tokens: int | None = None,
+        reasoning_effort: str = "",
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.client = client
         self.model = model
         self.policy = policy or StreamPolicy()
         self.max_tokens = max_tokens
+        self.reasoning_effort = reasoning_effort
+        self.fallbacks = ParameterFallbacks()
+        self._opens_think: set[str] = set()  # models whose template opens <think> itself
         self._sleep = sleep
 
     async def stream(
@@ -117,25 +134,41 @@ class ChatModel:
         tools: list[dict[str, Any]] | None = None,
         model: str | None = None,
         temperature: float | None = None,
+        reasoning_effort: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """Yield one round of the answer: text deltas, then tool calls or the finish reason."""
-        shown = ""  # text already yielded this round
+        shown = ""  # answer text already yielded this round (reasoning never counts)
         attempt = 0
+        effort = self.reasoning_effort if reasoning_effort is None else reasoning_effort
         while True:
             request = list(messages)
             if shown:
+                # No system message after the first: strict chat templates refuse it.
                 request += [
                     {"role": "assistant", "content": shown},
-                    {"role": "system", "content": RESUME_INSTRUCTION},
+                    {"role": "user", "content": RESUME_INSTRUCTION},
                 ]
             resumed = _Resumed(shown)
+            given = ""  # answer text this attempt passed on
             try:
-                async for event in self._attempt(request, tools, model, temperature):
+                async for event in self._attempt(request, tools, model, temperature, effort):
                     if isinstance(event, TextDelta):
                         text = resumed.feed(event.text)
                         if text:
                             shown += text
+                            given += text
                             yield TextDelta(text)
+                        continue
+                    if isinstance(event, TextRetracted):
+                        # A lone </think>: what this attempt gave as answer was reasoning.
+                        if given:
+                            shown = shown[: len(shown) - len(given)]
+                            yield TextRetracted(given)
+                        given = ""
+                        resumed = _Resumed(shown)
+                        continue
+                    if isinstance(event, ReasoningDelta):
+                        yield event
                         continue
                     rest = resumed.flush()
                     if rest:
@@ -146,7 +179,7 @@ class ChatModel:
             except Exception as exc:
                 transient = is_transient(exc)
                 if not transient and not isinstance(exc, openai.APIError):
-                    raise  # a bug, not the model server: let the turn report it
+                    raise  # a bug, or a model error the server stated: let the turn report it
                 if not transient or attempt >= self.policy.max_retries:
                     raise give_up(exc, shown) from exc
                 reason = type(exc).__name__
@@ -173,12 +206,25 @@ class ChatModel:
             connect=connect, read=self.policy.idle_timeout, write=write, pool=pool
         )
 
+    async def _open(self, stack: contextlib.AsyncExitStack, kwargs: dict[str, Any]) -> Any:
+        """Open the stream, once more without each optional parameter the provider refuses."""
+        name = kwargs["model"]
+        while True:
+            sent = self.fallbacks.apply(name, kwargs)
+            opened = self.client.chat.completions.with_streaming_response.create(**sent)
+            try:
+                return await stack.enter_async_context(opened)
+            except openai.APIStatusError as exc:
+                if not self.fallbacks.learn(name, exc, sent):
+                    raise
+
     async def _attempt(
         self,
         messages: list[dict[str, Any]],
         tools: list[dict[str, Any]] | None,
         model: str | None,
         temperature: float | None,
+        reasoning_effort: str,
     ) -> AsyncIterator[StreamEvent]:
         kwargs: dict[str, Any] = {
             "model": model or self.model,
@@ -192,7 +238,11 @@ class ChatModel:
             kwargs["max_tokens"] = self.max_tokens
         if temperature is not None:
             kwargs["temperature"] = temperature
+        if reasoning_effort:
+            kwargs["reasoning_effort"] = reasoning_effort
         calls = ToolCallAssembler()
+        think = ThinkSplitter(opened=kwargs["model"] in self._opens_think)
+        kept_reasoning: list[str] = []  # DeepSeek's reasoning_content, sent back with tool calls
         finish_reason: str | None = None
         usage: dict[str, Any] | None = None
         # The SDK sends the request (its retries, typed status errors); the body is read as
@@ -201,29 +251,58 @@ class ChatModel:
         # every read, so a stall (no byte for `idle_timeout`) raises APITimeoutError and the
         # round is resumed, at no per-chunk cost here.
         kwargs["timeout"] = self._timeout()
-        opened = self.client.chat.completions.with_streaming_response.create(**kwargs)
-        async with opened as response:
+        async with contextlib.AsyncExitStack() as stack:
+            response = await self._open(stack, kwargs)
+            request = response.http_response.request
             async for chunk in read_events(response.http_response):
                 if chunk.get("usage") is not None:
                     usage = chunk["usage"]
                 for choice in chunk.get("choices") or ():
+                    if choice.get("index", 0) != 0:
+                        continue  # n > 1 (or a server that sends extra choices): the first only
                     delta = choice.get("delta")
                     if delta:
-                        content = delta.get("content")
-                        if content:
-                            yield TextDelta(content)
+                        thought = reasoning_of(delta)
+                        if thought:
+                            if isinstance(delta.get("reasoning_content"), str):
+                                kept_reasoning.append(thought)
+                            yield ReasoningDelta(thought)
+                        content = delta.get("content") or delta.get("refusal")
+                        if content and isinstance(content, str):
+                            for event in self._split(think, think.feed(content), kwargs["model"]):
+                                yield event
                         fragments = delta.get("tool_calls")
                         if fragments:
                             calls.feed(fragments)
                     if choice.get("finish_reason"):
                         finish_reason = choice["finish_reason"]
-            request = response.http_response.request
+            for event in self._split(think, think.flush(), kwargs["model"]):
+                yield event
         if finish_reason is None:
             # The server closed the stream cleanly but never said it was done.
             raise openai.APIError(
                 "stream ended without a finish_reason", request=request, body=None
             )
+        if finish_reason == "error":
+            # OpenRouter's way to say the model failed mid-answer: not a cut to resume.
+            raise ModelError(texts.MODEL_ERROR, detail="finish_reason error")
         assembled = calls.finish()
         if assembled:
-            yield ToolCallsReady(assembled)
+            fields = {"reasoning_content": "".join(kept_reasoning)} if kept_reasoning else None
+            yield ToolCallsReady(assembled, provider_fields=fields)
         yield RoundDone(finish_reason=finish_reason, usage=usage)
+
+    def _split(
+        self, think: ThinkSplitter, pieces: list[tuple[bool, str]], model: str
+    ) -> list[StreamEvent]:
+        """Turn `<think>`-split content into events; a lone `</think>` retracts the answer."""
+        events: list[StreamEvent] = []
+        for reasoning, text in pieces:
+            events.append(ReasoningDelta(text) if reasoning else TextDelta(text))
+        if think.lone_close:
+            think.lone_close = False
+            if model not in self._opens_think:
+                logger.info("model %s opens its <think> block in the template", model)
+                self._opens_think.add(model)
+            events.insert(0, TextRetracted(""))
+        return events

@@ -71,7 +71,8 @@ def fit(system_prompt: str, messages: list[dict[str, Any]], budget: int) -> list
 
     An assistant message with tool calls and its results are kept or dropped together. The
     current turn (the newest user message and the tool rounds after it) is kept first: its
-    tool results are cut to fit rather than losing the question they answer.
+    tool results are cut to fit rather than losing the question they answer. A trimmed
+    history starts with a user message.
     """
     system = {"role": "system", "content": system_prompt}
     remaining = budget - message_tokens(system)
@@ -95,6 +96,11 @@ def fit(system_prompt: str, messages: list[dict[str, Any]], budget: int) -> list
                 continue
         kept.insert(0, unit)
         remaining -= _cost(unit)
+    if len(kept) < len(units):
+        # Trimmed: an answer whose question was dropped would open the conversation with
+        # the assistant, which strict chat templates refuse; it goes too.
+        while len(kept) > 1 and kept[0][0]["role"] != "user":
+            kept.pop(0)
     return [system, *sanitize([m for unit in kept for m in unit])]
 
 

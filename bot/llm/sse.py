@@ -92,6 +92,12 @@ def _decode(payload: bytes, request: Any) -> dict[str, Any] | None:
         ) from exc
     if not isinstance(event, dict):
         return None
+    if event.get("object") == "error" or _failed_choice(event):
+        # vLLM's mid-stream error object, OpenRouter's error with finish_reason "error": the
+        # model failed and says so; resuming would only fail again.
+        nested = event.get("error")
+        source: dict[str, Any] = nested if isinstance(nested, dict) else event
+        raise ModelError(texts.MODEL_ERROR, detail=str(source.get("message") or "")[:200])
     error = event.get("error")
     if error:
         message = error.get("message") if isinstance(error, dict) else None
@@ -101,6 +107,13 @@ def _decode(payload: bytes, request: Any) -> dict[str, Any] | None:
             body=error,
         )
     return event
+
+
+def _failed_choice(event: dict[str, Any]) -> bool:
+    choices = event.get("choices")
+    if not isinstance(choices, list):
+        return False
+    return any(isinstance(c, dict) and c.get("finish_reason") == "error" for c in choices)
 
 
 async def _drain(blocks: AsyncIterator[bytes]) -> None:

@@ -44,6 +44,7 @@ class _Partial:
     _closed: bool = False  # the top-level value ended (and nothing but spaces followed)
     _broken: bool = False  # not a single JSON object or array, whatever comes next
     _verdict: tuple[int, bool] | None = None  # (size, parses) of the last full check
+    extra: dict[str, Any] | None = None  # provider fields on the call (Gemini's extra_content)
 
     def args_text(self) -> str:
         return "".join(self.arguments)
@@ -146,6 +147,9 @@ class ToolCallAssembler:
             current.id = call_id
         if name and not current.name:
             current.name = name
+        extra_content = _get(fragment, "extra_content")
+        if isinstance(extra_content, dict) and extra_content:
+            current.extra = {"extra_content": extra_content}
         if not isinstance(arguments, str) or not arguments:
             return  # `arguments: null` (or missing) adds nothing
         if current.complete() and _canonical(arguments) == _canonical(current.args_text()):
@@ -204,7 +208,9 @@ class ToolCallAssembler:
                 continue
             kept.append((partial, canonical))
             call_id = partial.id or f"call_{uuid.uuid4().hex[:24]}"
-            result.append(ToolCall(id=call_id, name=partial.name, arguments=arguments))
+            result.append(
+                ToolCall(id=call_id, name=partial.name, arguments=arguments, extra=partial.extra)
+            )
         return tuple(result)
 
 

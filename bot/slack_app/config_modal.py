@@ -16,8 +16,9 @@ from bot.turns.channel_settings import PRESETS, ChannelConfig, ChannelSettings
 logger = logging.getLogger(__name__)
 
 CALLBACK_ID = "llm_config"
-FIELDS = ("preset", "language", "system_prompt", "model", "temperature")
+FIELDS = ("preset", "language", "system_prompt", "model", "temperature", "reasoning_effort")
 DEFAULT_MODEL_VALUE = "-"  # the "bot's default" option of the model list (values cannot be empty)
+EFFORTS = ("minimal", "low", "medium", "high")  # what OpenAI-compatible servers accept
 
 
 def build_view(
@@ -60,6 +61,17 @@ def build_view(
     }
     if config.temperature is not None:
         temperature["initial_value"] = f"{config.temperature:g}"
+
+    def effort_option(value: str) -> dict[str, Any]:
+        label = value or "The bot's default"
+        return {"text": {"type": "plain_text", "text": label}, "value": value or "default"}
+
+    effort: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": "value",
+        "options": [effort_option(v) for v in ("", *EFFORTS)],
+        "initial_option": effort_option(config.reasoning_effort),
+    }
     blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": texts.config_intro(channel_id)}},
         {
@@ -95,6 +107,13 @@ def build_view(
             "optional": True,
             "label": {"type": "plain_text", "text": "Temperature (0–2, empty: the model's)"},
             "element": temperature,
+        },
+        {
+            "type": "input",
+            "block_id": "reasoning_effort",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Reasoning effort (reasoning models)"},
+            "element": effort,
         },
     ]
     return {
@@ -180,12 +199,15 @@ def parse_submission(view: dict[str, Any], user_id: str) -> tuple[ChannelConfig,
             temperature = -1.0
         if not 0.0 <= temperature <= 2.0:
             errors["temperature"] = texts.CONFIG_BAD_TEMPERATURE
+    effort = read("reasoning_effort")
+    effort = effort if effort in EFFORTS else ""
     config = ChannelConfig(
         preset=preset,
         language=language[:64],
         system_prompt=read("system_prompt"),
         model="" if read("model") == DEFAULT_MODEL_VALUE else read("model")[:128],
         temperature=temperature,
+        reasoning_effort=effort,
         updated_by=user_id,
     )
     return config, errors
@@ -272,6 +294,7 @@ def register(
                     model=config.model,
                     temperature=config.temperature,
                     custom_prompt=bool(config.system_prompt),
+                    reasoning_effort=config.reasoning_effort,
                 ),
             )
         except Exception:  # noqa: BLE001 - the settings are saved; the notice is a courtesy

@@ -154,14 +154,16 @@ class Harness:
             }
         )
 
-    async def wait_reply_done(self, channel: str, thread_ts: str, count: int = 1) -> list[dict]:
+    async def wait_reply_done(
+        self, channel: str, thread_ts: str, count: int = 1, *, timeout: float = 10
+    ) -> list[dict]:
         """Wait until `count` bot replies in the thread are final (not the placeholder)."""
 
         def done() -> bool:
             bots = [m for m in self.slack.replies(channel, thread_ts) if m.get("bot_id")]
             return len(bots) >= count and self.finished(bots)
 
-        await self.slack.wait_for(done, timeout=10)
+        await self.slack.wait_for(done, timeout=timeout)
         return [m for m in self.slack.replies(channel, thread_ts) if m.get("bot_id")]
 
     async def settle(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a deadline

@@ -71,6 +71,7 @@ def modal_values(
     system_prompt: str = "",
     model: str = "",
     temperature: str = "",
+    reasoning_effort: str = "",
 ) -> dict[str, Any]:
     """Return a settings modal's `state.values` as Slack sends them."""
 
@@ -91,6 +92,15 @@ def modal_values(
         "system_prompt": text(system_prompt),
         "model": text(model),
         "temperature": {"value": {"type": "number_input", "value": temperature or None}},
+        "reasoning_effort": {
+            "value": {
+                "type": "static_select",
+                "selected_option": {
+                    "text": {"type": "plain_text", "text": reasoning_effort or "default"},
+                    "value": reasoning_effort or "default",
+                },
+            }
+        },
     }
 
 

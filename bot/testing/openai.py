@@ -21,9 +21,18 @@ from typing import Any
 from aiohttp import web
 
 from bot.testing.server import FakeServer
+from bot.testing.template_rules import violations
 
 Json = dict[str, Any]
-__all__ = ["FakeOpenAI", "Reply", "error_reply", "image_parts", "text_reply", "tool_call_reply"]
+__all__ = [
+    "FakeOpenAI",
+    "Reply",
+    "error_reply",
+    "image_parts",
+    "reasoning_reply",
+    "text_reply",
+    "tool_call_reply",
+]
 
 
 @dataclass
@@ -98,6 +107,32 @@ def tool_call_reply(
     return Reply(chunks=chunks, **kw)
 
 
+def reasoning_reply(
+    reasoning: str,
+    answer: Reply | str,
+    *,
+    field: str = "reasoning_content",
+    pieces: int = 12,
+) -> Reply:
+    """Put streamed reasoning (under `field`, as the server named it) before `answer`'s chunks.
+
+    `field` "reasoning_details" sends OpenRouter's shape: `reasoning_details` entries plus the
+    same text under `reasoning`.
+    """
+    reply = text_reply(answer) if isinstance(answer, str) else answer
+    thoughts: list[Json] = []
+    for piece in _split(reasoning, pieces):
+        if field == "reasoning_details":
+            detail = {"type": "reasoning.text", "text": piece, "format": "unknown", "index": 0}
+            delta: Json = {"reasoning": piece, "reasoning_details": [detail]}
+        else:
+            delta = {field: piece}
+        thoughts.append({"delta": {"content": None, **delta}, "finish_reason": None})
+    head = [{"delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
+    reply.chunks = head + thoughts + reply.chunks
+    return reply
+
+
 def error_reply(
     status: int,
     message: str,
@@ -138,9 +173,16 @@ def _choice(chunk: Json, raw: bool) -> Json | None:
 class FakeOpenAI(FakeServer):
     """Serve scripted ``/v1/chat/completions`` answers, streamed as SSE or as JSON."""
 
-    def __init__(self, *, model: str = "fake-model") -> None:
+    def __init__(self, *, model: str = "fake-model", strict_template: bool = True) -> None:
         super().__init__()
         self.model = model
+        # Refuse (400, as llama-server does) what a strict chat template refuses, and keep
+        # the reasons: the test fixture fails any test that made such a request.
+        self.strict_template = strict_template
+        self.template_violations: list[tuple[int, str]] = []  # (request index, reason)
+        # A parameter this server refuses, and how: name -> (status, JSON body), e.g.
+        # "max_tokens" -> a 400 like OpenAI's reasoning models. Every request carrying it fails.
+        self.refused_params: dict[str, tuple[int, Json]] = {}
         self.requests: list[Json] = []
         self.request_times: list[float] = []  # time.monotonic() of each request's arrival
         self.responder: Callable[[Json], Reply] | None = None
@@ -190,8 +232,17 @@ class FakeOpenAI(FakeServer):
         self.request_times.append(time.monotonic())
         if not self.vision and image_parts(body):
             # llama-server without a multimodal projector answers like this.
-            refusal = error_reply(400, "image input is not supported by this model")
-            return web.json_response({"error": refusal.error}, status=400)
+            blind = error_reply(400, "image input is not supported by this model")
+            return web.json_response({"error": blind.error}, status=400)
+        if self.strict_template:
+            refused = violations(body.get("messages") or [])
+            if refused:
+                self.template_violations += [(len(self.requests) - 1, r) for r in refused]
+                error: Json = {"code": 400, "message": refused[0], "type": "invalid_request_error"}
+                return web.json_response({"error": error}, status=400)
+        for name, (status, refused_body) in self.refused_params.items():
+            if name in body:
+                return web.json_response(refused_body, status=status)
         reply = self._next_reply(body)
         if reply.error is not None or reply.status >= 400:
             error = reply.error or {

@@ -79,6 +79,7 @@ class ChannelConfig:
     system_prompt: str = ""
     model: str = ""
     temperature: float | None = None
+    reasoning_effort: str = ""  # "" keeps REASONING_EFFORT
     updated_by: str | None = None
 
     @classmethod
@@ -106,6 +107,7 @@ class TurnSettings:
     stateless: bool = False
     tools: bool = True
     preset: str = "default"
+    reasoning_effort: str | None = None  # None: the bot's REASONING_EFFORT
 
 
 def resolve(config: ChannelConfig, default_prompt: str) -> TurnSettings:
@@ -121,6 +123,7 @@ def resolve(config: ChannelConfig, default_prompt: str) -> TurnSettings:
         stateless=preset.stateless,
         tools=preset.tools,
         preset=preset.key,
+        reasoning_effort=config.reasoning_effort.strip() or None,
     )
 
 

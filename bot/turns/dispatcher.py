@@ -28,6 +28,7 @@ from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolRegistry
 from bot.turns.channel_settings import ChannelSettings, TurnSettings
+from bot.turns.chat_history import DisplayNames
 from bot.turns.locks import LocalThreadLocks, RedisThreadLocks
 from bot.turns.request import TurnConfig, TurnRequest
 from bot.turns.turn import Turn, TurnDeps
@@ -92,6 +93,7 @@ class Conversation:
     usage: UsageTracker | None = None  # usage records and limits
     files: FileReader | None = None  # reads files on questions; None: files are not read
     live: dict[tuple[str, str, str], LiveAnswer] = field(default_factory=dict)  # by message
+    names: DisplayNames | None = None  # labels who said what in threads with several people
     _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     _claimed: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
@@ -174,6 +176,7 @@ class Conversation:
             answer_slot=self.answer_slot,
             usage=self.usage,
             files=self.files,
+            names=self.names,
         )
 
     def live_turn(self, team_id: str, channel: str, message_ts: str) -> LiveAnswer | None:
@@ -330,9 +333,9 @@ class Conversation:
                 continue
             if message.get("subtype") not in (None, "file_share", "thread_broadcast"):
                 continue
-            mine = message.get("user") == (request.bot_user_id or self.bot_user_id) or message.get(
-                "bot_id"
-            )
+            # Only the bot's own words are the assistant's; other apps' messages are user
+            # turns, labelled with the app's name when the history is built (chat_history).
+            mine = message.get("user") == (request.bot_user_id or self.bot_user_id)
             content = from_slack(message.get("text") or "").strip()
             files: tuple[StoredFile, ...] = ()
             if reading is not None and not mine and message.get("files"):
@@ -342,7 +345,7 @@ class Conversation:
             earlier.append(
                 NewMessage(
                     "assistant" if mine else "user",
-                    content if mine else f"<@{message.get('user')}>: {content}",
+                    content,
                     user_id=message.get("user"),
                     slack_ts=ts,
                     files=files,

@@ -24,12 +24,15 @@ class TurnProgress:
         self._thinking: str | None = None  # the open reasoning task's id
         self._phases = 0
 
-    def reasoning(self) -> None:
-        """The model is reasoning: open a "Thinking" task unless one is open."""
+    def reasoning(self, seconds: int | None = None) -> None:
+        """The model is reasoning: open a "Thinking" task, or say for how long it has been."""
+        title = texts.TASK_THINKING if seconds is None else texts.thinking_title(seconds)
         if self._thinking is None:
             self._phases += 1
             self._thinking = f"reasoning-{self._phases}"
-            self.reply.task(self._thinking, texts.TASK_THINKING, "in_progress")
+        elif seconds is None:
+            return
+        self.reply.task(self._thinking, title, "in_progress")
 
     def answering(self) -> None:
         """Answer text (or a tool call) arrived: the reasoning phase, if any, is complete."""

@@ -11,20 +11,30 @@ from typing import Any
 
 from bot import texts
 from bot.clock import Clock
-from bot.db.store import NewMessage, ReplyStatus, Store, StoredMessage, ThreadKey
+from bot.db.store import NewMessage, ReplyStatus, Store, ThreadKey
 from bot.errors import ShuttingDown, StorageUnavailable, UserFacingError
 from bot.files import parts
 from bot.files.reader import FileReader
-from bot.llm import history
+from bot.llm import history, template
 from bot.llm.client import ChatModel
 from bot.llm.errors import ContextTooLong, ModelError, StreamBroken
-from bot.llm.events import RoundDone, StreamRetry, TextDelta, ToolCallsReady
+from bot.llm.events import (
+    ReasoningDelta,
+    RoundDone,
+    StreamRetry,
+    TextDelta,
+    TextRetracted,
+    ToolCallsReady,
+)
 from bot.slack.reply.choose import Reply
+from bot.slack.reply.native import NativeReply
 from bot.slack.reply.status import ThreadStatus
 from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolContext, ToolRegistry
+from bot.turns import chat_history
 from bot.turns.channel_settings import TurnSettings
+from bot.turns.chat_history import DisplayNames, to_chat  # noqa: F401 - to_chat for bench
 from bot.turns.progress import TurnProgress
 from bot.turns.request import TurnConfig, TurnRequest
 from bot.usage.meter import UsageMeter
@@ -35,18 +45,7 @@ logger = logging.getLogger(__name__)
 PERSIST_EVERY = 2.0  # seconds between saves of a streaming answer (for crash recovery)
 FINAL_SAVE_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # retries of the last save while the database is away
 
-
-def to_chat(message: StoredMessage) -> dict[str, Any]:
-    """Render a stored message as an OpenAI chat message."""
-    if message.role == "tool":
-        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
-    chat: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.files:
-        chat["content"] = parts.user_content(message.content, message.files)
-    if message.role == "assistant" and message.tool_calls:
-        chat["tool_calls"] = message.tool_calls
-        chat["content"] = message.content or None  # the API's shape for "only tool calls"
-    return chat
+THINKING_STEP = 5  # seconds between updates of the thinking task card and thread status
 
 
 class _Stopped(Exception):  # noqa: N818 - internal control flow, never leaves this module
@@ -66,6 +65,7 @@ class TurnDeps:
     metrics: Metrics
     config: TurnConfig
     answer_slot: Callable[[], AbstractAsyncContextManager[None]]  # a streaming slot (FIFO)
+    names: DisplayNames | None = None  # labels who said what in threads with several people
     usage: UsageTracker | None = None  # usage records and limits
     files: FileReader | None = None  # reads files on questions; knows which models are blind
 
@@ -112,6 +112,8 @@ class Turn:
         self.notes: list[str] = []  # files not read (or cut), one line each, under the reply
         self.blind = False  # the model refused image parts: send none (VISION=auto)
         self.participants = frozenset([request.user_id])  # who wrote in the thread (tools)
+        self._thinking_since: float | None = None  # when the current reasoning began
+        self._thinking_shown = -1  # the whole seconds last shown
 
     def stop(self) -> None:
         """Stop this turn: the model request is closed and the reply says it was stopped."""
@@ -227,12 +229,15 @@ class Turn:
                 asked = [i for i, m in enumerate(stored) if m.slack_ts == self.request.message_ts]
                 stored = stored[asked[0] :] if asked else stored
             # An answer that ended empty (a failure, or the tool-round cap) adds nothing.
-            chat = [
-                to_chat(m)
+            kept = [
+                m
                 for m in stored
                 if m.id != self.row_id and (m.role != "assistant" or m.content or m.tool_calls)
             ]
-            messages = history.fit(self.settings.system_prompt, chat, budget)
+            chat = await chat_history.build(kept, team_id=self.key.team_id, names=deps.names)
+            # Strict chat templates (Gemma, Mistral, Llama, Qwen) refuse anything but one
+            # system message and alternating turns: merge and fold after fitting.
+            messages = template.alternate(history.fit(self.settings.system_prompt, chat, budget))
             if self.blind or not self._sees_images():
                 messages = parts.without_images(messages)
             try:
@@ -284,11 +289,23 @@ class Turn:
             tools=tools,
             model=self.settings.model,
             temperature=self.settings.temperature,
+            reasoning_effort=self.settings.reasoning_effort,
         ):
             self.observed.saw(event)
             self.meter.saw(event)
-            if isinstance(event, TextDelta):
-                self.progress.answering()
+            if isinstance(event, ReasoningDelta):
+                self._thinking()
+            elif isinstance(event, TextRetracted):
+                # It was reasoning after all (a lone </think>): never stored as the answer,
+                # and taken back from Slack unless a native stream already appended it.
+                cut = len(event.text)
+                self.round_text = self.round_text[:-cut] if cut else self.round_text
+                if cut and not isinstance(self.reply, NativeReply):
+                    self.shown = self.shown[:-cut]
+                    self.reply.update(self.shown)
+                self._thinking()
+            elif isinstance(event, TextDelta):
+                self._thought()
                 self.status.text_arrived()
                 if not self.round_text and self.shown and not self.shown.endswith(("\n", " ")):
                     self.shown += "\n\n"  # a new round after tools: a paragraph of its own
@@ -312,10 +329,15 @@ class Turn:
 
     async def _run_tools(self, event: ToolCallsReady) -> None:
         deps = self.deps
+        self._thought()
         calls = [call.as_message() for call in event.calls]
         await self._saved()
         await deps.store.set_reply(
-            self.row_id, content=self.round_text, tool_calls=calls, status=ReplyStatus.COMPLETE
+            self.row_id,
+            content=self.round_text,
+            tool_calls=calls,
+            status=ReplyStatus.COMPLETE,
+            provider_fields=event.provider_fields,
         )
         names = ", ".join(f"`{name}`" for name in dict.fromkeys(c.name for c in event.calls))
         self.reply.update(self.shown, status=texts.tool_status(names))
@@ -343,6 +365,26 @@ class Turn:
         self.row_id = ids[-1]
         self.round_text = ""
         self.reply.update(self.shown, status=texts.tool_status(names, done=True))
+
+    def _thinking(self) -> None:
+        """Show that the model is reasoning, and for how long ("Thinking… 12 s")."""
+        now = self.deps.clock.now()
+        if self._thinking_since is None:
+            self._thinking_since = now
+        seconds = int(now - self._thinking_since)
+        if seconds == self._thinking_shown:
+            return
+        self._thinking_shown = seconds
+        self.reply.update(self.shown, status=texts.thinking_for(seconds))
+        if seconds % THINKING_STEP == 0:  # the task card and the thread status: less often
+            self.progress.reasoning(seconds)
+            self.status.thinking(seconds)
+
+    def _thought(self) -> None:
+        """End the thinking display: the answer (or a tool call) came."""
+        if self._thinking_since is not None:
+            self._thinking_since, self._thinking_shown = None, -1
+        self.progress.answering()
 
     def _persist_maybe(self) -> None:
         """Save the answer so far now and then, off the stream's path (one save at a time)."""

@@ -1,7 +1,7 @@
 """What the bot read from files on messages (text, or images as data URLs).
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-25
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

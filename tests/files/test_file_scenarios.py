@@ -169,7 +169,7 @@ async def test_imported_thread_brings_its_files(bot: Harness) -> None:
     await bot.wait_reply_done("C1", root)
     messages = bot.llm.requests[-1]["messages"]
     earlier = messages[1]["content"]
-    assert earlier.startswith("<@U2>: here is the spec")
+    assert earlier.startswith("u2: here is the spec"), earlier  # labelled with the display name
     assert "[Attached file: spec.txt]\nThe limit is 42 requests." in earlier
 
 

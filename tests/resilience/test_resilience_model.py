@@ -50,7 +50,7 @@ async def test_stream_cut_mid_text_and_restarted_from_the_beginning(bot: Harness
     assert shown == ANSWER, "the whole answer exactly once"
     resumed = bot.llm.requests[1]["messages"]
     assert resumed[-2]["role"] == "assistant" and ANSWER.startswith(resumed[-2]["content"])
-    assert resumed[-1]["role"] == "system"
+    assert resumed[-1]["role"] == "user"  # never a second system message: strict templates
     # The continue instruction and the partial answer never reach Slack or the history.
     stored = await stored_replies(bot)
     assert [(r.content, r.status) for r in stored] == [(ANSWER, "complete")]

@@ -35,7 +35,9 @@ def test_an_older_round_is_dropped_whole_when_it_does_not_fit() -> None:
     ]
     fitted = history.fit("sys", chat, 400)
     assert_valid_tool_sequence(fitted)
-    assert roles(fitted) == ["system", "assistant", "user"]
+    # The answer "a1" would fit, but without its question it would open the conversation
+    # with the assistant, which strict chat templates refuse.
+    assert roles(fitted) == ["system", "user"]
 
 
 def test_the_current_rounds_results_are_cut_before_the_question_is_lost() -> None:

@@ -140,17 +140,19 @@ async def test_history_survives_a_restart(bot: Harness) -> None:
 
 
 async def test_first_mention_in_an_existing_thread_reads_it_once(bot: Harness) -> None:
+    bot.slack.add_user("U7", name="ana", profile={"display_name": "Ana"})
+    bot.slack.add_user("U8", name="ben", profile={"display_name": "Ben"})
+    bot.slack.add_user("U1", name="cy", profile={"display_name": "Cy"})
     root = bot.slack.add_message("C1", "We deploy on Fridays.", "U7")
     bot.slack.add_message("C1", "Only after 3 pm.", "U8", thread_ts=root)
     bot.llm.script(text_reply("After 3 pm on Fridays."), text_reply("Yes."))
     mention = channel_message("<@UBOT> when do we deploy?", thread_ts=root)
     await bot.send({**mention, "type": "app_mention"})
     await bot.wait_reply_done("C1", root)
+    # One user turn (strict templates refuse two in a row), each part labelled by author.
     contents = [m["content"] for m in bot.llm.requests[0]["messages"][1:]]
     assert contents == [
-        "<@U7>: We deploy on Fridays.",
-        "<@U8>: Only after 3 pm.",
-        "when do we deploy?",
+        "Ana: We deploy on Fridays.\n\nBen: Only after 3 pm.\n\nCy: when do we deploy?"
     ]
     await bot.send(channel_message("sure?", thread_ts=root))
     await bot.wait_reply_done("C1", root, count=2)

@@ -31,9 +31,9 @@ class ThreadStatus:
         self.shown = ""
         self._last: asyncio.Task[None] | None = None
 
-    def thinking(self) -> None:
-        """Say the bot is thinking."""
-        self._set(texts.STATUS_THINKING)
+    def thinking(self, seconds: float | None = None) -> None:
+        """Say the bot is thinking (and for how long, while a reasoning model reasons)."""
+        self._set(texts.STATUS_THINKING if seconds is None else texts.status_thinking_for(seconds))
 
     def running(self, names: str) -> None:
         """Say which tools run."""
