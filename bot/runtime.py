@@ -32,6 +32,9 @@ from bot.slack_app.app import BotApp, create_app
 from bot.telemetry.metrics import Metrics
 from bot.telemetry.scope import turn_scope
 from bot.tools.loading import build_registry
+from bot.tools.mcp import config as mcp_config
+from bot.tools.mcp.metrics import McpCollector
+from bot.tools.mcp.supervisor import McpSupervisor
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Conversation, TurnConfig
 from bot.turns.locks import RedisThreadLocks
@@ -87,6 +90,7 @@ class Runtime:
         self._runner: web.AppRunner | None = None
         self._socket_handler: Any = None
         self._background: set[asyncio.Task[None]] = set()  # purge, heartbeat: cancelled at stop
+        self.mcp = McpSupervisor(())
 
     async def start(self, *, serve: bool = True) -> BotApp:
         """Migrate, build, recover unfinished replies and start serving."""
@@ -97,6 +101,7 @@ class Runtime:
             timeout=s.tool_timeout,
             result_limit=s.history_token_budget * 3 // 2,  # about half the history budget
         )
+        self.mcp = McpSupervisor(mcp_config.load(s.mcp_servers), start_wait=s.mcp_start_wait)
         await upgrade_async(s.database_url)
         self.engine = create_engine(s.database_url)
         replica_id = s.replica_id or default_replica_id(s.port)
@@ -140,6 +145,9 @@ class Runtime:
         else:
             self.budget = EditBudget(limits, clock=self.clock, paused_for=writer.paused_for)
         self.metrics = Metrics()
+        await self.mcp.start()  # a server that fails is retried in the background
+        tools.sources.append(self.mcp.tools)
+        self.metrics.registry.register(McpCollector(self.mcp))
         self.metrics.watch_counter(
             "slackbot_slack_rate_limited",
             "Slack answers 429 to a write",
@@ -172,6 +180,7 @@ class Runtime:
             channels=channels,
             config_command_name=s.config_command,
             default_model=s.openai_model,
+            mcp_servers=self.mcp.names,
         )
         await self.replicas.beat()
         await self._recover(store, writer, startup=True)
@@ -259,6 +268,7 @@ class Runtime:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.mcp.stop()  # stdio servers' processes end here
         if self.bot is not None:
             await self.budget.close()
             try:

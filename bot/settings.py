@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     builtin_tools: bool = True
     tool_timeout: float = Field(default=20.0, gt=0)
     max_tool_rounds: int = Field(default=8, ge=1)
+    mcp_servers: str = ""  # path of a JSON file in the mcpServers format (README "MCP servers")
+    mcp_start_wait: float = Field(default=10.0, ge=0)  # how long startup waits for them
 
     # Production (README "Production deployment").
     log_format: Literal["text", "json"] = "text"

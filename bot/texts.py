@@ -62,6 +62,7 @@ CONFIG_BAD_PRESET = "Pick one of the presets."
 CONFIG_NEED_LANGUAGE = "The Translate preset needs a language, e.g. German."
 CONFIG_BAD_TEMPERATURE = "Use a number from 0 to 2, or leave it empty."
 CONFIG_LOST_CHANNEL = "This form lost track of its channel. Run the command again."
+CONFIG_MCP_LABEL = "Tools from MCP servers (all ticked: every server, also ones added later)"
 
 
 def status_running(names: str) -> str:

@@ -81,6 +81,7 @@ class ChannelSetting(Base):
     system_prompt: Mapped[str] = mapped_column(Text, default="")
     model: Mapped[str] = mapped_column(String(128), default="")
     temperature: Mapped[float | None] = mapped_column(Float)
+    mcp_servers: Mapped[list[str] | None] = mapped_column(JSON)  # None: every server
     updated_by: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -264,6 +264,7 @@ class Store:
                 "system_prompt": row.system_prompt,
                 "model": row.model,
                 "temperature": row.temperature,
+                "mcp_servers": None if row.mcp_servers is None else tuple(row.mcp_servers),
                 "updated_by": row.updated_by,
             }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +99,7 @@ def create_app(
     channels: ChannelSettings | None = None,
     config_command_name: str = "",
     default_model: str = "",
+    mcp_servers: Sequence[str] = (),
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -123,7 +125,11 @@ def create_app(
     interactions.register(bolt, conversation=conversation, store=store)
     if channels is not None and config_command_name:
         config_modal.register(
-            bolt, channels=channels, default_model=default_model, command=config_command_name
+            bolt,
+            channels=channels,
+            default_model=default_model,
+            command=config_command_name,
+            mcp_servers=mcp_servers,
         )
     listeners.register(
         bolt,

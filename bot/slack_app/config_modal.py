@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from bot import texts
 from bot.errors import StorageUnavailable
+from bot.slack_app import mcp_choice
 from bot.turns.channel_settings import PRESETS, ChannelConfig, ChannelSettings
 
 logger = logging.getLogger(__name__)
@@ -18,7 +20,14 @@ CALLBACK_ID = "llm_config"
 FIELDS = ("preset", "language", "system_prompt", "model", "temperature")
 
 
-def build_view(config: ChannelConfig, *, team_id: str, channel_id: str, default_model: str) -> dict:
+def build_view(
+    config: ChannelConfig,
+    *,
+    team_id: str,
+    channel_id: str,
+    default_model: str,
+    mcp_servers: Sequence[str] = (),
+) -> dict:
     """Return the modal showing `config`, ready for views.open."""
 
     def option(key: str) -> dict[str, Any]:
@@ -86,6 +95,9 @@ def build_view(config: ChannelConfig, *, team_id: str, channel_id: str, default_
             "element": temperature,
         },
     ]
+    servers = mcp_choice.block(mcp_servers, config.mcp_servers)
+    if servers is not None:
+        blocks.append(servers)
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
@@ -97,7 +109,9 @@ def build_view(config: ChannelConfig, *, team_id: str, channel_id: str, default_
     }
 
 
-def parse_submission(view: dict[str, Any], user_id: str) -> tuple[ChannelConfig, dict[str, str]]:
+def parse_submission(
+    view: dict[str, Any], user_id: str, mcp_servers: Sequence[str] = ()
+) -> tuple[ChannelConfig, dict[str, str]]:
     """Read the submitted modal; return the settings and any per-field errors."""
     values = (view.get("state") or {}).get("values") or {}
 
@@ -130,12 +144,20 @@ def parse_submission(view: dict[str, Any], user_id: str) -> tuple[ChannelConfig,
         system_prompt=read("system_prompt"),
         model=read("model")[:128],
         temperature=temperature,
+        mcp_servers=mcp_choice.read(values, mcp_servers),
         updated_by=user_id,
     )
     return config, errors
 
 
-def register(app: AsyncApp, *, channels: ChannelSettings, default_model: str, command: str) -> None:
+def register(
+    app: AsyncApp,
+    *,
+    channels: ChannelSettings,
+    default_model: str,
+    command: str,
+    mcp_servers: Sequence[str] = (),
+) -> None:
     """Attach the slash command and its modal's submission handler to `app`."""
 
     @app.command(command)
@@ -147,7 +169,11 @@ def register(app: AsyncApp, *, channels: ChannelSettings, default_model: str, co
         except StorageUnavailable:
             config = ChannelConfig()
         view = build_view(
-            config, team_id=team_id, channel_id=channel_id, default_model=default_model
+            config,
+            team_id=team_id,
+            channel_id=channel_id,
+            default_model=default_model,
+            mcp_servers=mcp_servers,
         )
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -156,7 +182,7 @@ def register(app: AsyncApp, *, channels: ChannelSettings, default_model: str, co
         ack: Any, body: dict[str, Any], view: dict[str, Any], client: Any
     ) -> None:
         user_id = (body.get("user") or {}).get("id", "")
-        config, errors = parse_submission(view, user_id)
+        config, errors = parse_submission(view, user_id, mcp_servers)
         if errors:
             await ack(response_action="errors", errors=errors)
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ class Tool:
     context_param: str | None = None  # the parameter that receives the ToolContext
     timeout: float | None = None  # overrides the registry's timeout
     validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    source: str = ""  # where it comes from when not Python: "mcp:SERVER"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
         """Call the underlying function directly (handy in tests)."""
@@ -67,6 +68,8 @@ class ToolRegistry:
     tools: list[Tool] = field(default_factory=list)
     timeout: float = 20.0
     result_limit: int = 20_000  # characters of one result kept for the model
+    # Tools that come and go (MCP servers), read on every request; static tools win a clash.
+    sources: list[Callable[[], Iterable[Tool]]] = field(default_factory=list)
     _tools: dict[str, Tool] = field(default_factory=dict, init=False)
     _abandoned: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
 
@@ -81,28 +84,48 @@ class ToolRegistry:
         self._tools[tool.name] = tool
 
     def __len__(self) -> int:
-        return len(self._tools)
+        return len(self._current())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._tools
+        return name in self._current()
+
+    def _current(self, allow: Callable[[Tool], bool] | None = None) -> dict[str, Tool]:
+        tools = self._tools
+        if self.sources:
+            tools = dict(tools)
+            for source in self.sources:
+                for tool in source():
+                    tools.setdefault(tool.name, tool)
+        if allow is not None:
+            tools = {name: tool for name, tool in tools.items() if allow(tool)}
+        return tools
 
     def names(self) -> list[str]:
         """Return the registered tool names, in registration order."""
-        return list(self._tools)
+        return list(self._current())
 
-    def specs(self) -> list[dict[str, Any]]:
-        """Return the `tools` list advertised to the model."""
-        return [tool.spec() for tool in self._tools.values()]
+    def specs(self, allow: Callable[[Tool], bool] | None = None) -> list[dict[str, Any]]:
+        """Return the `tools` list advertised to the model (those `allow` lets through)."""
+        return [tool.spec() for tool in self._current(allow).values()]
 
-    async def run_all(self, calls: tuple[ToolCall, ...], ctx: ToolContext) -> list[str]:
+    async def run_all(
+        self,
+        calls: tuple[ToolCall, ...],
+        ctx: ToolContext,
+        allow: Callable[[Tool], bool] | None = None,
+    ) -> list[str]:
         """Run calls concurrently; return one result text per call, in order."""
-        return list(await asyncio.gather(*(self.run(call, ctx) for call in calls)))
+        tools = self._current(allow)
+        return list(await asyncio.gather(*(self._run(call, ctx, tools) for call in calls)))
 
     async def run(self, call: ToolCall, ctx: ToolContext) -> str:
         """Run one call; every failure becomes a result text the model reads."""
-        tool = self._tools.get(call.name)
+        return await self._run(call, ctx, self._current())
+
+    async def _run(self, call: ToolCall, ctx: ToolContext, tools: dict[str, Tool]) -> str:
+        tool = tools.get(call.name)
         if tool is None:
-            known = ", ".join(self._tools) or "none"
+            known = ", ".join(tools) or "none"
             return f"Error: there is no tool named {call.name!r}. Available tools: {known}."
         try:
             args = _parse(call.arguments)

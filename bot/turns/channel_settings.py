@@ -79,6 +79,7 @@ class ChannelConfig:
     system_prompt: str = ""
     model: str = ""
     temperature: float | None = None
+    mcp_servers: tuple[str, ...] | None = None  # the MCP servers offered here; None: all
     updated_by: str | None = None
 
     @classmethod
@@ -106,6 +107,7 @@ class TurnSettings:
     stateless: bool = False
     tools: bool = True
     preset: str = "default"
+    mcp_servers: tuple[str, ...] | None = None  # None: every MCP server
 
 
 def resolve(config: ChannelConfig, default_prompt: str) -> TurnSettings:
@@ -121,6 +123,7 @@ def resolve(config: ChannelConfig, default_prompt: str) -> TurnSettings:
         stateless=preset.stateless,
         tools=preset.tools,
         preset=preset.key,
+        mcp_servers=config.mcp_servers,
     )
 
 

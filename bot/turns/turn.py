@@ -15,6 +15,7 @@ from bot.llm.events import StreamRetry, TextDelta, ToolCallsReady, TurnDone
 from bot.slack.reply.choose import Reply
 from bot.slack.reply.markup import ReplyMarkup
 from bot.slack.reply.status import ThreadStatus
+from bot.tools.mcp.choice import only_servers
 from bot.tools.registry import ToolContext
 from bot.turns.channel_settings import TurnSettings
 
@@ -200,7 +201,8 @@ class Turn:
 
     async def _one_round(self, messages: list[dict[str, Any]]) -> str:
         owner = self.owner
-        tools = (owner.tools.specs() or None) if self.settings.tools else None
+        allow = only_servers(self.settings.mcp_servers)
+        tools = (owner.tools.specs(allow) or None) if self.settings.tools else None
         calls: ToolCallsReady | None = None
         finish = "stop"
         async for event in owner.model.stream(
@@ -251,7 +253,9 @@ class Turn:
             user_id=self.request.user_id,
             client=owner.client,
         )
-        results = await owner.tools.run_all(event.calls, ctx)
+        results = await owner.tools.run_all(
+            event.calls, ctx, only_servers(self.settings.mcp_servers)
+        )
         self.observed.tools(event.calls, results)
         for call, result in zip(event.calls, results, strict=True):
             self.reply.task(

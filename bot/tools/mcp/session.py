@@ -1,0 +1,231 @@
+"""One MCP server kept connected: start, list tools, call, notice the end, start again.
+
+Each server lives in one asyncio task (the SDK's context managers must be entered and left
+in one task). The task connects, initialises, lists the tools and then watches: the end of
+the server's message stream (a stdio server that exited), a failed ping (an HTTP server
+that went away) or `notifications/tools/list_changed` (list again). When the connection
+ends it is logged, its tools are withdrawn and it is tried again after a backoff. Leaving
+the task (at shutdown) closes the connection; the SDK stops a stdio server's process
+(stdin closed, then SIGTERM, then SIGKILL to its process group) even under cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any, cast
+
+import httpx2
+import mcp_types as types
+from mcp import ClientSession, StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+
+from bot.tools.mcp import guard
+from bot.tools.mcp.config import ServerConfig
+from bot.tools.mcp.streams import EndWatch
+from bot.tools.registry import ToolError
+
+logger = logging.getLogger(__name__)
+
+BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # seconds between attempts, the last repeats
+STABLE_AFTER = 60.0  # a connection that lasted this long starts the backoff over
+CLIENT_INFO = types.Implementation(name="slack-llm-bot", version="1")
+
+
+class ServerLink:
+    """The connection to one MCP server, re-established whenever it ends."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        start_timeout: float = 30.0,
+        ping_interval: float = 30.0,
+        backoff: Sequence[float] = BACKOFF,
+    ) -> None:
+        self.config = config
+        self.start_timeout = start_timeout
+        self.ping_interval = ping_interval
+        self.backoff = tuple(backoff)
+        self.session: ClientSession | None = None
+        self.tools: list[types.Tool] = []
+        self.up = False
+        self.version = 0  # changes whenever `tools` or `up` does
+        self.starts = 0  # successful connections
+        self.failures = 0  # attempts that failed, and connections that ended
+        self.tried = asyncio.Event()  # the first attempt has succeeded or failed
+        self._stale = asyncio.Event()  # the server said its tools changed
+        self._lost = asyncio.Event()  # a call saw the connection closed
+
+    @property
+    def name(self) -> str:
+        """Return the server's name from the configuration."""
+        return self.config.name
+
+    async def run(self) -> None:
+        """Keep the server connected until cancelled."""
+        attempt = 0
+        loop = asyncio.get_running_loop()
+        while True:
+            began = loop.time()
+            try:
+                await self._connect_and_watch()
+                reason = "the connection ended"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - logged; the server is tried again
+                reason = _describe(exc)
+            finally:
+                self._withdraw()
+            self.failures += 1
+            if loop.time() - began >= STABLE_AFTER:
+                attempt = 0
+            delay = self.backoff[min(attempt, len(self.backoff) - 1)]
+            attempt += 1
+            logger.warning(
+                "MCP server %s is unavailable (%s); trying again in %gs", self.name, reason, delay
+            )
+            self.tried.set()
+            await asyncio.sleep(delay)
+
+    async def call(
+        self, tool: str, arguments: dict[str, Any], meta: dict[str, Any]
+    ) -> types.CallToolResult:
+        """Call one tool; a server that is away becomes a ToolError the model reads."""
+        session = self.session
+        if session is None or not self.up:
+            raise ToolError(f"the MCP server {self.name} is not available right now")
+        try:
+            return await session.call_tool(
+                tool, arguments, meta=cast(types.RequestParamsMeta, meta)
+            )
+        except MCPError as exc:
+            if exc.code == types.CONNECTION_CLOSED:
+                self._lost.set()
+                raise ToolError(
+                    f"the MCP server {self.name} stopped while running {tool}; try again later"
+                ) from None
+            raise ToolError(
+                f"{tool} failed on the MCP server {self.name}: {exc.error.message}"
+            ) from None
+
+    def _withdraw(self) -> None:
+        self.up = False
+        self.session = None
+        self.tools = []
+        self.version += 1
+
+    async def _connect_and_watch(self) -> None:
+        ended = asyncio.Event()
+        async with AsyncExitStack() as stack:
+            read, write = await stack.enter_async_context(self._transport())
+            session = await stack.enter_async_context(
+                ClientSession(
+                    EndWatch(read, ended),
+                    write,
+                    message_handler=self._on_message,
+                    client_info=CLIENT_INFO,
+                )
+            )
+            async with asyncio.timeout(self.start_timeout):
+                await session.initialize()
+                await self._list(session)
+            self.session, self.up = session, True
+            self.version += 1
+            self._lost.clear()
+            self.starts += 1
+            self.tried.set()
+            logger.info(
+                "MCP server %s is up with %d tools (%s)",
+                self.name,
+                len(self.tools),
+                ", ".join(t.name for t in self.tools) or "none",
+            )
+            await self._watch(session, ended)
+
+    async def _watch(self, session: ClientSession, ended: asyncio.Event) -> None:
+        """Return when the connection has ended; list tools again when they change."""
+        waits = {
+            "ended": asyncio.ensure_future(ended.wait()),
+            "lost": asyncio.ensure_future(self._lost.wait()),
+        }
+        try:
+            while not ended.is_set() and not self._lost.is_set():
+                stale = asyncio.ensure_future(self._stale.wait())
+                done, _ = await asyncio.wait(
+                    {stale, *waits.values()},
+                    timeout=self.ping_interval,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                stale.cancel()
+                if ended.is_set() or self._lost.is_set():
+                    return
+                async with asyncio.timeout(self.start_timeout):
+                    if stale in done:
+                        self._stale.clear()
+                        await self._list(session)
+                        logger.info(
+                            "MCP server %s changed its tools: %s",
+                            self.name,
+                            ", ".join(t.name for t in self.tools) or "none",
+                        )
+                    else:
+                        await session.send_ping()
+        finally:
+            for wait in waits.values():
+                wait.cancel()
+
+    async def _list(self, session: ClientSession) -> None:
+        tools: list[types.Tool] = []
+        cursor: str | None = None
+        while True:
+            params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
+            page = await session.list_tools(params=params)
+            tools += page.tools
+            cursor = page.next_cursor
+            if not cursor:
+                break
+        self.tools = tools
+        self.version += 1
+
+    async def _on_message(self, message: Any) -> None:
+        if isinstance(message, types.ToolListChangedNotification):
+            self._stale.set()
+        elif isinstance(message, Exception):
+            logger.info("MCP server %s: %s", self.name, _describe(message))
+
+    @asynccontextmanager
+    async def _transport(self) -> AsyncIterator[Any]:
+        c = self.config
+        if c.transport == "stdio":
+            params = StdioServerParameters(
+                command=sys.executable,
+                args=[str(Path(guard.__file__)), str(os.getpid()), "--", c.command, *c.args],
+                env=dict(c.env) or None,
+                cwd=c.cwd,
+            )
+            async with stdio_client(params) as streams:
+                yield streams
+            return
+        timeout = httpx2.Timeout(30.0, read=300.0)
+        async with (
+            httpx2.AsyncClient(headers=dict(c.headers), timeout=timeout) as http,
+            streamable_http_client(c.url, http_client=http) as streams,
+        ):
+            yield streams
+
+
+def _describe(exc: BaseException) -> str:
+    """Say what went wrong without a traceback (and never a header value)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_describe(e) for e in exc.exceptions)
+    if isinstance(exc, TimeoutError):
+        return "it did not answer in time"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
