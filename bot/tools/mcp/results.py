@@ -60,10 +60,13 @@ def _resource_text(resource: Any) -> str:
 
 def _same(text: str, structured: Any) -> bool:
     """Tell whether the text already carries the structured content (SDKs send both)."""
-    if structured == {"result": text}:
+    candidates = [structured]
+    if isinstance(structured, dict) and set(structured) == {"result"}:
+        candidates.append(structured["result"])  # how SDKs wrap a plain return value
+    if text in candidates:
         return True
     try:
-        return bool(json.loads(text) == structured)
+        return json.loads(text) in candidates
     except ValueError:
         return False
 

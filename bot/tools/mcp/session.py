@@ -12,6 +12,7 @@ the task (at shutdown) closes the connection; the SDK stops a stdio server's pro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -34,6 +35,7 @@ from bot.tools.registry import ToolError
 logger = logging.getLogger(__name__)
 
 BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)  # seconds between attempts, the last repeats
+SETTLE_WAIT = 5.0  # longest a call waits for the tool list it changed to be listed again
 STABLE_AFTER = 60.0  # a connection that lasted this long starts the backoff over
 CLIENT_INFO = types.Implementation(name="slack-llm-bot", version="1")
 
@@ -61,6 +63,7 @@ class ServerLink:
         self.failures = 0  # attempts that failed, and connections that ended
         self.tried = asyncio.Event()  # the first attempt has succeeded or failed
         self._stale = asyncio.Event()  # the server said its tools changed
+        self._fresh = asyncio.Event()  # the tools listed are the server's current ones
         self._lost = asyncio.Event()  # a call saw the connection closed
 
     @property
@@ -102,7 +105,7 @@ class ServerLink:
         if session is None or not self.up:
             raise ToolError(f"the MCP server {self.name} is not available right now")
         try:
-            return await session.call_tool(
+            result = await session.call_tool(
                 tool, arguments, meta=cast(types.RequestParamsMeta, meta)
             )
         except MCPError as exc:
@@ -114,6 +117,17 @@ class ServerLink:
             raise ToolError(
                 f"{tool} failed on the MCP server {self.name}: {exc.error.message}"
             ) from None
+        await self._settled()
+        return result
+
+    async def _settled(self) -> None:
+        """Wait (briefly) for a tool list this call changed, so the next request offers it."""
+        await asyncio.sleep(0)  # a notification sent before the result is handled first
+        if self._fresh.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SETTLE_WAIT):
+                await self._fresh.wait()
 
     def _withdraw(self) -> None:
         self.up = False
@@ -135,6 +149,7 @@ class ServerLink:
             )
             async with asyncio.timeout(self.start_timeout):
                 await session.initialize()
+                self._stale.clear()
                 await self._list(session)
             self.session, self.up = session, True
             self.version += 1
@@ -193,9 +208,12 @@ class ServerLink:
                 break
         self.tools = tools
         self.version += 1
+        if not self._stale.is_set():
+            self._fresh.set()
 
     async def _on_message(self, message: Any) -> None:
         if isinstance(message, types.ToolListChangedNotification):
+            self._fresh.clear()
             self._stale.set()
         elif isinstance(message, Exception):
             logger.info("MCP server %s: %s", self.name, _describe(message))
