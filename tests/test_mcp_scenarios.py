@@ -181,7 +181,10 @@ async def test_no_server_process_is_left_after_the_bot_stops(
     harness: Harness, tmp_path: Path
 ) -> None:
     pidfile = tmp_path / "pids"
-    servers = {"one": kit("--pidfile", str(pidfile)), "two": kit("--pidfile", str(pidfile))}
+    servers = {
+        "one": kit("--pidfile", str(pidfile)),
+        "two": kit("--pidfile", str(pidfile), "--linger"),
+    }
     bot = await harness.start(mcp_servers=write_servers(tmp_path / "mcp.json", servers))
     await bot.slack.wait_for(lambda: len(pids(pidfile)) == 2, timeout=30)
     assert all(alive(pid) for pid in pids(pidfile))

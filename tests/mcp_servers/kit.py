@@ -1,7 +1,8 @@
 """A real MCP server over stdio, written with the SDK's server side (MCPServer, once FastMCP).
 
-Run as `python kit.py [--pidfile PATH] [--start-only-if PATH]`: with `--start-only-if` it
-exits at once (a failed start) until that file exists.
+Run as `python kit.py [--pidfile PATH] [--start-only-if PATH] [--linger]`: with
+`--start-only-if` it exits at once (a failed start) until that file exists; with `--linger`
+it does not exit when its stdin closes (like a server with a stray non-daemon thread).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 
 import mcp_types as types
@@ -99,6 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pidfile")
     parser.add_argument("--start-only-if")
+    parser.add_argument("--linger", action="store_true")
     options = parser.parse_args()
     if options.start_only_if and not Path(options.start_only_if).exists():
         print("kit: not starting (no go-ahead file)", file=sys.stderr)
@@ -106,6 +109,8 @@ def main() -> None:
     if options.pidfile:
         with open(options.pidfile, "a") as pids:
             pids.write(f"{os.getpid()}\n")
+    if options.linger:
+        threading.Thread(target=threading.Event().wait).start()
     server.run()
 
 
