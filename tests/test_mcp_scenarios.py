@@ -190,3 +190,16 @@ async def test_no_server_process_is_left_after_the_bot_stops(
     assert all(alive(pid) for pid in pids(pidfile))
     await bot.stop()
     assert not any(alive(pid) for pid in pids(pidfile))
+
+
+async def test_access_lists_keep_refused_users_away_from_mcp_tools(
+    harness: Harness, tmp_path: Path
+) -> None:
+    servers = write_servers(tmp_path / "mcp.json", {"kit": kit()})
+    bot = await harness.start(mcp_servers=servers, deny_users="U2")
+    await bot.mention("call kit__whoami", user="U2")
+    await bot.slack.wait_for(lambda: bool(bot.slack.calls_to("chat.postEphemeral")))
+    assert bot.llm.requests == [], "a refused user never reaches the model or its tools"
+    bot.llm.script(tool_call_reply([("c1", "kit__whoami", "{}")]), text_reply("You are U1."))
+    assert await ask(bot, "who am I") == "You are U1."
+    assert '"slack/user_id": "U1"' in results_by_name(bot.llm.requests[1])["kit__whoami"][0]
