@@ -114,7 +114,9 @@ async def test_server_that_crashes_mid_call_is_an_error_and_comes_back(
     assert 'slackbot_mcp_server_failures_total{server="kit"} 1.0' in await metrics(bot)
 
 
-async def test_hanging_tool_times_out_with_tool_timeout(harness: Harness, tmp_path: Path) -> None:
+async def test_hanging_tool_times_out_with_tool_timeout_and_shows_the_status_line(
+    harness: Harness, tmp_path: Path
+) -> None:
     servers = write_servers(tmp_path / "mcp.json", {"kit": kit()})
     bot = await harness.start(mcp_servers=servers, tool_timeout=1.0)
     bot.llm.script(
@@ -122,6 +124,8 @@ async def test_hanging_tool_times_out_with_tool_timeout(harness: Harness, tmp_pa
         text_reply("One hung."),
     )
     assert await ask(bot, "hang") == "One hung."
+    edits = [text_of(call.args) for call in bot.slack.calls_to("chat.update")]
+    assert any("Running `kit__hang`, `kit__add`" in edit for edit in edits), edits
     results = results_by_name(bot.llm.requests[1])
     assert results["kit__hang"] == ["Error: kit__hang did not finish within 1 seconds."]
     assert results["kit__add"] == ["3"], "the other call of the round is not held up"
