@@ -12,7 +12,10 @@ from bot.ops.console import TerminalSlack
 from bot.testing.openai import FakeOpenAI, text_reply, tool_call_reply
 
 
-async def run_console(llm: FakeOpenAI, db: Path, stdin: str, *args: str) -> tuple[int, str, str]:
+async def run_console(
+    llm: FakeOpenAI, db: Path, stdin: str, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))}
     env.update(
         OPENAI_API_KEY="sk-test",
@@ -20,6 +23,7 @@ async def run_console(llm: FakeOpenAI, db: Path, stdin: str, *args: str) -> tupl
         OPENAI_MODEL="fake-model",
         DATABASE_URL=f"sqlite+aiosqlite:///{db}",
         SLACK_UPDATE_INTERVAL="0.05",
+        **extra,
     )
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -35,6 +35,8 @@ from bot.slack.reply.format import from_slack
 from bot.slack.reply.markup import markdown_of
 from bot.slack.writer import SlackWriter
 from bot.tools.loading import build_registry
+from bot.tools.mcp import config as mcp_config
+from bot.tools.mcp.supervisor import McpSupervisor
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Conversation, TurnRequest
 
@@ -179,6 +181,15 @@ async def run_console(
         edit_limits(settings),
         paused_for=writer.paused_for,
     )
+    tools = build_registry(
+        modules=settings.tool_modules,
+        builtins=settings.builtin_tools,
+        timeout=settings.tool_timeout,
+        result_limit=settings.history_token_budget * 3 // 2,
+    )
+    mcp = McpSupervisor(mcp_config.load(settings.mcp_servers), start_wait=settings.mcp_start_wait)
+    await mcp.start()
+    tools.sources.append(mcp.tools)
     config = turn_config(settings)
     config.stream_mode = "update"  # the terminal shows edits; there are no native streams
     config.reply_buttons = False
@@ -189,12 +200,7 @@ async def run_console(
         client=client,
         config=config,
         bot_user_id=BOT_USER,
-        tools=build_registry(
-            modules=settings.tool_modules,
-            builtins=settings.builtin_tools,
-            timeout=settings.tool_timeout,
-            result_limit=settings.history_token_budget * 3 // 2,
-        ),
+        tools=tools,
         budget=budget,
         channels=ChannelSettings(store, default_prompt=settings.system_prompt),
     )
@@ -224,6 +230,7 @@ async def run_console(
     finally:
         out.write("\n")
         await budget.close()
+        await mcp.stop()
         await llm.close()
         await engine.dispose()
     return 0
