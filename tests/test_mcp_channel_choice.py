@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import texts
+from bot.slack_app import mcp_choice
 from bot.testing.harness import Harness, channel_message
 from bot.testing.interactive import modal_values, submit
 from bot.testing.openai import text_reply, tool_call_reply
@@ -67,3 +68,28 @@ async def test_modal_without_mcp_servers_has_no_such_block(harness: Harness) -> 
     bot = await harness.start()
     view = await open_modal(bot, "C1")
     assert not [b for b in view["blocks"] if b.get("block_id") == "mcp_servers"]
+
+
+def test_more_than_ten_servers_become_a_multi_select() -> None:
+    names = [f"s{i}" for i in range(12)]
+    block = mcp_choice.block(names, ("s1", "s3"))
+    assert block is not None
+    assert block["element"]["type"] == "multi_static_select"
+    assert [o["value"] for o in block["element"]["initial_options"]] == ["s1", "s3"]
+    assert mcp_choice.block(names[:10], None)["element"]["type"] == "checkboxes"  # type: ignore[index]
+
+
+def test_reading_the_choice_under_both_shapes_of_an_empty_selection() -> None:
+    servers = ["a", "b"]
+
+    def values(**element: object) -> dict[str, object]:
+        return {"mcp_servers": {"value": {"type": "checkboxes", **element}}}
+
+    assert mcp_choice.read(values(selected_options=[{"value": "b"}]), servers) == ("b",)
+    assert mcp_choice.read(values(selected_options=[]), servers) == ()
+    assert mcp_choice.read(values(), servers) == (), "no selected_options key: nothing ticked"
+    both = [{"value": "a"}, {"value": "b"}]
+    assert mcp_choice.read(values(selected_options=both), servers) is None, "all: every server"
+    assert mcp_choice.read({}, servers) is None, "a form opened without the block"
+    gone = [{"value": "a"}, {"value": "removed"}]
+    assert mcp_choice.read(values(selected_options=gone), servers) == ("a",)

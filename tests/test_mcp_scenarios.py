@@ -43,9 +43,12 @@ async def metrics(bot: Harness) -> str:
 
 
 async def test_stdio_tools_are_offered_and_their_results_reach_the_model(
-    harness: Harness, tmp_path: Path
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bot = await harness.start(mcp_servers=write_servers(tmp_path / "mcp.json", {"kit": kit()}))
+    monkeypatch.setenv("KIT_TOKEN", "t0k3n")
+    monkeypatch.setenv("NOT_PASSED", "bot-only")
+    entry = kit(env={"KIT_SECRET": "${KIT_TOKEN}"})
+    bot = await harness.start(mcp_servers=write_servers(tmp_path / "mcp.json", {"kit": entry}))
     bot.llm.script(
         tool_call_reply(
             [
@@ -55,6 +58,8 @@ async def test_stdio_tools_are_offered_and_their_results_reach_the_model(
                 ("c4", "kit__picture", "{}"),
                 ("c5", "kit__link", "{}"),
                 ("c6", "kit__stats", '{"n": 7}'),
+                ("c7", "kit__env", '{"name": "KIT_SECRET"}'),
+                ("c8", "kit__env", '{"name": "NOT_PASSED"}'),
             ]
         ),
         text_reply("All done."),
@@ -67,6 +72,7 @@ async def test_stdio_tools_are_offered_and_their_results_reach_the_model(
     assert offered["kit__add"]["parameters"]["properties"]["a"]["type"] == "integer"
     assert "current_datetime" in offered, "the built-ins are still there"
     results = {name: texts[0] for name, texts in results_by_name(second).items()}
+    assert results_by_name(second)["kit__env"] == ["t0k3n", "(unset)"], "only its own env"
     assert results["kit__add"] == "42"
     assert json.loads(results["kit__whoami"]) == {
         "slack/channel_id": "C1",
@@ -207,3 +213,21 @@ async def test_access_lists_keep_refused_users_away_from_mcp_tools(
     bot.llm.script(tool_call_reply([("c1", "kit__whoami", "{}")]), text_reply("You are U1."))
     assert await ask(bot, "who am I") == "You are U1."
     assert '"slack/user_id": "U1"' in results_by_name(bot.llm.requests[1])["kit__whoami"][0]
+
+
+async def test_http_server_that_goes_away_is_an_error_and_comes_back(
+    harness: Harness, tmp_path: Path
+) -> None:
+    async with web_server("t") as url:
+        servers = {"web": {"url": url, "headers": {"Authorization": "Bearer t"}}}
+        bot = await harness.start(mcp_servers=write_servers(tmp_path / "mcp.json", servers))
+        assert "web__lookup" in tool_names(bot)
+    # The server has stopped: a call fails as text, its tools are withdrawn.
+    bot.llm.script(tool_call_reply([("c1", "web__lookup", '{"key": "a"}')]), text_reply("gone"))
+    assert await ask(bot, "look up a") == "gone"
+    [result] = results_by_name(bot.llm.requests[1])["web__lookup"]
+    assert result.startswith("Error: "), result
+    await bot.slack.wait_for(lambda: "web__lookup" not in tool_names(bot), timeout=30)
+    async with web_server("t", port=int(url.split(":")[2].split("/")[0])):
+        await bot.slack.wait_for(lambda: "web__lookup" in tool_names(bot), timeout=60)
+        await bot.stop()

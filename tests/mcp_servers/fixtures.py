@@ -36,9 +36,9 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def web_server(token: str) -> AsyncIterator[str]:
+async def web_server(token: str, port: int | None = None) -> AsyncIterator[str]:
     """Run the Streamable HTTP server in a subprocess; yield its MCP endpoint URL."""
-    port = free_port()
+    port = port or free_port()
     proc = await asyncio.create_subprocess_exec(sys.executable, WEB, str(port), token)
     try:
         async with aiohttp.ClientSession() as http:

@@ -31,6 +31,12 @@ async def whoami(ctx: Context) -> str:
 
 
 @server.tool()
+def env(name: str) -> str:
+    """Return one of the server's environment variables."""
+    return os.environ.get(name, "(unset)")
+
+
+@server.tool()
 def add(a: int, b: int) -> int:
     """Add two integers."""
     return a + b
