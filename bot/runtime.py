@@ -145,8 +145,7 @@ class Runtime:
         else:
             self.budget = EditBudget(limits, clock=self.clock, paused_for=writer.paused_for)
         self.metrics = Metrics()
-        await self.mcp.start()  # a server that fails is retried in the background
-        tools.sources.append(self.mcp.tools)
+        await self.mcp.start(tools)  # a server that fails is retried in the background
         self.metrics.registry.register(McpCollector(self.mcp))
         self.metrics.watch_counter(
             "slackbot_slack_rate_limited",

@@ -12,10 +12,7 @@ from bot.ops.console import TerminalSlack
 from bot.testing.openai import FakeOpenAI, text_reply, tool_call_reply
 
 
-async def run_console(
-    llm: FakeOpenAI, db: Path, stdin: str, *args: str, env: dict[str, str] | None = None
-) -> tuple[int, str, str]:
-    extra = env or {}
+async def run_console(llm: FakeOpenAI, db: Path, stdin: str, *args: str) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))}
     env.update(
         OPENAI_API_KEY="sk-test",
@@ -23,7 +20,6 @@ async def run_console(
         OPENAI_MODEL="fake-model",
         DATABASE_URL=f"sqlite+aiosqlite:///{db}",
         SLACK_UPDATE_INTERVAL="0.05",
-        **extra,
     )
     proc = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -188,8 +188,7 @@ async def run_console(
         result_limit=settings.history_token_budget * 3 // 2,
     )
     mcp = McpSupervisor(mcp_config.load(settings.mcp_servers), start_wait=settings.mcp_start_wait)
-    await mcp.start()
-    tools.sources.append(mcp.tools)
+    await mcp.start(tools)
     config = turn_config(settings)
     config.stream_mode = "update"  # the terminal shows edits; there are no native streams
     config.reply_buttons = False

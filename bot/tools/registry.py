@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -68,8 +69,6 @@ class ToolRegistry:
     tools: list[Tool] = field(default_factory=list)
     timeout: float = 20.0
     result_limit: int = 20_000  # characters of one result kept for the model
-    # Tools that come and go (MCP servers), read on every request; static tools win a clash.
-    sources: list[Callable[[], Iterable[Tool]]] = field(default_factory=list)
     _tools: dict[str, Tool] = field(default_factory=dict, init=False)
     _abandoned: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
 
@@ -83,49 +82,58 @@ class ToolRegistry:
             logger.info("tool %s replaces an earlier tool of that name", tool.name)
         self._tools[tool.name] = tool
 
+    def replace_source(self, source: str, tools: Iterable[Tool]) -> None:
+        """Offer `tools` in place of the earlier tools of `source` (tools that come and go).
+
+        A tool of another origin (a built-in, a module's) keeps its name.
+        """
+        if not source:
+            raise ValueError("replace_source needs a source name")
+        for name in [n for n, t in self._tools.items() if t.source == source]:
+            del self._tools[name]
+        for tool in tools:
+            held = self._tools.get(tool.name)
+            if held is None:
+                self._tools[tool.name] = tool
+            else:
+                logger.warning(
+                    "%s keeps the name %s; %s's is not offered",
+                    held.source or "a Python tool",
+                    tool.name,
+                    source,
+                )
+
+    def only(self, allow: Callable[[Tool], bool] | None) -> ToolRegistry:
+        """Return a view offering and running only the tools `allow` lets through."""
+        if allow is None:
+            return self
+        view = copy.copy(self)  # shares the timeout, the limit and the abandoned tasks
+        view._tools = {name: tool for name, tool in self._tools.items() if allow(tool)}
+        return view
+
     def __len__(self) -> int:
-        return len(self._current())
+        return len(self._tools)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._current()
-
-    def _current(self, allow: Callable[[Tool], bool] | None = None) -> dict[str, Tool]:
-        tools = self._tools
-        if self.sources:
-            tools = dict(tools)
-            for source in self.sources:
-                for tool in source():
-                    tools.setdefault(tool.name, tool)
-        if allow is not None:
-            tools = {name: tool for name, tool in tools.items() if allow(tool)}
-        return tools
+        return name in self._tools
 
     def names(self) -> list[str]:
         """Return the registered tool names, in registration order."""
-        return list(self._current())
+        return list(self._tools)
 
-    def specs(self, allow: Callable[[Tool], bool] | None = None) -> list[dict[str, Any]]:
-        """Return the `tools` list advertised to the model (those `allow` lets through)."""
-        return [tool.spec() for tool in self._current(allow).values()]
+    def specs(self) -> list[dict[str, Any]]:
+        """Return the `tools` list advertised to the model."""
+        return [tool.spec() for tool in self._tools.values()]
 
-    async def run_all(
-        self,
-        calls: tuple[ToolCall, ...],
-        ctx: ToolContext,
-        allow: Callable[[Tool], bool] | None = None,
-    ) -> list[str]:
+    async def run_all(self, calls: tuple[ToolCall, ...], ctx: ToolContext) -> list[str]:
         """Run calls concurrently; return one result text per call, in order."""
-        tools = self._current(allow)
-        return list(await asyncio.gather(*(self._run(call, ctx, tools) for call in calls)))
+        return list(await asyncio.gather(*(self.run(call, ctx) for call in calls)))
 
     async def run(self, call: ToolCall, ctx: ToolContext) -> str:
         """Run one call; every failure becomes a result text the model reads."""
-        return await self._run(call, ctx, self._current())
-
-    async def _run(self, call: ToolCall, ctx: ToolContext, tools: dict[str, Tool]) -> str:
-        tool = tools.get(call.name)
+        tool = self._tools.get(call.name)
         if tool is None:
-            known = ", ".join(tools) or "none"
+            known = ", ".join(self._tools) or "none"
             return f"Error: there is no tool named {call.name!r}. Available tools: {known}."
         try:
             args = _parse(call.arguments)

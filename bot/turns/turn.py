@@ -201,8 +201,8 @@ class Turn:
 
     async def _one_round(self, messages: list[dict[str, Any]]) -> str:
         owner = self.owner
-        allow = only_servers(self.settings.mcp_servers)
-        tools = (owner.tools.specs(allow) or None) if self.settings.tools else None
+        offered = owner.tools.only(only_servers(self.settings.mcp_servers))
+        tools = (offered.specs() or None) if self.settings.tools else None
         calls: ToolCallsReady | None = None
         finish = "stop"
         async for event in owner.model.stream(
@@ -253,9 +253,8 @@ class Turn:
             user_id=self.request.user_id,
             client=owner.client,
         )
-        results = await owner.tools.run_all(
-            event.calls, ctx, only_servers(self.settings.mcp_servers)
-        )
+        offered = owner.tools.only(only_servers(self.settings.mcp_servers))
+        results = await offered.run_all(event.calls, ctx)
         self.observed.tools(event.calls, results)
         for call, result in zip(event.calls, results, strict=True):
             self.reply.task(

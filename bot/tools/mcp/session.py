@@ -14,22 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 from typing import Any, cast
 
-import httpx2
 import mcp_types as types
-from mcp import ClientSession, StdioServerParameters, stdio_client
-from mcp.client.streamable_http import streamable_http_client
+from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
 
-from bot.tools.mcp import guard
 from bot.tools.mcp.config import ServerConfig
 from bot.tools.mcp.streams import EndWatch
+from bot.tools.mcp.transports import open_transport
 from bot.tools.registry import ToolError
 
 logger = logging.getLogger(__name__)
@@ -50,15 +45,16 @@ class ServerLink:
         start_timeout: float = 30.0,
         ping_interval: float = 30.0,
         backoff: Sequence[float] = BACKOFF,
+        on_change: Callable[[ServerLink], None] | None = None,
     ) -> None:
         self.config = config
+        self.on_change = on_change  # told whenever `up` or `tools` changes
         self.start_timeout = start_timeout
         self.ping_interval = ping_interval
         self.backoff = tuple(backoff)
         self.session: ClientSession | None = None
         self.tools: list[types.Tool] = []
         self.up = False
-        self.version = 0  # changes whenever `tools` or `up` does
         self.starts = 0  # successful connections
         self.failures = 0  # attempts that failed, and connections that ended
         self.tried = asyncio.Event()  # the first attempt has succeeded or failed
@@ -129,16 +125,20 @@ class ServerLink:
             async with asyncio.timeout(SETTLE_WAIT):
                 await self._fresh.wait()
 
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self)
+
     def _withdraw(self) -> None:
         self.up = False
         self.session = None
         self.tools = []
-        self.version += 1
+        self._changed()
 
     async def _connect_and_watch(self) -> None:
         ended = asyncio.Event()
         async with AsyncExitStack() as stack:
-            read, write = await stack.enter_async_context(self._transport())
+            read, write = await stack.enter_async_context(open_transport(self.config))
             session = await stack.enter_async_context(
                 ClientSession(
                     EndWatch(read, ended),
@@ -152,7 +152,7 @@ class ServerLink:
                 self._stale.clear()
                 await self._list(session)
             self.session, self.up = session, True
-            self.version += 1
+            self._changed()
             self._lost.clear()
             self.starts += 1
             self.tried.set()
@@ -207,7 +207,7 @@ class ServerLink:
             if not cursor:
                 break
         self.tools = tools
-        self.version += 1
+        self._changed()
         if not self._stale.is_set():
             self._fresh.set()
 
@@ -217,26 +217,6 @@ class ServerLink:
             self._stale.set()
         elif isinstance(message, Exception):
             logger.info("MCP server %s: %s", self.name, _describe(message))
-
-    @asynccontextmanager
-    async def _transport(self) -> AsyncIterator[Any]:
-        c = self.config
-        if c.transport == "stdio":
-            params = StdioServerParameters(
-                command=sys.executable,
-                args=[str(Path(guard.__file__)), str(os.getpid()), "--", c.command, *c.args],
-                env=dict(c.env) or None,
-                cwd=c.cwd,
-            )
-            async with stdio_client(params) as streams:
-                yield streams
-            return
-        timeout = httpx2.Timeout(30.0, read=300.0)
-        async with (
-            httpx2.AsyncClient(headers=dict(c.headers), timeout=timeout) as http,
-            streamable_http_client(c.url, http_client=http) as streams,
-        ):
-            yield streams
 
 
 def _describe(exc: BaseException) -> str:

@@ -2,8 +2,8 @@
 
 A server that fails to start does not hold up the others or the bot: `start` waits at most
 `start_wait` seconds for the first attempts, then the bot serves with whatever is up and the
-rest join as they come (see `ServerLink`). `tools()` is read on every model request, so a
-tool list that changed, a server that went away or one that came back shows at once.
+rest join as they come (see `ServerLink`). Whenever a server comes up, goes away or changes
+its tool list, its tools are replaced in the registry, so the next model request sees it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from bot.tools.mcp.choice import SOURCE_PREFIX
 from bot.tools.mcp.config import ServerConfig, tool_name
 from bot.tools.mcp.results import convert
 from bot.tools.mcp.session import ServerLink
-from bot.tools.registry import Tool, ToolContext, ToolError
+from bot.tools.registry import Tool, ToolContext, ToolError, ToolRegistry
 
 logger = logging.getLogger(__name__)
 
@@ -38,27 +38,25 @@ def asker_meta(ctx: ToolContext) -> dict[str, Any]:
 
 
 class McpSupervisor:
-    """Run one `ServerLink` per configured server and offer their tools."""
+    """Run one `ServerLink` per configured server and keep their tools in a registry."""
 
     def __init__(
-        self,
-        servers: Sequence[ServerConfig],
-        *,
-        start_wait: float = 10.0,
-        **link_options: Any,
+        self, servers: Sequence[ServerConfig], *, start_wait: float = 10.0, **link_options: Any
     ) -> None:
-        self.links = [ServerLink(config, **link_options) for config in servers]
+        self.links = [ServerLink(c, on_change=self._changed, **link_options) for c in servers]
         self.start_wait = start_wait
+        self.registry: ToolRegistry | None = None
+        self._offered: dict[str, list[Tool]] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._cache: tuple[tuple[Any, ...], list[Tool]] = ((), [])
 
     @property
     def names(self) -> list[str]:
         """Return the configured servers' names, in file order."""
         return [link.name for link in self.links]
 
-    async def start(self) -> None:
-        """Start every server; wait (a little) for their first attempts."""
+    async def start(self, registry: ToolRegistry) -> None:
+        """Start every server, offering its tools in `registry`; wait a little for them."""
+        self.registry = registry
         for link in self.links:
             self._tasks.append(asyncio.create_task(link.run(), name=f"mcp:{link.name}"))
         if not self.links:
@@ -81,15 +79,19 @@ class McpSupervisor:
         self._tasks.clear()
 
     def tools(self) -> list[Tool]:
-        """Return the tools of the servers that are up (rebuilt only when something changed)."""
-        key = tuple((link.up, link.version) for link in self.links)
-        if key != self._cache[0]:
-            built: list[Tool] = []
-            for link in self.links:
-                if link.up:
-                    built += [self._tool(link, tool) for tool in link.tools]
-            self._cache = (key, built)
-        return self._cache[1]
+        """Return the tools on offer now, of every server that is up."""
+        return [tool for tools in self._offered.values() for tool in tools]
+
+    def counts(self) -> dict[str, int]:
+        """Return how many servers are up and down (for /metrics)."""
+        up = sum(link.up for link in self.links)
+        return {"up": up, "down": len(self.links) - up}
+
+    def _changed(self, link: ServerLink) -> None:
+        tools = [self._tool(link, tool) for tool in link.tools] if link.up else []
+        self._offered[link.name] = tools
+        if self.registry is not None:
+            self.registry.replace_source(SOURCE_PREFIX + link.name, tools)
 
     def _tool(self, link: ServerLink, tool: Any) -> Tool:
         async def call(**arguments: Any) -> str:
@@ -107,8 +109,3 @@ class McpSupervisor:
             context_param=CONTEXT_KEY,
             source=SOURCE_PREFIX + link.name,
         )
-
-    def counts(self) -> dict[str, int]:
-        """Return how many servers are up and down (for /metrics)."""
-        up = sum(link.up for link in self.links)
-        return {"up": up, "down": len(self.links) - up}

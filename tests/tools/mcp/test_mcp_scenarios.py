@@ -16,7 +16,7 @@ from bot.testing.harness import Harness, text_of
 from bot.testing.openai import text_reply, tool_call_reply
 from bot.testing.toolchecks import results_by_name
 from bot.tools.registry import TRUNCATED
-from tests.mcp_servers.fixtures import alive, kit, pids, web_server, write_servers
+from tests.tools.mcp.helpers import alive, kit, pids, web_server, write_servers
 
 
 @pytest.fixture

@@ -7,21 +7,21 @@ and that then stops the server's whole process group.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from bot.testing.openai import FakeOpenAI
 from bot.testing.slack import FakeSlack
-from tests.mcp_servers.fixtures import alive, kit, pids, write_servers
-from tests.test_process import launch  # noqa: F401 - the fixture
+from tests.tools.mcp.helpers import alive, bot_env, bot_process, kit, pids, write_servers
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 async def test_no_mcp_server_outlives_the_bot_process(
-    launch: Any,  # noqa: F811 - the imported fixture
     slack: FakeSlack,
+    llm: FakeOpenAI,
     tmp_path: Path,
     sig: signal.Signals,
 ) -> None:
@@ -33,11 +33,13 @@ async def test_no_mcp_server_outlives_the_bot_process(
         "late": kit("--start-only-if", str(tmp_path / "never")),
     }
     config = write_servers(tmp_path / "mcp.json", servers)
-    async with launch(MCP_SERVERS=config) as bot:
+    env = {**bot_env(slack.api_url, llm.base_url, tmp_path), "MCP_SERVERS": config}
+    async with bot_process(env, tmp_path) as bot:
         await slack.wait_for(lambda: len(pids(pidfile)) == 2, timeout=30, what="servers up")
         servers_pids = pids(pidfile)
         assert all(alive(pid) for pid in servers_pids)
-        code = await bot.signal(sig)
+        bot.send_signal(sig)
+        code = await asyncio.wait_for(bot.wait(), 15)
         assert code == (0 if sig == signal.SIGTERM else -signal.SIGKILL)
     await slack.wait_for(
         lambda: not any(alive(pid) for pid in servers_pids),

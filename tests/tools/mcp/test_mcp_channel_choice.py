@@ -11,7 +11,7 @@ from bot.testing.harness import Harness, channel_message
 from bot.testing.interactive import modal_values, submit
 from bot.testing.openai import text_reply, tool_call_reply
 from bot.testing.toolchecks import results_by_name
-from tests.mcp_servers.fixtures import kit, write_servers
+from tests.tools.mcp.helpers import kit, write_servers
 
 
 def ticked(view: dict[str, Any]) -> list[str]:
