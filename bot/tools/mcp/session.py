@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from contextlib import AsyncExitStack
 from typing import Any, cast
 
 import mcp_types as types
@@ -55,7 +54,6 @@ class ServerLink:
         self.session: ClientSession | None = None
         self.tools: list[types.Tool] = []
         self.up = False
-        self.starts = 0  # successful connections
         self.failures = 0  # attempts that failed, and connections that ended
         self.tried = asyncio.Event()  # the first attempt has succeeded or failed
         self._stale = asyncio.Event()  # the server said its tools changed
@@ -137,7 +135,7 @@ class ServerLink:
 
     async def _connect_and_watch(self) -> None:
         ended = asyncio.Event()
-        async with AsyncExitStack() as stack:
+        async with contextlib.AsyncExitStack() as stack:
             read, write = await stack.enter_async_context(open_transport(self.config))
             session = await stack.enter_async_context(
                 ClientSession(
@@ -154,7 +152,6 @@ class ServerLink:
             self.session, self.up = session, True
             self._changed()
             self._lost.clear()
-            self.starts += 1
             self.tried.set()
             logger.info(
                 "MCP server %s is up with %d tools (%s)",
