@@ -101,7 +101,9 @@ class Runtime:
             timeout=s.tool_timeout,
             result_limit=s.history_token_budget * 3 // 2,  # about half the history budget
         )
-        self.mcp = McpSupervisor(mcp_config.load(s.mcp_servers), start_wait=s.mcp_start_wait)
+        self.mcp = McpSupervisor(
+            mcp_config.load(s.mcp_servers), start_wait=s.mcp_start_wait, images=s.tool_images
+        )
         await upgrade_async(s.database_url)
         self.engine = create_engine(s.database_url)
         replica_id = s.replica_id or default_replica_id(s.port)

@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     max_tool_rounds: int = Field(default=8, ge=1)
     mcp_servers: str = ""  # path of a JSON file in the mcpServers format (README "MCP servers")
     mcp_start_wait: float = Field(default=10.0, ge=0)  # how long startup waits for them
+    tool_images: bool = False  # show images tools return to the model (needs a vision model)
 
     # Production (README "Production deployment").
     log_format: Literal["text", "json"] = "text"

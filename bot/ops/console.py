@@ -187,7 +187,11 @@ async def run_console(
         timeout=settings.tool_timeout,
         result_limit=settings.history_token_budget * 3 // 2,
     )
-    mcp = McpSupervisor(mcp_config.load(settings.mcp_servers), start_wait=settings.mcp_start_wait)
+    mcp = McpSupervisor(
+        mcp_config.load(settings.mcp_servers),
+        start_wait=settings.mcp_start_wait,
+        images=settings.tool_images,
+    )
     await mcp.start(tools)
     config = turn_config(settings)
     config.stream_mode = "update"  # the terminal shows edits; there are no native streams

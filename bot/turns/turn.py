@@ -15,6 +15,7 @@ from bot.llm.events import StreamRetry, TextDelta, ToolCallsReady, TurnDone
 from bot.slack.reply.choose import Reply
 from bot.slack.reply.markup import ReplyMarkup
 from bot.slack.reply.status import ThreadStatus
+from bot.tools import images as tool_images
 from bot.tools.mcp.choice import only_servers
 from bot.tools.registry import ToolContext
 from bot.turns.channel_settings import TurnSettings
@@ -71,6 +72,7 @@ class Turn:
         self._saving: asyncio.Task[None] | None = None  # a progress save in flight
         self.observed = owner.metrics.turn()
         self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
+        self.images: list[dict[str, Any]] = []  # image parts the last tool calls returned
 
     async def run(self) -> None:
         status = "complete"
@@ -183,6 +185,8 @@ class Turn:
                 if m.id != self.row_id and (m.role != "assistant" or m.content or m.tool_calls)
             ]
             messages = history.fit(self.settings.system_prompt, chat, budget)
+            messages += tool_images.as_messages(self.images)  # from the last tool calls, once
+            self.images = []
             try:
                 outcome = await self._one_round(messages)
             except ContextTooLong:
@@ -254,7 +258,8 @@ class Turn:
             client=owner.client,
         )
         offered = owner.tools.only(only_servers(self.settings.mcp_servers))
-        results = await offered.run_all(event.calls, ctx)
+        with tool_images.collecting() as self.images:
+            results = await offered.run_all(event.calls, ctx)
         self.observed.tools(event.calls, results)
         for call, result in zip(event.calls, results, strict=True):
             self.reply.task(

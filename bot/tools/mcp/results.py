@@ -1,10 +1,9 @@
 """Turn an MCP `CallToolResult` into what the model reads.
 
 Text blocks are joined; structured content is added as JSON (unless the text already says
-the same); resource links and embedded resources become a line of text each. The registry
-carries text only, so an image (or audio) block becomes an `ImagePart` in `ToolOutput.images`
-and a note in the text naming it; the parts are ready to be sent as `image_url` content for
-vision models once the turn carries more than text.
+the same); resource links and embedded resources become a line of text each. A result is
+stored as text, so an image block becomes a note in the text and an `ImagePart` in
+`ToolOutput.images` (which `bot.tools.images` can show to a vision model); audio, a note.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from bot.tools import images as tool_images
 from bot.tools.mcp.choice import SOURCE_PREFIX
 from bot.tools.mcp.config import ServerConfig, tool_name
 from bot.tools.mcp.results import convert
@@ -41,10 +42,16 @@ class McpSupervisor:
     """Run one `ServerLink` per configured server and keep their tools in a registry."""
 
     def __init__(
-        self, servers: Sequence[ServerConfig], *, start_wait: float = 10.0, **link_options: Any
+        self,
+        servers: Sequence[ServerConfig],
+        *,
+        start_wait: float = 10.0,
+        images: bool = False,  # hand images to the model (TOOL_IMAGES, for vision models)
+        **link_options: Any,
     ) -> None:
         self.links = [ServerLink(c, on_change=self._changed, **link_options) for c in servers]
         self.start_wait = start_wait
+        self.images = images
         self.registry: ToolRegistry | None = None
         self._offered: dict[str, list[Tool]] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -99,6 +106,8 @@ class McpSupervisor:
             output = convert(await link.call(tool.name, arguments, asker_meta(ctx)))
             if output.is_error:
                 raise ToolError(output.text or f"{tool.name} failed")
+            if self.images and output.images:
+                tool_images.attach([image.as_content_part() for image in output.images])
             return output.text
 
         return Tool(

@@ -15,6 +15,7 @@ import pytest
 from bot.testing.harness import Harness, text_of
 from bot.testing.openai import text_reply, tool_call_reply
 from bot.testing.toolchecks import results_by_name
+from bot.tools import images as tool_images
 from bot.tools.registry import TRUNCATED
 from tests.tools.mcp.helpers import alive, kit, pids, web_server, write_servers
 
@@ -85,6 +86,7 @@ async def test_stdio_tools_are_offered_and_their_results_reach_the_model(
         and "refused: not today" in results["kit__refuse"]
     ), "an isError result is an error text"
     assert results["kit__picture"].startswith("a pixel\n[image 1: image/png")
+    assert second["messages"][-1]["role"] == "tool", "no images without TOOL_IMAGES"
     assert results["kit__link"] == "[resource link] spec: https://example.com/spec.md (the spec)"
     assert json.loads(results["kit__stats"]) == {"n": 7, "square": 49}
 
@@ -231,3 +233,27 @@ async def test_http_server_that_goes_away_is_an_error_and_comes_back(
     async with web_server("t", port=int(url.split(":")[2].split("/")[0])):
         await bot.slack.wait_for(lambda: "web__lookup" in tool_names(bot), timeout=60)
         await bot.stop()
+
+
+async def test_tool_images_reach_a_vision_model_in_the_next_request(
+    harness: Harness, tmp_path: Path
+) -> None:
+    servers = write_servers(tmp_path / "mcp.json", {"kit": kit()})
+    bot = await harness.start(mcp_servers=servers, tool_images=True)
+    bot.llm.script(
+        tool_call_reply([("c1", "kit__picture", "{}"), ("c2", "kit__add", '{"a": 1, "b": 1}')]),
+        tool_call_reply([("c3", "kit__add", '{"a": 2, "b": 2}')]),
+        text_reply("A pixel."),
+    )
+    assert await ask(bot, "show me") == "A pixel."
+    first, second, third = bot.llm.requests
+    *_, pixel, two, shown = second["messages"]
+    assert (pixel["role"], two["role"]) == ("tool", "tool")
+    assert pixel["content"].startswith("a pixel\n[image 1: image/png")
+    assert shown["role"] == "user"
+    intro, image = shown["content"]
+    assert intro == {"type": "text", "text": tool_images.INTRO}
+    assert image["type"] == "image_url"
+    assert image["image_url"]["url"].startswith("data:image/png;base64,iVBORw0KGgo")
+    assert third["messages"][-1]["role"] == "tool", "shown once, in the request that follows"
+    assert all(m["role"] != "user" or isinstance(m["content"], str) for m in third["messages"])
