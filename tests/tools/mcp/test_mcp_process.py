@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,4 +46,22 @@ async def test_no_mcp_server_outlives_the_bot_process(
         lambda: not any(alive(pid) for pid in servers_pids),
         timeout=15,
         what="every MCP server process has ended",
+    )
+
+
+async def test_a_bad_mcp_servers_file_stops_startup_naming_the_problem(
+    slack: FakeSlack, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    servers = {"wiki": {"url": "https://wiki.example/mcp", "headers": {"X-Key": "${WIKI_KEY}"}}}
+    env = {
+        **bot_env(slack.api_url, llm.base_url, tmp_path),
+        "MCP_SERVERS": write_servers(tmp_path / "mcp.json", servers),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2
+    assert "MCP_SERVERS: mcpServers.wiki.headers.X-Key uses ${WIKI_KEY}, which is not set" in (
+        err.decode()
     )
