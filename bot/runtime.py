@@ -179,9 +179,9 @@ class Runtime:
             gate=self._gate(store, writer),
             oauth=oauth,
             channels=channels,
+            mcp_servers=self.mcp.names,
             config_command_name=s.config_command,
             default_model=s.openai_model,
-            mcp_servers=self.mcp.names,
         )
         await self.replicas.beat()
         await self._recover(store, writer, startup=True)

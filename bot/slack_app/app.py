@@ -97,9 +97,9 @@ def create_app(
     gate: Gate | None = None,
     oauth: AsyncOAuthSettings | None = None,
     channels: ChannelSettings | None = None,
+    mcp_servers: Sequence[str] = (),  # offered per channel in the config modal
     config_command_name: str = "",
     default_model: str = "",
-    mcp_servers: Sequence[str] = (),
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
