@@ -86,11 +86,11 @@ class Runtime:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.bot: BotApp | None = None
+        self.mcp = McpSupervisor(())  # the MCP servers, once started
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._socket_handler: Any = None
         self._background: set[asyncio.Task[None]] = set()  # purge, heartbeat: cancelled at stop
-        self.mcp = McpSupervisor(())
 
     async def start(self, *, serve: bool = True) -> BotApp:
         """Migrate, build, recover unfinished replies and start serving."""
