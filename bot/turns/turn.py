@@ -67,12 +67,12 @@ class Turn:
         self.usage = [0, 0]  # prompt and completion tokens the server reported
         self.shown = ""  # everything shown in Slack for this turn
         self.round_text = ""  # text of the current model round
+        self.images: list[dict[str, Any]] = []  # image parts the last tool calls returned
         self.row_id = row_id  # the stored assistant message of the current round
         self._saved_at = 0.0
         self._saving: asyncio.Task[None] | None = None  # a progress save in flight
         self.observed = owner.metrics.turn()
         self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
-        self.images: list[dict[str, Any]] = []  # image parts the last tool calls returned
 
     async def run(self) -> None:
         status = "complete"
