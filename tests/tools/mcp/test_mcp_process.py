@@ -8,6 +8,7 @@ and that then stops the server's whole process group.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from bot.testing.openai import FakeOpenAI
 from bot.testing.slack import FakeSlack
+from bot.tools.mcp import guard
 from tests.tools.mcp.helpers import alive, bot_env, bot_process, kit, pids, write_servers
 
 
@@ -65,3 +67,19 @@ async def test_a_bad_mcp_servers_file_stops_startup_naming_the_problem(
     assert "MCP_SERVERS: mcpServers.wiki.headers.X-Key uses ${WIKI_KEY}, which is not set" in (
         err.decode()
     )
+
+
+async def test_guard_does_not_start_a_server_for_a_parent_already_gone(tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    script = f"open({str(marker)!r}, 'w').close()"
+    # The guard's parent is this test process, not the pid it is given: as if that had died.
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, guard.__file__, "1", "--", sys.executable, "-c", script
+    )
+    assert await asyncio.wait_for(proc.wait(), 30) == 1
+    assert not marker.exists()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, guard.__file__, str(os.getpid()), "--", sys.executable, "-c", script
+    )
+    assert await asyncio.wait_for(proc.wait(), 30) == 0
+    assert marker.exists()
