@@ -72,13 +72,15 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         print(f"cannot start {argv[2]!r}: {exc}", file=sys.stderr)
         return 127
-    while not stopping.is_set():
-        try:
-            return child.wait(0.2)
-        except subprocess.TimeoutExpired:
-            continue
-    _stop_group(child)
-    return 143
+
+    def stop(*_: object) -> None:
+        _stop_group(child)
+        raise SystemExit(143)
+
+    signal.signal(signal.SIGTERM, stop)  # interrupts the wait below
+    if stopping.is_set():
+        stop()
+    return child.wait()
 
 
 if __name__ == "__main__":
