@@ -39,6 +39,9 @@ from bot.telemetry.endpoints import health_app, metrics_app, metrics_handler
 from bot.telemetry.metrics import Metrics
 from bot.telemetry.scope import turn_scope
 from bot.tools.loading import build_registry
+from bot.tools.mcp import config as mcp_config
+from bot.tools.mcp.metrics import McpCollector
+from bot.tools.mcp.supervisor import McpSupervisor
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.chat_history import DisplayNames
 from bot.turns.dispatcher import Conversation
@@ -116,6 +119,7 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.wall = wall or wall_now  # days and months of the usage limits
         self.bot: BotApp | None = None
+        self.mcp = McpSupervisor(())  # the MCP servers, once started
         self.port: int | None = None  # events (HTTP mode) or /healthz only (Socket Mode)
         self.metrics_port: int | None = None  # METRICS_PORT, once listening
         self._runners: list[web.AppRunner] = []
@@ -132,6 +136,9 @@ class Runtime:
             timeout=s.tool_timeout,
             result_limit=s.history_token_budget * 3 // 2,  # about half the history budget
             max_calls=s.max_tool_calls_per_round,
+        )
+        self.mcp = McpSupervisor(
+            mcp_config.load(s.mcp_servers), start_wait=s.mcp_start_wait, images=s.tool_images
         )
         await upgrade_async(s.database_url)
         self.engine = create_engine(s.database_url)
@@ -178,7 +185,9 @@ class Runtime:
             locks = RedisThreadLocks(self.redis, s.redis_key_prefix)
         else:
             self.budget = EditBudget(limits, clock=self.clock, paused_for=writer.paused_for)
-        self.metrics = Metrics(tool_names=tools.names())
+        self.metrics = Metrics(tool_names=tools)  # the registry: MCP tools come and go
+        await self.mcp.start(tools)  # a server that fails is retried in the background
+        self.metrics.registry.register(McpCollector(self.mcp))
         self.metrics.watch_counter(
             "slackbot_slack_rate_limited",
             "Slack answers 429 to a write",
@@ -229,6 +238,7 @@ class Runtime:
             gate=self._gate(store, writer),
             oauth=oauth,
             channels=channels,
+            mcp_servers=self.mcp.names,
             config_command_name=s.config_command,
             default_model=s.openai_model,
             usage=usage,
@@ -346,6 +356,7 @@ class Runtime:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.mcp.stop()  # stdio servers' processes end here
         if self.bot is not None:
             await self.budget.close()
             try:

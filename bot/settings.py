@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     file_workers: int = Field(default=1, ge=0)  # extraction processes (0: threads)
     file_download_timeout: float = Field(default=60.0, gt=0)
 
+    mcp_servers: str = ""  # path of a JSON file in the mcpServers format (README "MCP servers")
+    mcp_start_wait: float = Field(default=10.0, ge=0)  # how long startup waits for them
+    tool_images: bool = False  # show images tools return to the model (needs a vision model)
+
     # Production (README "Production deployment").
     log_format: Literal["text", "json"] = "text"
     # /metrics: on its own port, and/or behind a bearer token; neither set: not served.

@@ -77,6 +77,7 @@ CONFIG_OUTSIDER = "People from other organisations can see these settings but no
 CONFIG_NOT_EDITOR = "Only the people this bot's admin named can change these settings."
 CONFIG_UNCHECKED = "I could not check whether you may change these settings; try again later."
 CONFIG_BAD_MODEL = "Pick one of the allowed models."
+CONFIG_MCP_LABEL = "Tools from MCP servers (all ticked: every server, also ones added later)"
 
 
 def status_running(names: str) -> str:

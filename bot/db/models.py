@@ -86,6 +86,7 @@ class ChannelSetting(Base):
     model: Mapped[str] = mapped_column(String(128), default="")
     temperature: Mapped[float | None] = mapped_column(Float)
     reasoning_effort: Mapped[str] = mapped_column(String(16), default="")
+    mcp_servers: Mapped[list[str] | None] = mapped_column(JSON)  # None: every server
     updated_by: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -355,6 +355,7 @@ class Store:
                 "model": row.model,
                 "temperature": row.temperature,
                 "reasoning_effort": row.reasoning_effort or "",
+                "mcp_servers": None if row.mcp_servers is None else tuple(row.mcp_servers),
                 "updated_by": row.updated_by,
             }
 

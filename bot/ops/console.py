@@ -40,6 +40,8 @@ from bot.slack.reply.format import from_slack
 from bot.slack.reply.markup import markdown_of
 from bot.slack.writer import SlackWriter
 from bot.tools.loading import build_registry
+from bot.tools.mcp import config as mcp_config
+from bot.tools.mcp.supervisor import McpSupervisor
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Conversation
 from bot.turns.request import TurnRequest
@@ -185,6 +187,18 @@ async def run_console(
         edit_limits(settings),
         paused_for=writer.paused_for,
     )
+    tools = build_registry(
+        modules=settings.tool_modules,
+        builtins=settings.builtin_tools,
+        timeout=settings.tool_timeout,
+        result_limit=settings.history_token_budget * 3 // 2,
+    )
+    mcp = McpSupervisor(
+        mcp_config.load(settings.mcp_servers),
+        start_wait=settings.mcp_start_wait,
+        images=settings.tool_images,
+    )
+    await mcp.start(tools)
     config = turn_config(settings)
     config.reply = replace(config.reply, mode="update")  # a terminal shows edits, no native streams
     config.reply_buttons = False
@@ -195,12 +209,7 @@ async def run_console(
         client=client,
         config=config,
         bot_user_id=BOT_USER,
-        tools=build_registry(
-            modules=settings.tool_modules,
-            builtins=settings.builtin_tools,
-            timeout=settings.tool_timeout,
-            result_limit=settings.history_token_budget * 3 // 2,
-        ),
+        tools=tools,
         budget=budget,
         channels=ChannelSettings(store, default_prompt=settings.system_prompt),
         files=(files := file_reader(settings, local := LocalFiles())),
@@ -236,6 +245,7 @@ async def run_console(
     finally:
         out.write("\n")
         await budget.close()
+        await mcp.stop()
         await llm.close()
         await engine.dispose()
         if files is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,6 +132,7 @@ def create_app(
     gate: Gate | None = None,
     oauth: AsyncOAuthSettings | None = None,
     channels: ChannelSettings | None = None,
+    mcp_servers: Sequence[str] = (),  # offered per channel in the config modal
     config_command_name: str = "",
     default_model: str = "",
     usage: UsageTracker | None = None,
@@ -181,6 +182,7 @@ def create_app(
             default_model=default_model,
             command=config_command_name,
             policy=config_policy,
+            mcp_servers=mcp_servers,
         )
     if usage is not None and usage_command_name:
         usage_command.register(bolt, tracker=usage, command=usage_command_name)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from bot import texts
 from bot.errors import StorageUnavailable
+from bot.slack_app import mcp_choice
 from bot.slack_app.config_access import ConfigPolicy
 from bot.turns.channel_settings import PRESETS, ChannelConfig, ChannelSettings
 
@@ -28,6 +30,7 @@ def build_view(
     channel_id: str,
     default_model: str,
     allowed_models: tuple[str, ...] = (),
+    mcp_servers: Sequence[str] = (),
 ) -> dict:
     """Return the modal showing `config`, ready for views.open."""
 
@@ -116,6 +119,9 @@ def build_view(
             "element": effort,
         },
     ]
+    servers = mcp_choice.block(mcp_servers, config.mcp_servers)
+    if servers is not None:
+        blocks.append(servers)
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
@@ -172,7 +178,9 @@ def build_summary(config: ChannelConfig, *, channel_id: str, reason: str) -> dic
     }
 
 
-def parse_submission(view: dict[str, Any], user_id: str) -> tuple[ChannelConfig, dict[str, str]]:
+def parse_submission(
+    view: dict[str, Any], user_id: str, mcp_servers: Sequence[str] = ()
+) -> tuple[ChannelConfig, dict[str, str]]:
     """Read the submitted modal; return the settings and any per-field errors."""
     values = (view.get("state") or {}).get("values") or {}
 
@@ -208,6 +216,7 @@ def parse_submission(view: dict[str, Any], user_id: str) -> tuple[ChannelConfig,
         model="" if read("model") == DEFAULT_MODEL_VALUE else read("model")[:128],
         temperature=temperature,
         reasoning_effort=effort,
+        mcp_servers=mcp_choice.read(values, mcp_servers),
         updated_by=user_id,
     )
     return config, errors
@@ -220,6 +229,7 @@ def register(
     default_model: str,
     command: str,
     policy: ConfigPolicy | None = None,
+    mcp_servers: Sequence[str] = (),
 ) -> None:
     """Attach the slash command and its modal's submission handler to `app`."""
     rules = policy or ConfigPolicy()
@@ -247,6 +257,7 @@ def register(
                 channel_id=channel_id,
                 default_model=default_model,
                 allowed_models=rules.allowed_models,
+                mcp_servers=mcp_servers,
             )
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -256,7 +267,7 @@ def register(
     ) -> None:
         user = body.get("user") or {}
         user_id = user.get("id", "")
-        config, errors = parse_submission(view, user_id)
+        config, errors = parse_submission(view, user_id, mcp_servers)
         if not rules.model_allowed(config.model):
             errors["model"] = texts.CONFIG_BAD_MODEL
         if errors:

@@ -7,7 +7,7 @@ counters. Turns report through a `TurnObserver`, which reads the bot's own strea
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -39,10 +39,10 @@ class _CallbackCounter(Collector):
 class Metrics:
     """The bot's counters, histograms and gauges."""
 
-    def __init__(self, *, tool_names: Iterable[str] = ()) -> None:
+    def __init__(self, *, tool_names: Container[str] = frozenset()) -> None:
         # Label values come only from this list: a name the model made up is `unknown`, so
         # the model can neither add series without bound nor write text into /metrics.
-        self.tool_names = frozenset(tool_names)
+        self.tool_names = tool_names  # registered tools (a live registry: MCP tools change)
         r = self.registry = CollectorRegistry()
         self.turns = Counter(
             "slackbot_turns", "Turns finished, by outcome", ["outcome"], registry=r

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,7 @@ class Tool:
     context_param: str | None = None  # the parameter that receives the ToolContext
     timeout: float | None = None  # overrides the registry's timeout
     validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    source: str = ""  # where it comes from when not Python: "mcp:SERVER"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
         """Call the underlying function directly (handy in tests)."""
@@ -102,6 +104,35 @@ class ToolRegistry:
         if tool.name in self._tools and self._tools[tool.name] is not tool:
             logger.info("tool %s replaces an earlier tool of that name", tool.name)
         self._tools[tool.name] = tool
+
+    def replace_source(self, source: str, tools: Iterable[Tool]) -> None:
+        """Offer `tools` in place of the earlier tools of `source` (tools that come and go).
+
+        A tool of another origin (a built-in, a module's) keeps its name.
+        """
+        if not source:
+            raise ValueError("replace_source needs a source name")
+        for name in [n for n, t in self._tools.items() if t.source == source]:
+            del self._tools[name]
+        for tool in tools:
+            held = self._tools.get(tool.name)
+            if held is None:
+                self._tools[tool.name] = tool
+            else:
+                logger.warning(
+                    "%s keeps the name %s; %s's is not offered",
+                    held.source or "a Python tool",
+                    tool.name,
+                    source,
+                )
+
+    def only(self, allow: Callable[[Tool], bool] | None) -> ToolRegistry:
+        """Return a view offering and running only the tools `allow` lets through."""
+        if allow is None:
+            return self
+        view = copy.copy(self)  # shares the timeout, the limit and the abandoned tasks
+        view._tools = {name: tool for name, tool in self._tools.items() if allow(tool)}
+        return view
 
     def __len__(self) -> int:
         return len(self._tools)

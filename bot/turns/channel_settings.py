@@ -80,6 +80,7 @@ class ChannelConfig:
     model: str = ""
     temperature: float | None = None
     reasoning_effort: str = ""  # "" keeps REASONING_EFFORT
+    mcp_servers: tuple[str, ...] | None = None  # the MCP servers offered here; None: all
     updated_by: str | None = None
 
     @classmethod
@@ -108,6 +109,7 @@ class TurnSettings:
     tools: bool = True
     preset: str = "default"
     reasoning_effort: str | None = None  # None: the bot's REASONING_EFFORT
+    mcp_servers: tuple[str, ...] | None = None  # None: every MCP server
 
 
 def resolve(config: ChannelConfig, default_prompt: str) -> TurnSettings:
@@ -124,6 +126,7 @@ def resolve(config: ChannelConfig, default_prompt: str) -> TurnSettings:
         tools=preset.tools,
         preset=preset.key,
         reasoning_effort=config.reasoning_effort.strip() or None,
+        mcp_servers=config.mcp_servers,
     )
 
 

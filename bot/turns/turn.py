@@ -31,6 +31,8 @@ from bot.slack.reply.native import NativeReply
 from bot.slack.reply.status import ThreadStatus
 from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
+from bot.tools import images as tool_images
+from bot.tools.mcp.choice import only_servers
 from bot.tools.registry import ToolContext, ToolRegistry
 from bot.turns import chat_history
 from bot.turns.channel_settings import TurnSettings
@@ -104,6 +106,7 @@ class Turn:
         )
         self.shown = ""  # everything shown in Slack for this turn
         self.round_text = ""  # text of the current model round
+        self.images: list[dict[str, Any]] = []  # image parts the last tool calls returned
         self.row_id = row_id  # the stored assistant message of the current round
         self._saved_at = 0.0
         self._saving: asyncio.Task[None] | None = None  # a progress save in flight
@@ -238,6 +241,10 @@ class Turn:
             # Strict chat templates (Gemma, Mistral, Llama, Qwen) refuse anything but one
             # system message and alternating turns: merge and fold after fitting.
             messages = template.alternate(history.fit(self.settings.system_prompt, chat, budget))
+            # Images the last tool calls returned (TOOL_IMAGES): one user turn after the tool
+            # results, in this request only (OpenAI's tool messages carry text alone).
+            messages += tool_images.as_messages(self.images)
+            self.images = []
             if self.blind or not self._sees_images():
                 messages = parts.without_images(messages)
             try:
@@ -280,7 +287,8 @@ class Turn:
 
     async def _one_round(self, messages: list[dict[str, Any]]) -> str:
         deps = self.deps
-        tools = (deps.tools.specs() or None) if self.settings.tools else None
+        offered = deps.tools.only(only_servers(self.settings.mcp_servers))
+        tools = (offered.specs() or None) if self.settings.tools else None
         calls: ToolCallsReady | None = None
         finish = "stop"
         self.meter.asked(messages, tools)
@@ -351,7 +359,9 @@ class Turn:
             client=deps.client,
             participants=self.participants,
         )
-        results = await deps.tools.run_all(event.calls, ctx)
+        offered = deps.tools.only(only_servers(self.settings.mcp_servers))
+        with tool_images.collecting() as self.images:
+            results = await offered.run_all(event.calls, ctx)
         self.observed.tools(event.calls, results)
         self.progress.tools_done(event.calls, results)
         rows = [

@@ -201,8 +201,9 @@ async def test_a_double_click_on_post_in_the_thread_posts_once(bot: Harness) -> 
         lambda: any(element(m, POST_ACTION) for m in bot.slack.replies(dm, header["ts"]))
     )
     offer = next(m for m in bot.slack.replies(dm, header["ts"]) if element(m, POST_ACTION))
-    await bot.interact(click(offer, POST_ACTION))
-    await bot.interact(click(offer, POST_ACTION))
+    clicks = [click(offer, POST_ACTION), click(offer, POST_ACTION)]  # both on the same button
+    for payload in clicks:
+        await bot.interact(payload)
     await bot.slack.wait_for(
         lambda: bot.slack.message(dm, offer["ts"])["text"] == texts.POST_SUMMARY_DONE
     )
