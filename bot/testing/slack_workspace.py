@@ -73,6 +73,7 @@ class SlackWorkspace:
             "chat.stopStream": self._stop_stream,
             "chat.postEphemeral": lambda args: {"ok": True, "message_ts": self._next_ts()},
             "conversations.replies": self._replies,
+            "conversations.history": self._history,
             "conversations.info": self._conversation_info,
             "conversations.members": self._conversation_members,
             "users.info": self._user_info,
@@ -239,7 +240,7 @@ class SlackWorkspace:
         text, blocks, markdown = args.get("text"), args.get("blocks"), args.get("markdown_text")
         if not (text or blocks or markdown or args.get("attachments")):
             raise SlackError("no_text")
-        if markdown and (text or blocks):
+        if markdown and (text or "blocks" in args):  # not even `blocks: []`, say the docs
             raise SlackError("markdown_text_conflict")
         if (markdown and len(markdown) > MARKDOWN_LIMIT) or (
             text and text_limit is not None and len(text) > text_limit
@@ -301,11 +302,19 @@ class SlackWorkspace:
         if message["bot_id"] != self.bot_id:
             raise SlackError("cant_update_message")
         self._check_content(args, UPDATE_TEXT_LIMIT)
+        # chat.update's documented rule: without `blocks`, the previous blocks are kept
+        # unless `text` is given; `blocks` (even []) replaces them. What `markdown_text`
+        # alone does is not documented: this fake takes the strict reading and keeps them.
+        if "blocks" in args:
+            message["blocks"] = args["blocks"] or None
+        elif args.get("text"):
+            message["blocks"] = None
         if args.get("markdown_text"):
-            message.update(text="", blocks=None, markdown_text=args["markdown_text"])
+            message.update(text="", markdown_text=args["markdown_text"])
         else:
             message["markdown_text"] = None
-            message.update({k: args[k] for k in ("text", "blocks") if k in args})
+            if "text" in args:
+                message["text"] = args["text"]
         message["edits"] += 1
         return {
             "ok": True,
@@ -370,6 +379,19 @@ class SlackWorkspace:
         if not thread:
             raise SlackError("thread_not_found")
         return {"ok": True, "messages": [self._wire(m) for m in thread], "has_more": False}
+
+    def _history(self, args: Json) -> Json:
+        """Return a channel's top-level messages, newest first, from `oldest` on."""
+        _require(args, "channel")
+        oldest = _ts_key(str(args.get("oldest") or "0.0"))
+        found = [
+            m
+            for (ch, ts), m in self.messages.items()
+            if ch == args["channel"] and not m["thread_ts"] and _ts_key(ts) >= oldest
+        ]
+        found.sort(key=lambda m: _ts_key(m["ts"]), reverse=True)
+        limit = int(args.get("limit") or 100)
+        return {"ok": True, "messages": [self._wire(m) for m in found[:limit]], "has_more": False}
 
     def _conversation_info(self, args: Json) -> Json:
         if not args.get("channel"):

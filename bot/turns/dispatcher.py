@@ -139,7 +139,12 @@ class Conversation:
                     return
                 try:
                     claimed = await self.store.claim(
-                        request.team_id, request.channel, request.message_ts, request.event_id
+                        request.team_id,
+                        request.channel,
+                        request.message_ts,
+                        request.event_id,
+                        thread_ts=request.thread_ts,
+                        settled=False,  # open until the reply's row exists
                     )
                 except StorageUnavailable as exc:
                     if self._first_word(request):  # one notice, not one per twin event
@@ -195,6 +200,7 @@ class Conversation:
         ).strip()
         if not text:
             await self._say(target, texts.EMPTY_MENTION)
+            await self._settle(request)
             return
         config = self.config
         style = ReplyStyle(
@@ -219,6 +225,10 @@ class Conversation:
         await reply.start()
         self._first_word(request)  # from here on the reply itself reports any failure
         try:
+            if reply.ts:  # recovery ends this placeholder if the process dies before the row
+                await self.store.placeholder_posted(
+                    request.team_id, request.channel, request.message_ts, reply.ts
+                )
             if (
                 request.thread_ts
                 and request.message_ts != request.thread_ts
@@ -233,16 +243,20 @@ class Conversation:
                     NewMessage("user", text, user_id=request.user_id, slack_ts=request.message_ts),
                     NewMessage("assistant", "", slack_ts=reply.ts, status="streaming"),
                 ],
+                settles=request.message_ts,
             )
         except StorageUnavailable as exc:
             await reply.finish(exc.user_message)
+            await self._settle(request)
             return
         except asyncio.CancelledError:  # shutting down before the turn started
             await asyncio.shield(reply.finish(texts.NOT_ANSWERED))
+            await asyncio.shield(self._settle(request))
             raise
         except Exception:
             logger.exception("could not start the turn")
             await reply.finish(texts.INTERNAL_ERROR)
+            await self._settle(request)
             return
         turn = Turn(self, request, key, reply, settings, row_id=row_id)
         live_key = (request.team_id, request.channel, request.message_ts)
@@ -287,6 +301,13 @@ class Conversation:
             )
         if earlier:
             await self.store.append(key, earlier)
+
+    async def _settle(self, request: TurnRequest) -> None:
+        """Close the claim of a message that gets no reply row (best effort)."""
+        try:
+            await self.store.settle_claim(request.team_id, request.channel, request.message_ts)
+        except StorageUnavailable:
+            pass  # recovery may later mark it "not answered": clear, if redundant
 
     async def _say(self, target: ReplyTarget, text: str) -> None:
         """Post a short message in the thread, best effort."""

@@ -70,6 +70,8 @@ class Turn:
         self._saving: asyncio.Task[None] | None = None  # a progress save in flight
         self.observed = owner.metrics.turn()
         self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
+        if hasattr(reply, "on_roll"):  # save where each message starts as soon as it exists
+            reply.on_roll = self._save_soon
 
     async def run(self) -> None:
         status = "complete"
@@ -277,9 +279,15 @@ class Turn:
         self._saved_at = now
         self._saving = asyncio.ensure_future(self._save_progress(self.row_id, self.round_text))
 
+    def _save_soon(self) -> None:
+        """Save at the next chance (a new message of the reply was posted)."""
+        self._saved_at = float("-inf")
+        self._persist_maybe()
+
     async def _save_progress(self, row_id: int, content: str) -> None:
         try:
-            await self.owner.store.set_reply(row_id, content=content)
+            parts = getattr(self.reply, "layout", None)
+            await self.owner.store.set_reply(row_id, content=content, parts=parts)
         except StorageUnavailable:
             pass  # the final save reports it; the answer keeps streaming
 
