@@ -7,6 +7,7 @@ temporary SQLite database, talking to them over loopback.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -22,6 +23,7 @@ import pytest
 
 from bot import texts
 from bot.testing.harness import SECRET, channel_message, text_of
+from bot.testing.interactive import stale_stop_buttons
 from bot.testing.openai import FakeOpenAI, text_reply
 from bot.testing.signing import event_body, signed_headers
 from bot.testing.slack import FakeSlack
@@ -130,6 +132,14 @@ def stored_by_channel(tmp_path: Path) -> list[tuple[str, tuple[str, str]]]:
     return [(str(channel), (str(content), str(status))) for channel, content, status in rows]
 
 
+def saved_parts(tmp_path: Path, channel: str) -> list[list]:
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        [(parts,)] = db.execute(
+            "SELECT parts FROM messages WHERE role = 'assistant' AND channel_id = ?", (channel,)
+        ).fetchall()
+    return json.loads(parts)
+
+
 def stored(tmp_path: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(tmp_path / "bot.db") as db:
         rows = db.execute(
@@ -207,7 +217,14 @@ async def test_sigkill_mid_stream_then_restart_marks_the_replies_interrupted(
     [reply] = [text_of(m) for m in slack.bot_messages("C1")]
     assert reply == (content + texts.INTERRUPTED).strip(), diagnose(slack, again)
     assert "ask again" in reply
-    # C2: its messages stay as they were; the note is added below them.
+    # C2: its closed messages stay as they were; the last one (saved as the reply rolled
+    # over) gets its part of the saved text plus the note, and loses its Stop button.
     after = [text_of(m) for m in slack.bot_messages("C2")]
-    assert after == [*before["C2"], texts.INTERRUPTED.strip()], diagnose(slack, again)
+    assert after[:-1] == before["C2"][:-1], diagnose(slack, again)
     assert big.startswith(rows["C2"][0]) and len(rows["C2"][0]) > 3900 - 200
+    last_ts, start, prefix = saved_parts(tmp_path, "C2")[-1]
+    assert last_ts == slack.bot_messages("C2")[-1]["ts"]
+    own = prefix + rows["C2"][0][start:]
+    assert after[-1] == (own + texts.INTERRUPTED).strip(), diagnose(slack, again)
+    assert before["C2"][-1].startswith(own.strip()), "the saved text is what was shown"
+    assert not stale_stop_buttons(slack.bot_messages())
