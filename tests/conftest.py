@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from bot.testing.harness import Harness
-from bot.testing.interactive import stale_stop_buttons
+from bot.testing.leftovers import blockless_updates, stale_stop_buttons
 from bot.testing.openai import FakeOpenAI
 from bot.testing.postgres import PG_ADMIN, pg_available, pg_exec
 from bot.testing.slack import FakeSlack
@@ -59,10 +59,17 @@ async def slack(request: pytest.FixtureRequest) -> AsyncIterator[FakeSlack]:
     """A fake Slack; at teardown no message the bot left may still show a Stop button."""
     async with FakeSlack() as fake:
         yield fake
-        if request.node.get_closest_marker("stop_button_may_remain") is None:
-            # Teardown runs after the bot stopped (the harness fixture depends on this one).
-            left = stale_stop_buttons(fake.bot_messages())
-            assert not left, f"replies left with a live Stop button: {left}"
+        check_leftovers(fake, request)
+
+
+def check_leftovers(fake: FakeSlack, request: pytest.FixtureRequest) -> None:
+    """Fail a test whose replies end with a Stop button, or that edited blocks away unsaid."""
+    bad = blockless_updates(fake.calls)
+    assert not bad, f"chat.update without blocks on a message carrying blocks: {bad[:3]}"
+    if request.node.get_closest_marker("stop_button_may_remain") is None:
+        # Teardown runs after the bot stopped (the harness fixture depends on this one).
+        left = stale_stop_buttons(fake.bot_messages())
+        assert not left, f"replies left with a live Stop button: {left}"
 
 
 @pytest.fixture

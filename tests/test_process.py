@@ -23,7 +23,7 @@ import pytest
 
 from bot import texts
 from bot.testing.harness import SECRET, channel_message, text_of
-from bot.testing.interactive import stale_stop_buttons
+from bot.testing.leftovers import stale_stop_buttons
 from bot.testing.openai import FakeOpenAI, text_reply
 from bot.testing.signing import event_body, signed_headers
 from bot.testing.slack import FakeSlack

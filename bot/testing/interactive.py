@@ -114,8 +114,3 @@ def submit(view: dict[str, Any], values: dict[str, Any], *, user: str = "U1") ->
             "bot_id": "BBOT",
         },
     }
-
-
-def stale_stop_buttons(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return the messages that still show a Stop button (`stop_reply`) once nothing streams."""
-    return [m for m in messages if element(m, "stop_reply") is not None]
