@@ -28,6 +28,7 @@ from bot.clock import Clock, SystemClock
 from bot.slack.budget import EditBudget, Lease
 from bot.slack.reply.fallback import UpdateFallback, edit, reason_of, take_over, update_reply
 from bot.slack.reply.format import to_slack
+from bot.slack.reply.markup import ReplyMarkup, feedback_block
 from bot.slack.reply.settle import settled
 from bot.slack.reply.split import FENCE_SLACK, close_part, split_point
 from bot.slack.reply.update import ReplyTarget, StreamingReply
@@ -60,6 +61,9 @@ class NativeReply:
     update_interval: float = 1.0  # the pace of chat.update after a fallback
     clock: Clock = field(default_factory=SystemClock)
     budget: EditBudget | None = None
+    # Buttons as in update mode: the final stopStream carries the feedback buttons, and a
+    # fallback to chat.update shows the Stop button while it streams.
+    markup: ReplyMarkup = field(default_factory=ReplyMarkup)
 
     _text: str = ""
     _tasks: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
@@ -192,7 +196,9 @@ class NativeReply:
         chunks += [{"type": "markdown_text", "text": text}] if text else []
         chunks += [chunk for _, pos, chunk in tasks if pos > self._sent]
         if final:
-            await self._call("chat.stopStream", must_land=True, chunks=chunks or None)
+            await self._call(
+                "chat.stopStream", must_land=True, chunks=chunks or None, **self._end_blocks()
+            )
             self._sent, self._shown, self._tasks = upto, shown, {}
             return
         if not chunks:
@@ -211,6 +217,12 @@ class NativeReply:
                 del self._tasks[task_id]
         if self._tasks or self._settled() > self._sent:
             self._dirty.set()  # text and tasks after this one are still to go
+
+    def _end_blocks(self) -> dict[str, Any]:
+        """Return the blocks a finished answer ends with (Slack renders them below it)."""
+        if self.markup.feedback_id is None:
+            return {}
+        return {"blocks": [feedback_block(self.markup.feedback_id)]}
 
     def _settled(self) -> int:
         head = self._prefix + self._text[self._start :]
@@ -307,7 +319,7 @@ class NativeReply:
             pass
 
     def _update_reply(self) -> StreamingReply:
-        return update_reply(
+        reply = update_reply(
             self.writer,
             self.target,
             interval=self.update_interval,
@@ -315,3 +327,5 @@ class NativeReply:
             clock=self.clock,
             budget=self.budget,
         )
+        reply.markup = self.markup  # shared: the turn sets feedback on it when done
+        return reply
