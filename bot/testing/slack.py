@@ -100,6 +100,7 @@ class FakeSlack(FakeServer, SlackWorkspace, SocketModeMixin):
         self._buckets: dict[str, _Bucket] = {}
         self._delays: dict[str, float] = {}
         self._stalled: set[str] = set()
+        self.held: list[str] = []  # stalled calls that arrived (never applied)
         self._init_socket_mode()
 
     @property
@@ -176,6 +177,7 @@ class FakeSlack(FakeServer, SlackWorkspace, SocketModeMixin):
     ) -> tuple[Call, dict[str, str]]:
         """Apply any configured delay, then compute and record the answer."""
         if method in self._stalled:  # never reached Slack: nothing applied nor recorded
+            self.held.append(method)
             await self._stopping.wait()
             return Call(method, args, at, SlackError("request_dropped").body, 200, token), {}
         await self._pause(self._delays.get(method, 0.0))

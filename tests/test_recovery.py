@@ -1,0 +1,73 @@
+"""Crash recovery and replica ownership, in process: open claims, conditional writes, heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+
+from bot import texts
+from bot.db.engine import create_engine
+from bot.db.migrate import upgrade_async
+from bot.db.replicas import ReplicaRegistry
+from bot.db.store import NewMessage, Store, ThreadKey
+from bot.slack.reply.markup import STOP_ACTION, blocks_content, stop_block
+from bot.testing.harness import Harness, next_ts, text_of
+from bot.testing.interactive import element
+
+
+async def test_placeholder_posted_but_never_noted_is_found_by_its_stop_button(
+    harness: Harness,
+) -> None:
+    bot = await harness.start()
+    asked = bot.slack.add_message("C1", "<@UBOT> hi", "U1", ts=next_ts())
+    client = bot.runtime.client  # type: ignore[union-attr]
+    # What a process that died right after posting its placeholder leaves: the placeholder
+    # (its Stop button names the asked message) and an open claim without its ts.
+    content = blocks_content(texts.PLACEHOLDER, [stop_block(asked)])
+    posted = await client.chat_postMessage(channel="C1", thread_ts=asked, **content)
+    store = bot.runtime.bot.store  # type: ignore[union-attr]
+    assert await store.claim("T1", "C1", asked, "Ev1", thread_ts=asked, settled=False)
+    await bot.restart()  # the same replica id: its open claims are its own leftovers
+    message = bot.slack.message("C1", posted["ts"])
+    assert message is not None and text_of(message) == texts.NOT_ANSWERED
+    assert element(message, STOP_ACTION) is None
+    assert len([m for m in bot.slack.replies("C1", asked) if m.get("bot_id")]) == 1
+
+
+async def test_a_taken_over_reply_is_no_longer_written_by_its_old_owner(
+    database_url: str,
+) -> None:
+    await upgrade_async(database_url)
+    engine = create_engine(database_url)
+    try:
+        owner = Store(engine, owner="replica-a")
+        [row] = await owner.append(
+            ThreadKey("T1", "C1", "1.0"), [NewMessage("assistant", "", status="streaming")]
+        )
+        assert await owner.set_reply(row, content="so far")
+        other = ReplicaRegistry(engine, "replica-b", stale_after=30)
+        late = ReplicaRegistry(engine, "replica-c", stale_after=30)
+        [orphan] = await other.orphaned_replies()  # replica-a never beat: gone
+        [seen_by_late] = await late.orphaned_replies()
+        assert await other.take_over(orphan)
+        assert not await late.take_over(seen_by_late), "taken once, by one replica"
+        assert not await owner.set_reply(row, content="flipped back", status="complete")
+        [kept] = await other.orphaned_replies() or [None]
+        assert kept is None, "finished: nobody's orphan any more"
+        taker = Store(engine, owner="replica-b")
+        history = await taker.history(ThreadKey("T1", "C1", "1.0"), limit=5)
+        assert [(m.content, m.status) for m in history] == [("so far", "interrupted")]
+    finally:
+        await engine.dispose()
+
+
+async def test_heartbeats_do_not_wait_for_the_turns_connection_pool(harness: Harness) -> None:
+    bot = await harness.start()
+    runtime = bot.runtime
+    assert runtime is not None
+    pool = runtime.engine.pool
+    held = pool.size() + getattr(pool, "_max_overflow", 0)
+    async with AsyncExitStack() as stack:
+        for _ in range(held):  # every connection turns could use is busy
+            await stack.enter_async_context(runtime.engine.connect())
+        await asyncio.wait_for(runtime.replicas.beat(), timeout=5)
