@@ -13,6 +13,7 @@ from bot.db.store import NewMessage, Store, ThreadKey
 from bot.slack.reply.markup import STOP_ACTION, blocks_content, stop_block
 from bot.testing.harness import Harness, next_ts, text_of
 from bot.testing.interactive import element
+from bot.testing.openai import text_reply
 
 
 async def test_placeholder_posted_but_never_noted_is_found_by_its_stop_button(
@@ -71,3 +72,40 @@ async def test_heartbeats_do_not_wait_for_the_turns_connection_pool(harness: Har
         for _ in range(held):  # every connection turns could use is busy
             await stack.enter_async_context(runtime.engine.connect())
         await asyncio.wait_for(runtime.replicas.beat(), timeout=5)
+
+
+async def test_owner_that_lost_its_reply_stops_writing_it(harness: Harness) -> None:
+    """A replica that only looked dead: once its reply was taken over, it ends it as marked.
+
+    Until its next progress save it cannot know; from then on it writes nothing to the
+    row and ends the message with the interrupted note, as the database says.
+    """
+    bot = await harness.start()
+    bot.llm.script(text_reply("word " * 300, delay=0.02))  # about 6 s
+    event = await bot.mention("a long one")
+
+    def showing() -> list[dict]:
+        return [m for m in bot.slack.replies("C1", event["ts"]) if m.get("bot_id")]
+
+    await bot.slack.wait_for(lambda: bool(showing()) and text_of(showing()[0]).startswith("word"))
+    # What another replica's recovery does: take the row over, mark the message.
+    engine = create_engine(bot.database_url)
+    try:
+        other = ReplicaRegistry(engine, "replica-z", stale_after=-1)  # everyone looks stale
+        [orphan] = [r for r in await other.orphaned_replies() if r.slack_ts == showing()[0]["ts"]]
+        assert await other.take_over(orphan)
+        marked = blocks_content(texts.INTERRUPTED.strip())
+        client = bot.runtime.client  # type: ignore[union-attr]
+        await client.chat_update(channel="C1", ts=orphan.slack_ts, **marked)
+        await bot.llm.wait_for(lambda: bot.llm.disconnects >= 1, timeout=10)
+        await bot.slack.wait_for(lambda: not bot.runtime.bot.tasks)  # type: ignore[union-attr]
+        [message] = showing()
+        shown = text_of(message)
+        assert shown.endswith(texts.INTERRUPTED.strip()), "marked as the row is, not complete"
+        assert shown.startswith("word") and shown.count("word") < 300
+        store = Store(engine, owner="replica-z")
+        rows = await store.history(ThreadKey("T1", "C1", event["ts"]), limit=5)
+        assert [m.status for m in rows if m.role == "assistant"] == ["interrupted"]
+        assert await store.set_reply(rows[-1].id, content="the new owner writes")
+    finally:
+        await engine.dispose()

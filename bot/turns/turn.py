@@ -72,6 +72,7 @@ class Turn:
         self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
         if hasattr(reply, "on_roll"):  # save where each message starts as soon as it exists
             reply.on_roll = self._save_soon
+        self._lost = False  # another replica took the reply over: it is theirs to end
 
     async def run(self) -> None:
         status = "complete"
@@ -104,6 +105,16 @@ class Turn:
         await self._end(status, note)
 
     async def _end(self, status: str, note: str) -> None:
+        if self._lost:
+            # Another replica took the reply over (this one looked dead) and marked it
+            # interrupted; end the message the same way, and leave the row to its owner.
+            await self.status.close()
+            try:
+                await self.reply.finish((self.shown + texts.INTERRUPTED).strip())
+            except Exception:
+                logger.exception("final edit failed")
+            self.observed.finish("interrupted")
+            return
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
         await self.status.close()
         if status == "complete":
@@ -287,7 +298,10 @@ class Turn:
     async def _save_progress(self, row_id: int, content: str) -> None:
         try:
             parts = getattr(self.reply, "layout", None)
-            await self.owner.store.set_reply(row_id, content=content, parts=parts)
+            if not await self.owner.store.set_reply(row_id, content=content, parts=parts):
+                logger.warning("reply %s was taken over by another replica", self.reply.ts)
+                self._lost = True
+                self.reply.stopped.set()  # ends the model request; see `_end`
         except StorageUnavailable:
             pass  # the final save reports it; the answer keeps streaming
 
