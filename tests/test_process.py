@@ -197,6 +197,7 @@ async def test_sigkill_mid_stream_then_restart_marks_the_replies_interrupted(
             lambda: (
                 len(slack.bot_messages("C2")) >= 4
                 and any(text_of(m).startswith("step0") for m in slack.bot_messages("C1"))
+                and stale_stop_buttons(slack.bot_messages("C2"))  # the last one shows Stop
             ),
             what="C1 streaming, C2 rolled over three times (past its 2-second save)",
         )

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 PERSIST_EVERY = 2.0  # seconds between saves of a streaming answer (for crash recovery)
 FINAL_SAVE_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # retries of the last save while the database is away
+ROLL_SAVE_WAIT = 2.0  # seconds a rollover waits for its save before the Stop button shows
 
 
 def to_chat(message: StoredMessage) -> dict[str, Any]:
@@ -290,10 +291,14 @@ class Turn:
         self._saved_at = now
         self._saving = asyncio.ensure_future(self._save_progress(self.row_id, self.round_text))
 
-    def _save_soon(self) -> None:
-        """Save at the next chance (a new message of the reply was posted)."""
-        self._saved_at = float("-inf")
-        self._persist_maybe()
+    async def _save_soon(self) -> None:
+        """Save now where each message of the reply starts (a new one was posted)."""
+        await self._saved()
+        self._saved_at = self.owner.clock.now()
+        self._saving = asyncio.ensure_future(self._save_progress(self.row_id, self.round_text))
+        # A database that does not answer must not hold the reply up for long; the next
+        # periodic save carries the parts too.
+        await asyncio.wait({self._saving}, timeout=ROLL_SAVE_WAIT)
 
     async def _save_progress(self, row_id: int, content: str) -> None:
         try:

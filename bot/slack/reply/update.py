@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +74,9 @@ class StreamingReply:
     edits: int = 0
     # Set when the user stopped the reply in Slack; update mode has no such signal itself.
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
-    on_roll: Callable[[], None] | None = None  # told when a new message of the reply is posted
+    # Awaited when a new message of the reply is posted, before it gets a Stop button: the
+    # turn saves where it is, so crash recovery finds every message that shows one.
+    on_roll: Callable[[], Awaitable[None]] | None = None
 
     @property
     def ts(self) -> str | None:
@@ -186,7 +188,11 @@ class StreamingReply:
         return response is not None
 
     async def _flush(self, final: bool) -> None:
+        posted = len(self._parts)
         await self._roll_over(final)
+        if len(self._parts) > posted and not final:
+            self._dirty.set()  # a message just posted: its next edit (Stop button) in turn
+            return
         view = self._view(final)
         part = self._parts[-1]
         content = self._content(view, final)
@@ -219,7 +225,9 @@ class StreamingReply:
                 current.sent, current.shown = part_text, closed
             self._offset += cut
             self._prefix = next_prefix
-            state: MessageState = "final" if final else "streaming"
+            # Posted without the Stop button even while streaming: it gets one with the next
+            # edit, once `on_roll` saved where this message is.
+            state: MessageState = "final" if final else "closed"
             body = self._view(final)
             if self._pending() > room:
                 # Several messages' worth is pending (a burst, or the final text): post only
@@ -231,7 +239,7 @@ class StreamingReply:
             )
             self._next_at = self.clock.now() + self.interval
             if self.on_roll is not None:
-                self.on_roll()
+                await self.on_roll()
 
     def _pending(self) -> int:
         """Return the length the current message would have with all the text so far."""
