@@ -76,7 +76,11 @@ class ReplicaRegistry:
                 await session.scalars(
                     select(Claim)
                     .outerjoin(Replica, Replica.id == Claim.owner)
-                    .where(Claim.settled.is_(False), self._gone(Claim.owner, startup=startup))
+                    .where(
+                        Claim.settled.is_(False),
+                        Claim.owner.is_not(None),  # the console claims without an owner
+                        self._gone(Claim.owner, startup=startup),
+                    )
                     .order_by(Claim.claimed_at)
                 )
             ).all()
