@@ -109,3 +109,36 @@ async def test_owner_that_lost_its_reply_stops_writing_it(harness: Harness) -> N
         assert await store.set_reply(rows[-1].id, content="the new owner writes")
     finally:
         await engine.dispose()
+
+
+async def test_parts_saved_by_an_earlier_tool_round_lead_recovery_to_the_last_message(
+    harness: Harness,
+) -> None:
+    bot = await harness.start(slack_message_max_chars=300)
+    asked = bot.slack.add_message("C1", "<@UBOT> long, with tools", "U1", ts=next_ts())
+    client = bot.runtime.client  # type: ignore[union-attr]
+    first_text, rest = "a " * 120, "b " * 40
+    first = await client.chat_postMessage(
+        channel="C1", thread_ts=asked, **blocks_content(first_text.strip())
+    )
+    second = await client.chat_postMessage(
+        channel="C1", thread_ts=asked, **blocks_content(rest.strip(), [stop_block(asked)])
+    )
+    # Round one (saved its parts, then ran a tool); round two streams and was never saved.
+    store = bot.runtime.bot.store  # type: ignore[union-attr]
+    key = ThreadKey("T1", "C1", asked)
+    call = {"id": "c1", "type": "function", "function": {"name": "t", "arguments": "{}"}}
+    round_one, round_two = await store.append(
+        key,
+        [
+            NewMessage("assistant", first_text + rest, slack_ts=first["ts"], status="streaming"),
+            NewMessage("assistant", "", slack_ts=first["ts"], status="streaming"),
+        ],
+    )
+    parts = [[first["ts"], 0, ""], [second["ts"], len(first_text), ""]]
+    await store.set_reply(round_one, status="complete", tool_calls=[call], parts=parts)
+    await bot.restart()
+    ended = bot.slack.message("C1", second["ts"])
+    assert ended is not None and element(ended, STOP_ACTION) is None
+    assert text_of(ended) == (rest + texts.INTERRUPTED).strip()
+    assert text_of(bot.slack.message("C1", first["ts"]) or {}) == first_text.strip()

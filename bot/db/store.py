@@ -330,6 +330,23 @@ class Store:
             shown += content
         return shown
 
+    async def reply_parts(self, key: ThreadKey, slack_ts: str) -> list[list[Any]] | None:
+        """Return the messages a reply spans as last saved by any of its model rounds."""
+        async with self._tx() as session:
+            return await session.scalar(
+                select(Message.parts)
+                .where(
+                    Message.team_id == key.team_id,
+                    Message.channel_id == key.channel_id,
+                    Message.thread_ts == key.thread_ts,
+                    Message.role == "assistant",
+                    Message.slack_ts == slack_ts,
+                    Message.parts.is_not(None),
+                )
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+
     async def channel_settings(self, team_id: str, channel_id: str) -> dict[str, Any] | None:
         """Return a channel's stored settings (see `bot.turns.channel_settings`), None when unset."""
         async with self._tx() as session:

@@ -39,9 +39,11 @@ async def recover(
             continue
         try:
             shown = await store.reply_text(reply.key, reply.slack_ts)
+            # A round after tools starts a new row: the parts may be saved on an earlier one.
+            parts = reply.parts or await store.reply_parts(reply.key, reply.slack_ts)
             with turn_scope(reply.key.team_id, reply.key.channel_id):
                 await mark_interrupted(
-                    writer, reply.key, reply.slack_ts, shown, limit=limit, parts=reply.parts
+                    writer, reply.key, reply.slack_ts, shown, limit=limit, parts=parts
                 )
         except Exception:
             logger.exception("could not mark reply %s in Slack", reply.slack_ts)
