@@ -86,3 +86,20 @@ async def test_rolled_over_parts_are_posted_final_and_never_edited(harness: Harn
         assert element(middle, FEEDBACK_ACTION) is None
     posts = [c for c in bot.slack.calls_to("chat.postMessage") if c.args.get("thread_ts")]
     assert len(posts) == len(replies), "one chat.postMessage per message"
+
+
+async def test_stop_pressed_before_the_turn_started_is_honoured(bot: Harness) -> None:
+    """The placeholder's Stop button works while the turn is still being set up."""
+    root = bot.slack.add_message("C1", "a thread the bot is not part of", "U2")
+    bot.slack.delay("conversations.replies", 1.0)  # importing that thread takes a while
+    bot.llm.script(text_reply("never asked"))
+    event = await bot.mention("what do you think?", thread_ts=root)
+    await bot.slack.wait_for(lambda: bool(bot_replies(bot, root)))
+    placeholder = bot_replies(bot, root)[0]
+    status, _ = await bot.interact(click(placeholder, STOP_ACTION, user="U1"))
+    assert status == 200
+    [final] = await bot.wait_reply_done("C1", root)
+    assert text_of(final).endswith(texts.STOPPED_BY_USER.strip())
+    assert bot.llm.requests == [], "the model was never asked"
+    assert not bot.slack.calls_to("chat.postEphemeral"), "not told it was too late"
+    assert event["thread_ts"] == root

@@ -20,7 +20,7 @@ from bot.db.store import NewMessage, Store, ThreadKey
 from bot.errors import ShuttingDown, StorageUnavailable
 from bot.llm.client import ChatModel
 from bot.slack.budget import EditBudget
-from bot.slack.reply.choose import ReplyStyle, StreamMode, make_reply
+from bot.slack.reply.choose import Reply, ReplyStyle, StreamMode, make_reply
 from bot.slack.reply.format import from_slack
 from bot.slack.reply.markup import ReplyMarkup
 from bot.slack.reply.update import ReplyTarget
@@ -61,6 +61,14 @@ class TurnRequest:
     bot_user_id: str = ""  # the bot's user in this workspace (differs per OAuth install)
 
 
+@dataclass(frozen=True, slots=True)
+class Starting:
+    """A reply whose placeholder is posted and whose turn is not running yet."""
+
+    request: TurnRequest
+    reply: Reply
+
+
 @dataclass(slots=True)
 class TurnConfig:
     """The knobs of a turn, taken from Settings."""
@@ -95,7 +103,8 @@ class Conversation:
     budget: EditBudget | None = None  # one per process, shared by every reply
     locks: RedisThreadLocks | None = None  # thread order across replicas (REDIS_URL)
     channels: ChannelSettings | None = None  # per-channel prompt, model, temperature
-    live: dict[tuple[str, str, str], Turn] = field(default_factory=dict)  # by asked message
+    # By asked message: its turn, or its reply while the turn is being set up.
+    live: dict[tuple[str, str, str], Turn | Starting] = field(default_factory=dict)
     _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     _claimed: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
@@ -161,7 +170,7 @@ class Conversation:
                 await asyncio.shield(self._say(target, texts.NOT_ANSWERED))
             raise
 
-    def live_turn(self, team_id: str, channel: str, message_ts: str) -> Turn | None:
+    def live_turn(self, team_id: str, channel: str, message_ts: str) -> Turn | Starting | None:
         """Return the turn answering a message, while it runs in this process."""
         return self.live.get((team_id, channel, message_ts))
 
@@ -224,6 +233,17 @@ class Conversation:
         # before any further database work, which under load can take a while.
         await reply.start()
         self._first_word(request)  # from here on the reply itself reports any failure
+        live_key = (request.team_id, request.channel, request.message_ts)
+        self.live[live_key] = Starting(request, reply)  # its Stop button works from now on
+        try:
+            await self._start_and_run(request, key, reply, text)
+        finally:
+            self.live.pop(live_key, None)
+
+    async def _start_and_run(
+        self, request: TurnRequest, key: ThreadKey, reply: Reply, text: str
+    ) -> None:
+        """Write the question and the reply's row (after any thread import), then run the turn."""
         try:
             if reply.ts:  # recovery ends this placeholder if the process dies before the row
                 await self.store.placeholder_posted(
@@ -259,12 +279,8 @@ class Conversation:
             await self._settle(request)
             return
         turn = Turn(self, request, key, reply, settings, row_id=row_id)
-        live_key = (request.team_id, request.channel, request.message_ts)
-        self.live[live_key] = turn
-        try:
-            await turn.run()
-        finally:
-            self.live.pop(live_key, None)
+        self.live[(request.team_id, request.channel, request.message_ts)] = turn
+        await turn.run()
 
     async def _import_thread(
         self, request: TurnRequest, key: ThreadKey, own_ts: str | None = None
