@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.model import StreamLog
+from bot.slack.reply.markup import markdown_of
 
 FIRST_VISIBLE = {"chat.postMessage", "chat.startStream", "assistant.threads.setStatus"}
 EDITS = {"chat.update", "chat.appendStream", "chat.stopStream"}
@@ -57,7 +58,7 @@ class ReplyTrack:
 
 
 def _text(args: dict[str, Any]) -> str:
-    return str(args.get("markdown_text") or args.get("text") or "")
+    return markdown_of(args)  # a message with blocks: their Markdown, not the `text` fallback
 
 
 class Tracker:
@@ -141,6 +142,9 @@ def reply_metrics(track: ReplyTrack, log: StreamLog | None) -> dict[str, Any]:
         ),
         "first_token": first_lag,
         "max_lag": max(lags) if log is not None and lags and len(lags) == len(log.chunks) else None,
+        # From the model's last chunk to the whole answer shown (None: never whole).
+        "last_lag": lags[-1] if log is not None and lags and len(lags) == len(log.chunks) else None,
+        "parts": len(track.parts),
         "calls": track.calls,
         "rate_limited": track.rate_limited,
         "edits": track.edits,

@@ -19,7 +19,7 @@ from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
 from bot.db.privacy import Privacy
 from bot.db.replicas import ReplicaRegistry, default_replica_id
-from bot.db.store import ReplyStatus, Store
+from bot.db.store import Store
 from bot.files.download import SlackFiles, TokenFor
 from bot.files.reader import FileReader
 from bot.files.workers import Extractors
@@ -29,7 +29,6 @@ from bot.settings import Settings
 from bot.slack.budget import EditBudget, Limit
 from bot.slack.budget_redis import SharedEditBudget
 from bot.slack.reply.choose import ReplyStyle, budget_limits
-from bot.slack.reply.interrupted import mark_interrupted
 from bot.slack.writer import SlackWriter
 from bot.slack_app import oauth as install
 from bot.slack_app.access import AccessLists, Gate
@@ -37,7 +36,6 @@ from bot.slack_app.app import BotApp, create_app
 from bot.slack_app.config_access import ConfigPolicy
 from bot.telemetry.endpoints import health_app, metrics_app, metrics_handler
 from bot.telemetry.metrics import Metrics
-from bot.telemetry.scope import turn_scope
 from bot.tools.loading import build_registry
 from bot.tools.mcp import config as mcp_config
 from bot.tools.mcp.metrics import McpCollector
@@ -46,6 +44,7 @@ from bot.turns.channel_settings import ChannelSettings
 from bot.turns.chat_history import DisplayNames
 from bot.turns.dispatcher import Conversation
 from bot.turns.locks import RedisThreadLocks
+from bot.turns.recovery import recover
 from bot.turns.request import TurnConfig
 from bot.usage.build import usage_tracker
 
@@ -105,6 +104,13 @@ def file_reader(s: Settings, fetcher: Any) -> FileReader | None:
     )
 
 
+def heartbeat_pool(url: str) -> dict[str, Any]:
+    """Return pool arguments for the heartbeat engine: one connection, never shared."""
+    if url.startswith("sqlite"):
+        return {}  # a file: every connection is local and cheap
+    return {"pool_size": 1, "max_overflow": 1}
+
+
 class Runtime:
     """Own the clients, the database engine and the server of one bot process."""
 
@@ -144,7 +150,12 @@ class Runtime:
         self.engine = create_engine(s.database_url)
         replica_id = s.replica_id or default_replica_id(s.port)
         store = Store(self.engine, owner=replica_id)
-        self.replicas = ReplicaRegistry(self.engine, replica_id, stale_after=s.replica_stale_after)
+        # Heartbeats get a connection of their own: turns that exhaust the pool must not
+        # make this replica look dead to the others (which would take its replies over).
+        self.heartbeat_engine = create_engine(s.database_url, **heartbeat_pool(s.database_url))
+        self.replicas = ReplicaRegistry(
+            self.heartbeat_engine, replica_id, stale_after=s.replica_stale_after
+        )
         oauth = install.oauth_settings(s, self.engine) if s.oauth else None
         self.client: AsyncWebClient
         # One pooled HTTP session for every Web API call: without it slack_sdk opens a new
@@ -265,25 +276,9 @@ class Runtime:
         return self.bot
 
     async def _recover(self, store: Store, writer: SlackWriter, *, startup: bool = False) -> None:
-        """Mark replies a crashed process left streaming as interrupted, in Slack and the DB."""
-        for reply in await self.replicas.orphaned_replies(startup=startup):
-            if not await self.replicas.take_over(reply.id):
-                continue  # another replica got there first
-            logger.warning("reply %s was left unfinished; marking it interrupted", reply.slack_ts)
-            if reply.slack_ts:
-                try:
-                    shown = await store.reply_text(reply.key, reply.slack_ts)
-                    with turn_scope(reply.key.team_id, reply.key.channel_id):
-                        await mark_interrupted(
-                            writer,
-                            reply.key,
-                            reply.slack_ts,
-                            shown,
-                            limit=self.settings.slack_message_max_chars,
-                        )
-                except Exception:
-                    logger.exception("could not mark reply %s in Slack", reply.slack_ts)
-            await store.set_reply(reply.id, status=ReplyStatus.INTERRUPTED)
+        """End replies and claimed messages a crashed process left, in Slack and the DB."""
+        limit = self.settings.slack_message_max_chars
+        await recover(self.replicas, store, writer, limit=limit, startup=startup)
 
     async def _watch_replicas(self, store: Store, writer: SlackWriter) -> None:
         """Beat for this replica and take over replies of replicas that stopped beating."""
@@ -368,5 +363,6 @@ class Runtime:
                 self.files.extractors.close()
             await self._slack_session.close()
             await self.engine.dispose()
+            await self.heartbeat_engine.dispose()
             if self.redis is not None:
                 await self.redis.aclose()

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from bot.testing.harness import Harness
+from bot.testing.leftovers import blockless_updates, stale_stop_buttons
 from bot.testing.openai import FakeOpenAI
 from bot.testing.postgres import PG_ADMIN, pg_available, pg_exec
 from bot.testing.slack import FakeSlack
@@ -47,10 +48,28 @@ async def database_url(request: pytest.FixtureRequest, tmp_path, pg_database) ->
     return pg_database
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "stop_button_may_remain: the test leaves a reply streaming on purpose"
+    )
+
+
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
+async def slack(request: pytest.FixtureRequest) -> AsyncIterator[FakeSlack]:
+    """A fake Slack; at teardown no message the bot left may still show a Stop button."""
     async with FakeSlack() as fake:
         yield fake
+        check_leftovers(fake, request)
+
+
+def check_leftovers(fake: FakeSlack, request: pytest.FixtureRequest) -> None:
+    """Fail a test whose replies end with a Stop button, or that edited blocks away unsaid."""
+    bad = blockless_updates(fake.calls)
+    assert not bad, f"chat.update without blocks on a message carrying blocks: {bad[:3]}"
+    if request.node.get_closest_marker("stop_button_may_remain") is None:
+        # Teardown runs after the bot stopped (the harness fixture depends on this one).
+        left = stale_stop_buttons(fake.bot_messages())
+        assert not left, f"replies left with a live Stop button: {left}"
 
 
 @pytest.fixture

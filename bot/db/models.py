@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -50,6 +51,8 @@ class Message(Base):
     # a ReplyStatus value (bot.db.store)
     status: Mapped[str] = mapped_column(String(16), default="complete")
     owner: Mapped[str | None] = mapped_column(String(128))  # the replica streaming it
+    # The Slack messages a reply spans: [ts, start in the answer, reopened fence] each.
+    parts: Mapped[list[list[Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -65,11 +68,18 @@ class Claim(Base):
     """A Slack message someone claimed to answer; the primary key makes the claim exclusive."""
 
     __tablename__ = "claims"
+    __table_args__ = (Index("ix_claims_open", "settled", "owner"),)
 
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     message_ts: Mapped[str] = mapped_column(String(32), primary_key=True)
     event_id: Mapped[str | None] = mapped_column(String(64))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))  # where the answer goes
+    owner: Mapped[str | None] = mapped_column(String(128))  # the replica answering it
+    reply_ts: Mapped[str | None] = mapped_column(String(32))  # its placeholder, once posted
+    # False from the claim until the reply's row exists (or nothing was owed): an open
+    # claim of a dead replica is a message crash recovery answers or marks.
+    settled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=true())
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

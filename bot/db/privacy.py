@@ -1,21 +1,28 @@
 """Deleting and exporting stored messages: retention, Slack deletions, one user's data.
 
 Export and erase cover the same rows: everything the user wrote (imported thread
-context included) and every message of their DMs with the bot, the bot's answers too,
-and the usage records of the questions they asked.
+context included), every message of their DMs with the bot, the bot's answers too, and the
+tool results about them (`about_user.py`). Erasing also removes their ratings and their
+name from the channel settings they changed. Ratings go with the messages they rate
+everywhere (explicitly, and by the foreign key's cascade).
+The usage records of the questions they asked go too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, exists, or_, select
+from sqlalchemy import and_, delete, exists, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db.about_user import tool_results_about
 from bot.db.engine import create_sessionmaker
-from bot.db.models import Claim, Feedback, Message, MessageFile, UsageRecord
+from bot.db.models import ChannelSetting, Claim, Feedback, Message, MessageFile, UsageRecord
 from bot.db.store import ReplyStatus
+
+PURGE_BATCH = 500  # rows per retention transaction
 
 
 class Privacy:
@@ -24,16 +31,45 @@ class Privacy:
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = create_sessionmaker(engine)
 
-    async def purge_before(self, cutoff: datetime) -> int:
-        """Delete messages, claims and usage records before `cutoff`; return messages deleted."""
+    async def purge_before(self, cutoff: datetime, *, batch: int = PURGE_BATCH) -> int:
+        """Delete messages (with their ratings) and claims created before `cutoff`.
+
+        In batches of `batch` rows, each its own short transaction: SQLite has one writer
+        at a time, and one long delete would hold every turn's writes up until it ends.
+        Returns the messages deleted.
+        """
+        removed = 0
+        while True:
+            async with self._sessions() as session, session.begin():
+                ids = (
+                    await session.scalars(
+                        select(Message.id)
+                        .where(Message.created_at < cutoff, Message.status != ReplyStatus.STREAMING)
+                        .limit(batch)
+                    )
+                ).all()
+                await _delete_messages(session, ids)
+            removed += len(ids)
+            if len(ids) < batch:
+                break
+        while True:
+            async with self._sessions() as session, session.begin():
+                keys = (
+                    await session.execute(
+                        select(Claim.team_id, Claim.channel_id, Claim.message_ts)
+                        .where(Claim.claimed_at < cutoff)
+                        .limit(batch)
+                    )
+                ).all()
+                if keys:
+                    columns = tuple_(Claim.team_id, Claim.channel_id, Claim.message_ts)
+                    await session.execute(
+                        delete(Claim).where(columns.in_([tuple(k) for k in keys]))
+                    )
+            if len(keys) < batch:
+                break
         async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                delete(Message).where(
-                    Message.created_at < cutoff, Message.status != ReplyStatus.STREAMING
-                )
-            )
-            await session.execute(delete(Claim).where(Claim.claimed_at < cutoff))
-            # Files go with their messages (SQLite does not enforce the cascade).
+            # Files whose message is gone (SQLite without the cascade, or older rows).
             await session.execute(
                 delete(MessageFile).where(
                     or_(
@@ -43,7 +79,7 @@ class Privacy:
                 )
             )
             await session.execute(delete(UsageRecord).where(UsageRecord.created_at < cutoff))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return removed
 
     async def forget_file(self, team_id: str, file_id: str) -> int:
         """Delete what was read from a Slack file (deleted in Slack); return the copies."""
@@ -70,16 +106,11 @@ class Privacy:
             call_ids = {
                 call.get("id") for row in rows for call in row.tool_calls or () if call.get("id")
             }
-            if rows:
-                await session.execute(
-                    delete(MessageFile).where(MessageFile.message_id.in_([r.id for r in rows]))
-                )
-            for row in rows:
-                await session.delete(row)
+            await _delete_messages(session, [row.id for row in rows])
             if call_ids:
                 threads = {(row.thread_ts,) for row in rows}
-                await session.execute(
-                    delete(Message).where(
+                results = await session.scalars(
+                    select(Message.id).where(
                         Message.team_id == team_id,
                         Message.channel_id == channel_id,
                         Message.thread_ts.in_([t for (t,) in threads]),
@@ -87,12 +118,21 @@ class Privacy:
                         Message.tool_call_id.in_(call_ids),
                     )
                 )
+                await _delete_messages(session, list(results.all()))
         return len(rows)
 
     async def export_user(self, user_id: str, team_id: str | None = None) -> list[dict[str, Any]]:
         """Return the user's stored messages, oldest first, as plain dicts."""
         async with self._sessions() as session:
-            rows = (await session.scalars(await self._owned(session, user_id, team_id))).all()
+            ids = await self._owned(session, user_id, team_id)
+            rows = []
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                rows += (
+                    await session.scalars(
+                        select(Message).where(Message.id.in_(chunk)).order_by(Message.id)
+                    )
+                ).all()
             files = await self._files(session, [row.id for row in rows])
         return [
             {
@@ -140,15 +180,13 @@ class Privacy:
         return found
 
     async def erase_user(self, user_id: str, team_id: str | None = None) -> int:
-        """Delete what `export_user` returns; return how many messages were deleted."""
+        """Delete what `export_user` returns, their ratings, and their name on channel settings.
+
+        Returns how many messages were deleted.
+        """
         async with self._sessions() as session, session.begin():
-            ids = (
-                await session.scalars(
-                    (await self._owned(session, user_id, team_id)).with_only_columns(Message.id)
-                )
-            ).all()
-            # Ratings go too: the user's own, and any on the erased messages (SQLite does
-            # not enforce the cascade, so delete them explicitly everywhere).
+            ids = await self._owned(session, user_id, team_id)
+            # Ratings go too: the user's own, and any on the erased messages.
             by_user = Feedback.user_id == user_id
             if team_id:
                 by_user = and_(by_user, Feedback.team_id == team_id)
@@ -158,15 +196,16 @@ class Privacy:
             if team_id:
                 uploaded = and_(uploaded, MessageFile.team_id == team_id)
             await session.execute(delete(MessageFile).where(uploaded))
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                await session.execute(delete(MessageFile).where(MessageFile.message_id.in_(chunk)))
-                await session.execute(delete(Feedback).where(Feedback.message_id.in_(chunk)))
-                await session.execute(delete(Message).where(Message.id.in_(chunk)))
+            await _delete_messages(session, ids)
+            changed_by = ChannelSetting.updated_by == user_id
+            if team_id:
+                changed_by = and_(changed_by, ChannelSetting.team_id == team_id)
+            await session.execute(update(ChannelSetting).where(changed_by).values(updated_by=None))
         return len(ids)
 
-    async def _owned(self, session: Any, user_id: str, team_id: str | None) -> Select[Any]:
-        """Select the user's own messages and every message of their DMs with the bot."""
+    async def _owned(self, session: Any, user_id: str, team_id: str | None) -> list[int]:
+        """Return the ids of the user's own messages, every message of their DMs with the
+        bot, and the tool results about them, in order."""
         mine = Message.user_id == user_id
         if team_id:
             mine = and_(mine, Message.team_id == team_id)
@@ -178,7 +217,18 @@ class Privacy:
             )
         ).all()
         in_dm = [and_(Message.team_id == t, Message.channel_id == c) for t, c in dms]
-        return select(Message).where(or_(mine, *in_dm)).order_by(Message.id)
+        own = (await session.scalars(select(Message.id).where(or_(mine, *in_dm)))).all()
+        about = await tool_results_about(session, user_id, team_id)
+        return sorted(set(own) | set(about))
+
+
+async def _delete_messages(session: Any, ids: Sequence[int]) -> None:
+    """Delete messages with their ratings and files (explicitly, whatever the cascade does)."""
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        await session.execute(delete(Feedback).where(Feedback.message_id.in_(chunk)))
+        await session.execute(delete(MessageFile).where(MessageFile.message_id.in_(chunk)))
+        await session.execute(delete(Message).where(Message.id.in_(chunk)))
 
 
 def _usage_of(user_id: str, team_id: str | None) -> Any:

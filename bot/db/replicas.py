@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import Any
 
 from sqlalchemy import Float, String, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.engine import create_sessionmaker
-from bot.db.models import Base, Message
-from bot.db.store import ReplyStatus, ThreadKey, UnfinishedReply
+from bot.db.models import Base, Claim, Message
+from bot.db.store import OpenClaim, ReplyStatus, ThreadKey, UnfinishedReply
 
 
 class Replica(Base):
@@ -60,18 +61,59 @@ class ReplicaRegistry:
         async with self._sessions() as session, session.begin():
             await session.execute(delete(Replica).where(Replica.id == self.replica_id))
 
+    def _gone(self, owner: Any, *, startup: bool) -> Any:
+        """Return the condition "`owner` is not a live replica" (or us, at startup)."""
+        stale = time.time() - self.stale_after
+        owner_gone = or_(owner.is_(None), Replica.id.is_(None), Replica.heartbeat_at < stale)
+        if startup:
+            return or_(owner_gone, owner == self.replica_id)
+        return and_(owner_gone, or_(owner.is_(None), owner != self.replica_id))
+
+    async def open_claims(self, *, startup: bool = False) -> list[OpenClaim]:
+        """Return messages claimed by a replica that is gone before their reply row existed."""
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(Claim)
+                    .outerjoin(Replica, Replica.id == Claim.owner)
+                    .where(
+                        Claim.settled.is_(False),
+                        Claim.owner.is_not(None),  # the console claims without an owner
+                        self._gone(Claim.owner, startup=startup),
+                    )
+                    .order_by(Claim.claimed_at)
+                )
+            ).all()
+        return [
+            OpenClaim(
+                key=ThreadKey(row.team_id, row.channel_id, row.thread_ts or ""),
+                message_ts=row.message_ts,
+                owner=row.owner,
+                reply_ts=row.reply_ts,
+            )
+            for row in rows
+        ]
+
+    async def take_claim(self, claim: OpenClaim) -> bool:
+        """Settle an open claim as ours (a conditional change of owner); False if taken."""
+        was = Claim.owner.is_(None) if claim.owner is None else Claim.owner == claim.owner
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(Claim)
+                .where(
+                    Claim.team_id == claim.key.team_id,
+                    Claim.channel_id == claim.key.channel_id,
+                    Claim.message_ts == claim.message_ts,
+                    Claim.settled.is_(False),
+                    was,
+                )
+                .values(settled=True, owner=self.replica_id)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def orphaned_replies(self, *, startup: bool = False) -> list[UnfinishedReply]:
         """Return streaming replies no live replica owns (and, at startup, our own old ones)."""
-        stale = time.time() - self.stale_after
-        owner_gone = or_(
-            Message.owner.is_(None), Replica.id.is_(None), Replica.heartbeat_at < stale
-        )
-        if startup:
-            condition = or_(owner_gone, Message.owner == self.replica_id)
-        else:
-            condition = and_(
-                owner_gone, or_(Message.owner.is_(None), Message.owner != self.replica_id)
-            )
+        condition = self._gone(Message.owner, startup=startup)
         async with self._sessions() as session:
             rows = (
                 await session.scalars(
@@ -87,16 +129,26 @@ class ReplicaRegistry:
                 key=ThreadKey(row.team_id, row.channel_id, row.thread_ts),
                 slack_ts=row.slack_ts,
                 content=row.content or "",
+                owner=row.owner,
+                parts=row.parts,
             )
             for row in rows
         ]
 
-    async def take_over(self, message_id: int, status: str = ReplyStatus.INTERRUPTED) -> bool:
-        """Mark an orphaned reply finished; False when another replica already did."""
+    async def take_over(
+        self, reply: UnfinishedReply, status: str = ReplyStatus.INTERRUPTED
+    ) -> bool:
+        """Make an orphaned reply ours and finished; False when it changed meanwhile.
+
+        A conditional change of owner: it lands only while the reply is still streaming
+        under the owner it was found with, so two replicas never both take it; from then
+        on the old owner's writes to the row match nothing (`Store.set_reply`).
+        """
+        was = Message.owner.is_(None) if reply.owner is None else Message.owner == reply.owner
         async with self._sessions() as session, session.begin():
             result = await session.execute(
                 update(Message)
-                .where(Message.id == message_id, Message.status == ReplyStatus.STREAMING)
+                .where(Message.id == reply.id, Message.status == ReplyStatus.STREAMING, was)
                 .values(status=status, owner=self.replica_id)
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]

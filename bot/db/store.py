@@ -86,6 +86,16 @@ class StoredMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenClaim:
+    """A message claimed by a process that is gone before its reply row existed."""
+
+    key: ThreadKey  # where the answer goes (thread_ts "" for a top-level DM answer)
+    message_ts: str
+    owner: str | None
+    reply_ts: str | None  # its placeholder, when the process got to note it
+
+
+@dataclass(frozen=True, slots=True)
 class UnfinishedReply:
     """An assistant message left streaming by a process that is gone."""
 
@@ -93,6 +103,8 @@ class UnfinishedReply:
     key: ThreadKey
     slack_ts: str | None
     content: str
+    owner: str | None = None  # the replica it was taken from
+    parts: list[list[Any]] | None = None  # the messages it spans, as saved
 
 
 _STORED_COLUMNS = (
@@ -106,6 +118,14 @@ _STORED_COLUMNS = (
     Message.status,
     Message.provider_fields,
 )
+
+
+def _claim_key(team_id: str, channel_id: str, message_ts: str) -> tuple[Any, ...]:
+    return (
+        Claim.team_id == team_id,
+        Claim.channel_id == channel_id,
+        Claim.message_ts == message_ts,
+    )
 
 
 def _stored(row: Any) -> StoredMessage:
@@ -191,9 +211,20 @@ class Store:
             return False
 
     async def claim(
-        self, team_id: str, channel_id: str, message_ts: str, event_id: str | None
+        self,
+        team_id: str,
+        channel_id: str,
+        message_ts: str,
+        event_id: str | None,
+        *,
+        thread_ts: str | None = None,
+        settled: bool = True,
     ) -> bool:
-        """Claim a Slack message for answering; False when someone already did."""
+        """Claim a Slack message for answering; False when someone already did.
+
+        `settled=False` keeps the claim open until the reply's row exists (`append` with
+        `settles`): crash recovery answers or marks an open claim whose replica is gone.
+        """
         try:
             async with self._tx() as session:
                 session.add(
@@ -202,11 +233,34 @@ class Store:
                         channel_id=channel_id,
                         message_ts=message_ts,
                         event_id=event_id,
+                        thread_ts=thread_ts,
+                        owner=self.owner,
+                        settled=settled,
                     )
                 )
         except IntegrityError:
             return False
         return True
+
+    async def placeholder_posted(
+        self, team_id: str, channel_id: str, message_ts: str, reply_ts: str
+    ) -> None:
+        """Note the placeholder of an open claim, so recovery can end it."""
+        async with self._tx() as session:
+            await session.execute(
+                update(Claim)
+                .where(*_claim_key(team_id, channel_id, message_ts))
+                .values(reply_ts=reply_ts)
+            )
+
+    async def settle_claim(self, team_id: str, channel_id: str, message_ts: str) -> None:
+        """Close a claim that needs no reply row (the bot said what it had to say)."""
+        async with self._tx() as session:
+            await session.execute(
+                update(Claim)
+                .where(*_claim_key(team_id, channel_id, message_ts))
+                .values(settled=True)
+            )
 
     async def release_claim(self, team_id: str, channel_id: str, message_ts: str) -> None:
         """Give a claim back so a redelivery can try again (used when nothing was posted)."""
@@ -229,9 +283,21 @@ class Store:
             )
         return found is not None
 
-    async def append(self, key: ThreadKey, items: Sequence[NewMessage]) -> list[int]:
-        """Append messages to a thread in order; return their ids."""
+    async def append(
+        self, key: ThreadKey, items: Sequence[NewMessage], *, settles: str | None = None
+    ) -> list[int]:
+        """Append messages to a thread in order; return their ids.
+
+        `settles`: the ts of a claimed message in this channel whose reply row this is; its
+        claim closes in the same transaction.
+        """
         async with self._tx() as session:
+            if settles is not None:
+                await session.execute(
+                    update(Claim)
+                    .where(*_claim_key(key.team_id, key.channel_id, settles))
+                    .values(settled=True)
+                )
             rows = [
                 Message(
                     team_id=key.team_id,
@@ -277,11 +343,14 @@ class Store:
         tool_calls: list[dict[str, Any]] | None = None,
         slack_ts: str | None = None,
         provider_fields: dict[str, Any] | None = None,
-    ) -> None:
-        """Update an assistant message as its answer progresses or ends."""
+        parts: list[list[Any]] | None = None,
+    ) -> bool:
+        """Update an assistant message as its answer progresses or ends; False if not ours."""
         values: dict[str, Any] = {}
         if provider_fields:
             values["provider_fields"] = provider_fields
+        if parts is not None:
+            values["parts"] = parts
         if content is not None:
             values["content"] = content
         if status is not None:
@@ -291,9 +360,18 @@ class Store:
         if slack_ts is not None:
             values["slack_ts"] = slack_ts
         if not values:
-            return
+            return True
+        # Only the replica that owns a reply writes it: once another took it over (this one
+        # looked dead), a late write must not flip the reply back.
+        mine = Message.owner.is_(None) if self.owner is None else Message.owner == self.owner
         async with self._tx() as session:
-            await session.execute(update(Message).where(Message.id == message_id).values(**values))
+            result = await session.execute(
+                update(Message).where(Message.id == message_id, mine).values(**values)
+            )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            logger.warning("reply row %s is no longer this replica's; not written", message_id)
+            return False
+        return True
 
     async def history(self, key: ThreadKey, *, limit: int) -> list[StoredMessage]:
         """Return the newest `limit` messages of a thread, oldest first (reads through the index)."""
@@ -341,6 +419,23 @@ class Store:
                 shown += "\n\n"  # how a turn separates the text of its rounds
             shown += content
         return shown
+
+    async def reply_parts(self, key: ThreadKey, slack_ts: str) -> list[list[Any]] | None:
+        """Return the messages a reply spans as last saved by any of its model rounds."""
+        async with self._tx() as session:
+            return await session.scalar(
+                select(Message.parts)
+                .where(
+                    Message.team_id == key.team_id,
+                    Message.channel_id == key.channel_id,
+                    Message.thread_ts == key.thread_ts,
+                    Message.role == "assistant",
+                    Message.slack_ts == slack_ts,
+                    Message.parts.is_not(None),
+                )
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
 
     async def channel_settings(self, team_id: str, channel_id: str) -> dict[str, Any] | None:
         """Return a channel's stored settings (see `bot.turns.channel_settings`), None when unset."""

@@ -103,6 +103,8 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         self._failures: dict[str, list[_Failure]] = {}
         self._buckets: dict[str, _Bucket] = {}
         self._delays: dict[str, float] = {}
+        self._stalled: set[str] = set()
+        self.held: list[str] = []  # stalled calls that arrived (never applied)
         self._init_socket_mode()
         self._init_files()
 
@@ -140,6 +142,14 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         """Answer ``method`` only after ``seconds`` (0 removes the delay)."""
         self._delays[method] = seconds
 
+    def stall(self, method: str) -> None:
+        """Never apply nor answer ``method`` from now on, as if the caller died sending it."""
+        self._stalled.add(method)
+
+    def unstall(self, method: str) -> None:
+        """Let later calls of ``method`` through again (stalled ones stay lost)."""
+        self._stalled.discard(method)
+
     def _build_app(self) -> web.Application:
         app = web.Application()
         # GET as well: slack_sdk uses GET for conversations.replies/info and users.info.
@@ -172,6 +182,10 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         self, method: str, args: Json, token: str | None, at: float
     ) -> tuple[Call, dict[str, str]]:
         """Apply any configured delay, then compute and record the answer."""
+        if method in self._stalled:  # never reached Slack: nothing applied nor recorded
+            self.held.append(method)
+            await self._stopping.wait()
+            return Call(method, args, at, SlackError("request_dropped").body, 200, token), {}
         await self._pause(self._delays.get(method, 0.0))
         body, status, headers = self._dispatch(method, args, token)
         if status == 429:

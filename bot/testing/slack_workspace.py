@@ -257,7 +257,7 @@ class SlackWorkspace:
         text, blocks, markdown = args.get("text"), args.get("blocks"), args.get("markdown_text")
         if not (text or blocks or markdown or args.get("attachments")):
             raise SlackError("no_text")
-        if markdown and (text or blocks):
+        if markdown and (text or "blocks" in args):  # not even `blocks: []`, say the docs
             raise SlackError("markdown_text_conflict")
         if (markdown and len(markdown) > MARKDOWN_LIMIT) or (
             text and text_limit is not None and len(text) > text_limit
@@ -328,11 +328,19 @@ class SlackWorkspace:
         if message["bot_id"] != self.bot_id:
             raise SlackError("cant_update_message")
         self._check_content(args, UPDATE_TEXT_LIMIT)
+        # chat.update's documented rule: without `blocks`, the previous blocks are kept
+        # unless `text` is given; `blocks` (even []) replaces them. What `markdown_text`
+        # alone does is not documented: this fake takes the strict reading and keeps them.
+        if "blocks" in args:
+            message["blocks"] = args["blocks"] or None
+        elif args.get("text"):
+            message["blocks"] = None
         if args.get("markdown_text"):
-            message.update(text="", blocks=None, markdown_text=args["markdown_text"])
+            message.update(text="", markdown_text=args["markdown_text"])
         else:
             message["markdown_text"] = None
-            message.update({k: args[k] for k in ("text", "blocks") if k in args})
+            if "text" in args:
+                message["text"] = args["text"]
         message["edits"] += 1
         return {
             "ok": True,

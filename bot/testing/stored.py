@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+import json
+import os
+from contextlib import redirect_stderr, redirect_stdout
+from unittest import mock
+
 from sqlalchemy import select, text
 
 from bot.db.engine import create_engine
@@ -65,3 +72,23 @@ async def age_everything(url: str, days: int) -> None:
         when = f"now() - interval '{days} days'"
     await sql(url, f"UPDATE messages SET created_at = {when}")
     await sql(url, f"UPDATE claims SET claimed_at = {when}")
+
+
+async def cli(*args: str, url: str) -> tuple[int, dict]:
+    """Run `python -m bot ARGS` in-process (its own event loop, in a thread); parse its JSON."""
+    from bot.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+
+    def run() -> int:
+        with (
+            mock.patch.dict(os.environ, {"DATABASE_URL": url}),
+            redirect_stdout(out),
+            redirect_stderr(err),
+        ):
+            os.environ.pop("RETENTION_DAYS", None)
+            return main(list(args))
+
+    code = await asyncio.to_thread(run)
+    text = out.getvalue().strip()
+    return code, (json.loads(text) if text else {"stderr": err.getvalue()})

@@ -145,7 +145,12 @@ class Conversation:
                     return
                 try:
                     claimed = await self.store.claim(
-                        request.team_id, request.channel, request.message_ts, request.event_id
+                        request.team_id,
+                        request.channel,
+                        request.message_ts,
+                        request.event_id,
+                        thread_ts=request.thread_ts,
+                        settled=False,  # open until the reply's row exists
                     )
                 except StorageUnavailable as exc:
                     if self._first_word(request):  # one notice, not one per twin event
@@ -218,6 +223,7 @@ class Conversation:
         ).strip()
         if not text and not request.files:
             await self._say(target, texts.EMPTY_MENTION)
+            await self._settle(request)
             return
         config = self.config
         reply = make_reply(
@@ -246,13 +252,19 @@ class Conversation:
     async def _start_and_run(
         self, request: TurnRequest, key: ThreadKey, reply: Reply, text: str
     ) -> None:
+        """Write the question and the reply's row (after any thread import), then run the turn."""
         try:
+            if reply.ts:  # recovery ends this placeholder if the process dies before the row
+                await self.store.placeholder_posted(
+                    request.team_id, request.channel, request.message_ts, reply.ts
+                )
             if self.usage is not None and (
                 reached := await self.usage.over_limit(
                     request.team_id, request.channel, request.user_id, self.client
                 )
             ):  # over a usage limit: one sentence, and the model is not asked
                 await reply.finish(reached.sentence())
+                await self._settle(request)
                 return
             settings = await self.settings_for(request)
             reading = self._reading(request, settings.model)
@@ -266,6 +278,7 @@ class Conversation:
             notes = reading.notes if reading else files_off(request.files)
             if not text and not files:  # only files, and none could be read
                 await reply.finish("\n".join(notes) or texts.EMPTY_MENTION)
+                await self._settle(request)
                 return
             # The question and the reply's row in one transaction.
             _, row_id = await self.store.append(
@@ -280,16 +293,20 @@ class Conversation:
                     ),
                     NewMessage("assistant", "", slack_ts=reply.ts, status=ReplyStatus.STREAMING),
                 ],
+                settles=request.message_ts,
             )
         except StorageUnavailable as exc:
             await reply.finish(exc.user_message)
+            await self._settle(request)
             return
         except asyncio.CancelledError:  # shutting down before the turn started
             await asyncio.shield(reply.finish(texts.NOT_ANSWERED))
+            await asyncio.shield(self._settle(request))
             raise
         except Exception:
             logger.exception("could not start the turn")
             await reply.finish(texts.INTERNAL_ERROR)
+            await self._settle(request)
             return
         turn = Turn(self.turn_deps(), request, key, reply, settings, row_id=row_id)
         turn.notes = notes
@@ -353,6 +370,13 @@ class Conversation:
             )
         if earlier:
             await self.store.append(key, earlier)
+
+    async def _settle(self, request: TurnRequest) -> None:
+        """Close the claim of a message that gets no reply row (best effort)."""
+        try:
+            await self.store.settle_claim(request.team_id, request.channel, request.message_ts)
+        except StorageUnavailable:
+            pass  # recovery may later mark it "not answered": clear, if redundant
 
     async def _say(self, target: ReplyTarget, text: str) -> None:
         """Post a short message in the thread, best effort."""

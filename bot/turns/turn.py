@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 PERSIST_EVERY = 2.0  # seconds between saves of a streaming answer (for crash recovery)
 FINAL_SAVE_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # retries of the last save while the database is away
+ROLL_SAVE_WAIT = 2.0  # seconds a rollover waits for its save before the Stop button shows
 
 THINKING_STEP = 5  # seconds between updates of the thinking task card and thread status
 
@@ -117,6 +118,8 @@ class Turn:
         self.participants = frozenset([request.user_id])  # who wrote in the thread (tools)
         self._thinking_since: float | None = None  # when the current reasoning began
         self._thinking_shown = -1  # the whole seconds last shown
+        reply.on_roll = self._save_soon  # save where each message starts as soon as it exists
+        self._lost = False  # another replica took the reply over: it is theirs to end
 
     def stop(self) -> None:
         """Stop this turn: the model request is closed and the reply says it was stopped."""
@@ -154,6 +157,16 @@ class Turn:
         await self._end(status, note)
 
     async def _end(self, status: ReplyStatus, note: str) -> None:
+        if self._lost:
+            # Another replica took the reply over (this one looked dead) and marked it
+            # interrupted; end the message the same way, and leave the row to its owner.
+            await self.status.close()
+            try:
+                await self.reply.finish((self.shown + texts.INTERRUPTED).strip())
+            except Exception:
+                logger.exception("final edit failed")
+            self.observed.finish("interrupted")
+            return
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
         await self.status.close()
         self.progress.ended(status)
@@ -406,9 +419,22 @@ class Turn:
         self._saved_at = now
         self._saving = asyncio.ensure_future(self._save_progress(self.row_id, self.round_text))
 
+    async def _save_soon(self) -> None:
+        """Save now where each message of the reply starts (a new one was posted)."""
+        await self._saved()
+        self._saved_at = self.deps.clock.now()
+        self._saving = asyncio.ensure_future(self._save_progress(self.row_id, self.round_text))
+        # A database that does not answer must not hold the reply up for long; the next
+        # periodic save carries the parts too.
+        await asyncio.wait({self._saving}, timeout=ROLL_SAVE_WAIT)
+
     async def _save_progress(self, row_id: int, content: str) -> None:
         try:
-            await self.deps.store.set_reply(row_id, content=content)
+            parts = self.reply.layout
+            if not await self.deps.store.set_reply(row_id, content=content, parts=parts):
+                logger.warning("reply %s was taken over by another replica", self.reply.ts)
+                self._lost = True
+                self.reply.stopped.set()  # ends the model request; see `_end`
         except StorageUnavailable:
             pass  # the final save reports it; the answer keeps streaming
 

@@ -5,7 +5,7 @@ that carries tool calls (DeepSeek's `reasoning_content`); `channel_settings.reas
 overrides REASONING_EFFORT in one channel ("" keeps the bot's setting).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-25
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -27,6 +27,7 @@ import redis.asyncio as aioredis
 
 from bot import texts
 from bot.testing.harness import SECRET, channel_message, text_of
+from bot.testing.leftovers import blockless_updates, stale_stop_buttons
 from bot.testing.openai import FakeOpenAI, text_reply
 from bot.testing.postgres import PG_ADMIN, pg_exec
 from bot.testing.signing import event_body, signed_headers
@@ -297,6 +298,8 @@ async def test_a_killed_replica_leaves_a_reply_the_other_marks_interrupted(
         "SELECT owner, status FROM messages WHERE role='assistant' AND channel_id='C3'",
     )
     assert rows == [("replica-b", "interrupted")]
+    assert not stale_stop_buttons(cluster.bot_replies("C3", mention["ts"]))
+    assert not blockless_updates(cluster.slack.calls)
     # The surviving replica keeps answering.
     cluster.llm.script(text_reply("Still here."))
     after = {**channel_message("<@UBOT> anyone there?", channel="C3"), "type": "app_mention"}

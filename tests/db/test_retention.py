@@ -3,36 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import io
-import json
-import os
 import time
-from contextlib import redirect_stderr, redirect_stdout
-from unittest import mock
 
 from bot.testing.harness import Harness, channel_message, dm, text_of
 from bot.testing.openai import text_reply
-from bot.testing.stored import age_everything, sql
-
-
-async def _cli(*args: str, url: str) -> tuple[int, dict]:
-    """Run `python -m bot ARGS` in-process (its own event loop, in a thread); parse its JSON."""
-    from bot.__main__ import main
-
-    out, err = io.StringIO(), io.StringIO()
-
-    def run() -> int:
-        with (
-            mock.patch.dict(os.environ, {"DATABASE_URL": url}),
-            redirect_stdout(out),
-            redirect_stderr(err),
-        ):
-            os.environ.pop("RETENTION_DAYS", None)
-            return main(list(args))
-
-    code = await asyncio.to_thread(run)
-    text = out.getvalue().strip()
-    return code, (json.loads(text) if text else {"stderr": err.getvalue()})
+from bot.testing.stored import age_everything, cli, sql
 
 
 async def _dm_turn(bot: Harness, question: str, answer: str, user: str = "U1") -> dict:
@@ -103,7 +78,7 @@ async def test_purge_export_and_erase_commands(bot: Harness) -> None:
     await bot.stop()
     url = bot.database_url
 
-    code, exported = await _cli("export-user", "U1", url=url)
+    code, exported = await cli("export-user", "U1", url=url)
     assert code == 0, exported
     rows = exported["messages"]
     assert [(r["channel_id"], r["role"], r["content"]) for r in rows] == [
@@ -122,12 +97,12 @@ async def test_purge_export_and_erase_commands(bot: Harness) -> None:
             "INSERT INTO feedback (message_id, team_id, channel_id, user_id, rating) "
             f"VALUES ({answers[message]}, 'T1', 'C1', '{user}', 'good')",
         )
-    assert await _cli("erase-user", "U1", url=url) == (0, {"user_id": "U1", "deleted": 3})
+    assert await cli("erase-user", "U1", url=url) == (0, {"user_id": "U1", "deleted": 3})
     # U1's own rating and every rating of an erased message are gone; U2's other rating stays.
     assert await sql(url, "SELECT message_id, user_id FROM feedback") == [
         (answers["answer to U2"], "U2")
     ]
-    assert (await _cli("export-user", "U1", url=url))[1]["messages"] == []
+    assert (await cli("export-user", "U1", url=url))[1]["messages"] == []
     left = await sql(url, "SELECT role, content FROM messages ORDER BY id")
     assert left == [
         ("assistant", "answer in channel"),
@@ -135,9 +110,9 @@ async def test_purge_export_and_erase_commands(bot: Harness) -> None:
         ("assistant", "answer to U2"),
     ]
 
-    assert (await _cli("purge", "--days", "1", url=url))[1]["deleted"] == 0
+    assert (await cli("purge", "--days", "1", url=url))[1]["deleted"] == 0
     await age_everything(url, days=3)
-    assert (await _cli("purge", "--days", "1", url=url))[1]["deleted"] == 3
+    assert (await cli("purge", "--days", "1", url=url))[1]["deleted"] == 3
     assert await sql(url, "SELECT id FROM messages") == []
-    code, missing = await _cli("purge", url=url)
+    code, missing = await cli("purge", url=url)
     assert code == 2 and "RETENTION_DAYS" in missing["stderr"]

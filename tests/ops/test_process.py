@@ -6,137 +6,19 @@ temporary SQLite database, talking to them over loopback.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
-import socket
-import sqlite3
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import pytest
-
 from bot import texts
 from bot.slack.reply.split import ROLLOVER_MARGIN
-from bot.testing.harness import SECRET, channel_message, text_of
+from bot.testing.harness import channel_message, text_of
+from bot.testing.leftovers import stale_stop_buttons
 from bot.testing.openai import FakeOpenAI, text_reply
-from bot.testing.signing import event_body, signed_headers
+from bot.testing.processes import diagnose, saved_parts, stored, stored_by_channel
 from bot.testing.slack import FakeSlack
 
 LONG = " ".join(f"step{i}" for i in range(120))  # 120 chunks
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class BotProcess:
-    """One `python -m bot run` subprocess and the HTTP port it serves."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env, self.cwd = env, cwd
-        self.port = int(env.get("PORT") or free_port())
-        self.proc: asyncio.subprocess.Process | None = None
-        self.log = cwd / f"bot-{len(list(cwd.glob('bot-*.log')))}.log"
-
-    async def start(self) -> None:
-        env = {**self.env, "PORT": str(self.port)}
-        with self.log.open("wb") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", env=env, cwd=self.cwd, stdout=log, stderr=log
-            )
-        deadline = asyncio.get_running_loop().time() + 60  # usually 1-2 s; CI can be slow
-        async with aiohttp.ClientSession() as http:
-            while asyncio.get_running_loop().time() < deadline:
-                assert self.proc.returncode is None, self.log.read_text()
-                try:
-                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("the bot did not become healthy:\n" + self.log.read_text())
-
-    async def send(self, event: dict[str, Any]) -> None:
-        body = event_body(event)
-        async with aiohttp.ClientSession() as http:
-            url = f"http://127.0.0.1:{self.port}/slack/events"
-            async with http.post(url, data=body, headers=signed_headers(SECRET, body)) as r:
-                assert r.status == 200
-
-    async def signal(self, sig: int) -> int:
-        """Send `sig` and return the exit code (the process must exit within 15 s)."""
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        return await asyncio.wait_for(self.proc.wait(), 15)
-
-    async def kill(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
-
-
-@pytest.fixture
-async def launch(slack: FakeSlack, llm: FakeOpenAI, tmp_path: Path) -> AsyncIterator[Any]:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(ROOT),
-        "SLACK_BOT_TOKEN": "xoxb-test-token",
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "OPENAI_API_KEY": "sk-test",
-        "OPENAI_BASE_URL": llm.base_url,
-        "OPENAI_MODEL": "fake-model",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
-        "HOST": "127.0.0.1",
-        "SLACK_UPDATE_INTERVAL": "0.2",
-        "LOG_LEVEL": "INFO",
-    }
-    started: list[BotProcess] = []
-
-    @asynccontextmanager
-    async def run(**extra: str) -> AsyncIterator[BotProcess]:
-        bot = BotProcess({**env, **extra}, tmp_path)
-        started.append(bot)
-        await bot.start()
-        yield bot
-
-    yield run
-    for bot in started:
-        await bot.kill()
-
-
-def diagnose(slack: FakeSlack, bot: BotProcess) -> str:
-    """Describe what Slack received and what the bot logged, for a failure message."""
-    calls = "\n".join(
-        f"{c.at:.2f} {c.method} {c.status} {str(c.args.get('markdown_text'))[-50:]!r}"
-        for c in slack.calls
-    )
-    return f"slack calls:\n{calls}\nbot log:\n{bot.log.read_text()[-4000:]}"
-
-
-def stored_by_channel(tmp_path: Path) -> list[tuple[str, tuple[str, str]]]:
-    with sqlite3.connect(tmp_path / "bot.db") as db:
-        rows = db.execute(
-            "SELECT channel_id, content, status FROM messages WHERE role = 'assistant'"
-        ).fetchall()
-    return [(str(channel), (str(content), str(status))) for channel, content, status in rows]
-
-
-def stored(tmp_path: Path) -> list[tuple[str, str]]:
-    with sqlite3.connect(tmp_path / "bot.db") as db:
-        rows = db.execute(
-            "SELECT content, status FROM messages WHERE role = 'assistant' ORDER BY id"
-        ).fetchall()
-    return [(str(content), str(status)) for content, status in rows]
 
 
 async def test_sigterm_mid_stream_finishes_or_marks_replies_and_exits(
@@ -188,6 +70,7 @@ async def test_sigkill_mid_stream_then_restart_marks_the_replies_interrupted(
             lambda: (
                 len(slack.bot_messages("C2")) >= 4
                 and any(text_of(m).startswith("step0") for m in slack.bot_messages("C1"))
+                and stale_stop_buttons(slack.bot_messages("C2"))  # the last one shows Stop
             ),
             what="C1 streaming, C2 rolled over three times (past its 2-second save)",
         )
@@ -208,7 +91,14 @@ async def test_sigkill_mid_stream_then_restart_marks_the_replies_interrupted(
     [reply] = [text_of(m) for m in slack.bot_messages("C1")]
     assert reply == (content + texts.INTERRUPTED).strip(), diagnose(slack, again)
     assert "ask again" in reply
-    # C2: its messages stay as they were; the note is added below them.
+    # C2: its closed messages stay as they were; the last one (saved as the reply rolled
+    # over) gets its part of the saved text plus the note, and loses its Stop button.
     after = [text_of(m) for m in slack.bot_messages("C2")]
-    assert after == [*before["C2"], texts.INTERRUPTED.strip()], diagnose(slack, again)
+    assert after[:-1] == before["C2"][:-1], diagnose(slack, again)
     assert big.startswith(rows["C2"][0]) and len(rows["C2"][0]) > 3900 - ROLLOVER_MARGIN
+    last_ts, start, prefix = saved_parts(tmp_path, "C2")[-1]
+    assert last_ts == slack.bot_messages("C2")[-1]["ts"]
+    own = prefix + rows["C2"][0][start:]
+    assert after[-1] == (own + texts.INTERRUPTED).strip(), diagnose(slack, again)
+    assert before["C2"][-1].startswith(own.strip()), "the saved text is what was shown"
+    assert not stale_stop_buttons(slack.bot_messages())

@@ -11,7 +11,9 @@ import pytest
 
 from bot import texts
 from bot.db.store import ThreadKey
+from bot.slack.reply.markup import FEEDBACK_ACTION
 from bot.testing.harness import Harness, dm, text_of
+from bot.testing.interactive import click, element
 from bot.testing.openai import text_reply, tool_call_reply
 
 ANSWER = "Streams are appended in place while the model writes. " * 4
@@ -205,3 +207,25 @@ async def test_long_native_answer_rolls_over_into_new_streams(harness: Harness) 
     joined = "".join(parts).replace("\n```\n```python\n", "\n")
     assert joined == answer
     assert bot.slack.calls_to("chat.update") == []
+
+
+async def test_finished_native_stream_ends_with_the_feedback_buttons(native: Harness) -> None:
+    native.llm.script(text_reply(ANSWER, **SLOW))
+    _, [reply] = await ask_in_dm_thread(native, "rate me")
+    assert text_of(reply) == ANSWER
+    [stop] = native.slack.calls_to("chat.stopStream")
+    assert [b["type"] for b in stop.args["blocks"]] == ["context_actions"], "as an edited reply"
+    assert element(reply, FEEDBACK_ACTION) is not None
+    await native.interact(click(reply, FEEDBACK_ACTION, user="U1", positive=True))
+    await native.slack.wait_for(lambda: bool(native.slack.calls_to("chat.postEphemeral")))
+    store = native.runtime.bot.store  # type: ignore[union-attr]
+    rows = await store.history(ThreadKey("T1", "D1", reply["thread_ts"]), limit=10)
+    answer = [r for r in rows if r.role == "assistant"][-1]
+    assert await store.feedback_for(answer.id) == {"U1": "good"}
+
+
+async def test_failed_native_stream_ends_without_feedback_buttons(native: Harness) -> None:
+    native.llm.script(text_reply(ANSWER, cut_after=3), *[text_reply("x", cut_after=0)] * 4)
+    _, [reply] = await ask_in_dm_thread(native, "break please")
+    assert text_of(reply).endswith(texts.STREAM_FAILED.strip())
+    assert element(reply, FEEDBACK_ACTION) is None and not reply["blocks"]

@@ -58,6 +58,24 @@ async def _collect(
 # ---- Slack ------------------------------------------------------------------------------
 
 
+async def test_chat_update_keeps_blocks_unless_blocks_or_text_are_given(
+    slack: FakeSlack, web: AsyncWebClient
+) -> None:
+    """chat.update's documented rule, and the strict reading for `markdown_text` alone."""
+    blocks = [{"type": "markdown", "text": "old"}, {"type": "divider"}]
+    posted = await web.chat_postMessage(channel="C9", text="old", blocks=blocks)
+    await web.chat_update(channel="C9", ts=posted["ts"], markdown_text="new")
+    message = slack.message("C9", posted["ts"])
+    assert message is not None and message["blocks"] == blocks, "markdown_text alone keeps them"
+    await web.chat_update(channel="C9", ts=posted["ts"], text="plain")
+    assert message["blocks"] is None and message["text"] == "plain", "text alone removes them"
+    await web.chat_update(channel="C9", ts=posted["ts"], blocks=blocks, text="old")
+    await web.chat_update(channel="C9", ts=posted["ts"], blocks=[], text="empty")
+    assert message["blocks"] is None, "`blocks: []` removes them"
+    with pytest.raises(SlackApiError, match="markdown_text_conflict"):
+        await web.chat_update(channel="C9", ts=posted["ts"], markdown_text="x", blocks=[])
+
+
 async def test_slack_post_update_replies_and_delete(slack: FakeSlack, web: AsyncWebClient) -> None:
     auth = await web.auth_test()
     assert (auth["team_id"], auth["user_id"], auth["bot_id"]) == ("T1", "UBOT", "BBOT")

@@ -10,8 +10,9 @@ else sees it when it ends, and a top-level DM answer would move into a thread.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from bot.clock import Clock
 from bot.slack.budget import EditBudget, Limit
@@ -26,9 +27,15 @@ class Reply(Protocol):
     """What a turn needs from the message it streams into."""
 
     stopped: asyncio.Event  # set when the user stopped the reply in Slack
+    # Called once a new message of the reply is posted, so the turn saves where it starts.
+    on_roll: Callable[[], Awaitable[None]] | None
 
     @property
     def ts(self) -> str | None: ...
+
+    @property
+    def layout(self) -> list[list[Any]] | None:
+        """Return [ts, start in the answer, reopened fence] per message, if known (recovery)."""
 
     @property
     def message_ts(self) -> list[str]: ...

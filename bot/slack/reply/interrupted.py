@@ -1,34 +1,50 @@
-"""Mark a reply that a stopped or crashed process left unfinished, in Slack."""
+"""Mark a reply that a stopped or crashed process left unfinished, in Slack.
+
+Every edit here sets `blocks` explicitly (a Markdown block, no buttons): the message may
+carry the Stop button, and `chat.update` keeps a message's blocks unless `blocks` or `text`
+is given, so only an explicit `blocks` is sure to remove it.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from bot import texts
 from bot.db.store import ThreadKey
 from bot.slack.reply.format import to_slack
-from bot.slack.reply.split import ROLLOVER_MARGIN
+from bot.slack.reply.markup import blocks_content
+from bot.slack.reply.split import split_message
 from bot.slack.writer import Writer
 
 logger = logging.getLogger(__name__)
 
 
 async def mark_interrupted(
-    writer: Writer, key: ThreadKey, ts: str, shown: str, *, limit: int
+    writer: Writer,
+    key: ThreadKey,
+    ts: str,
+    shown: str,
+    *,
+    limit: int,
+    parts: Sequence[Sequence[Any]] | None = None,
 ) -> None:
-    """Edit the reply to its last saved text plus the note, or add the note below it.
+    """Edit the reply's last message to its saved text plus the note.
 
-    Only the first message of a reply is known; when the reply had rolled over into more
-    messages, rewriting that first one would garble it, so the note goes at the end of the
-    thread instead.
+    `parts` ([ts, start in `shown`, reopened fence] per message, saved as the reply rolled
+    over) says where the last message starts. Without it only the first message is known;
+    when the saved text no longer fits one message the reply had rolled over unseen, so
+    that message gets its own first part back and the note goes at the end of the thread.
     """
-    if len(shown) <= limit - ROLLOVER_MARGIN:
-        marked = to_slack((shown + texts.INTERRUPTED).strip())  # as a live reply is formatted
-        await writer.call(
-            key.team_id, "chat.update", channel=key.channel_id, ts=ts, markdown_text=marked
-        )
+    last_ts, start, prefix = parts[-1] if parts else (ts, 0, "")
+    own = str(prefix) + shown[int(start) :]
+    marked = (own + texts.INTERRUPTED).strip()
+    if len(marked) <= limit:
+        await _edit(writer, key, str(last_ts), marked)
         return
-    logger.info("reply %s spans several messages; adding the note below it", ts)
+    logger.info("reply %s spans more messages than saved; adding the note below it", ts)
+    await _edit(writer, key, str(last_ts), split_message(own, limit)[0])
     await writer.call(
         key.team_id,
         "chat.postMessage",
@@ -36,3 +52,22 @@ async def mark_interrupted(
         thread_ts=key.thread_ts or None,
         markdown_text=texts.INTERRUPTED.strip(),
     )
+
+
+async def mark_not_answered(writer: Writer, key: ThreadKey, reply_ts: str | None) -> None:
+    """End a claimed message's placeholder (or, without one, the thread) with the note."""
+    if reply_ts:
+        await _edit(writer, key, reply_ts, texts.NOT_ANSWERED)
+        return
+    await writer.call(
+        key.team_id,
+        "chat.postMessage",
+        channel=key.channel_id,
+        thread_ts=key.thread_ts or None,
+        markdown_text=texts.NOT_ANSWERED,
+    )
+
+
+async def _edit(writer: Writer, key: ThreadKey, ts: str, markdown: str) -> None:
+    content = blocks_content(to_slack(markdown))
+    await writer.call(key.team_id, "chat.update", channel=key.channel_id, ts=ts, **content)

@@ -2,8 +2,14 @@
 
 `markdown_text` cannot be combined with `blocks`, so a message that needs a button is sent as
 a `markdown` block (the same standard-Markdown renderer, same 12,000-character budget) plus
-the button block and a plain `text` fallback for notifications. A message without buttons
-(an earlier part of a long answer, a failed answer) keeps using `markdown_text`.
+the button block and a plain `text` fallback for notifications.
+
+Once a message carries blocks, every later edit of it sets `blocks` explicitly (the Markdown
+block, and the buttons or none): `chat.update` keeps a message's previous blocks unless
+`blocks` or `text` is given, and what it does with `markdown_text` alone is not documented.
+So with buttons on, every state (an earlier part of a long answer, a failed or stopped answer)
+is sent as blocks, and the result is the same whichever way Slack reads it. With buttons off
+no message ever has blocks and `markdown_text` is used throughout.
 """
 
 from __future__ import annotations
@@ -36,9 +42,19 @@ class ReplyMarkup:
             extra.append(stop_block(self.stop_value))
         if state == "final" and self.feedback_id is not None:
             extra.append(feedback_block(self.feedback_id))
-        if not extra:
+        if not self.buttons:
             return {"markdown_text": body}
-        return {"blocks": [markdown_block(body), *extra], "text": fallback_text(body)}
+        return blocks_content(body, extra)
+
+    @property
+    def buttons(self) -> bool:
+        """Tell whether this reply's messages carry blocks (buttons are on)."""
+        return self.stop_value is not None
+
+
+def blocks_content(body: str, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Return content that sets a message's blocks explicitly: `body` as Markdown, then `extra`."""
+    return {"blocks": [markdown_block(body), *(extra or ())], "text": fallback_text(body)}
 
 
 def markdown_block(text: str) -> dict[str, Any]:
@@ -93,10 +109,14 @@ def fallback_text(markdown: str) -> str:
 
 
 def markdown_of(message: dict[str, Any]) -> str:
-    """Return the Markdown a message shows, whichever way it was sent."""
-    if message.get("markdown_text"):
-        return str(message["markdown_text"])
+    """Return the Markdown a message shows, whichever way it was sent.
+
+    Slack renders a message's blocks when it has any, so a `markdown` block wins over
+    `markdown_text` (a message can hold both after an edit that kept its blocks).
+    """
     for block in message.get("blocks") or ():
         if isinstance(block, dict) and block.get("type") == "markdown":
             return str(block.get("text", ""))
+    if message.get("markdown_text"):
+        return str(message["markdown_text"])
     return str(message.get("text") or "")

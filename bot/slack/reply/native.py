@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ from bot.clock import Clock, SystemClock
 from bot.slack.budget import EditBudget, Lease
 from bot.slack.reply.fallback import UpdateFallback, edit, reason_of, take_over, update_reply
 from bot.slack.reply.format import to_slack
+from bot.slack.reply.markup import ReplyMarkup, feedback_block
 from bot.slack.reply.settle import settled
 from bot.slack.reply.split import FENCE_SLACK, ROLLOVER_MARGIN, close_part, split_point
 from bot.slack.reply.update import ReplyTarget, StreamingReply
@@ -60,6 +62,9 @@ class NativeReply:
     update_interval: float = 1.0  # the pace of chat.update after a fallback
     clock: Clock = field(default_factory=SystemClock)
     budget: EditBudget | None = None
+    # Buttons as in update mode: the final stopStream carries the feedback buttons, and a
+    # fallback to chat.update shows the Stop button while it streams.
+    markup: ReplyMarkup = field(default_factory=ReplyMarkup)
 
     _text: str = ""
     _tasks: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
@@ -77,12 +82,22 @@ class NativeReply:
     appends: int = 0
     fallback_reason: str | None = None
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    on_roll: Callable[[], Awaitable[None]] | None = None  # not called: parts are streams
+
+    @property
+    def layout(self) -> list[list[Any]] | None:
+        """Return None: a native reply's parts are not saved for recovery."""
+        return None
 
     def offer_stop(self, value: str) -> None:
-        """Native streams have Slack's own stop control; nothing to add."""
+        """Name the turn for a Stop button: shown only if the reply falls back to chat.update
+        (a native stream has Slack's own stop control)."""
+        self.markup.stop_value = value
 
     def offer_feedback(self, feedback_id: int) -> None:
-        """Feedback on native streams is not offered (yet)."""
+        """Offer feedback buttons at chat.stopStream (or on the fallback's final edit)."""
+        if self.markup.stop_value:
+            self.markup.feedback_id = feedback_id
 
     @property
     def ts(self) -> str | None:
@@ -198,7 +213,9 @@ class NativeReply:
         chunks += [{"type": "markdown_text", "text": text}] if text else []
         chunks += [chunk for _, pos, chunk in tasks if pos > self._sent]
         if final:
-            await self._call("chat.stopStream", must_land=True, chunks=chunks or None)
+            await self._call(
+                "chat.stopStream", must_land=True, chunks=chunks or None, **self._end_blocks()
+            )
             self._sent, self._shown, self._tasks = upto, shown, {}
             return
         if not chunks:
@@ -217,6 +234,12 @@ class NativeReply:
                 del self._tasks[task_id]
         if self._tasks or self._settled() > self._sent:
             self._dirty.set()  # text and tasks after this one are still to go
+
+    def _end_blocks(self) -> dict[str, Any]:
+        """Return the blocks a finished answer ends with (Slack renders them below it)."""
+        if self.markup.feedback_id is None:
+            return {}
+        return {"blocks": [feedback_block(self.markup.feedback_id)]}
 
     def _settled(self) -> int:
         head = self._prefix + self._text[self._start :]
@@ -313,7 +336,7 @@ class NativeReply:
             pass
 
     def _update_reply(self) -> StreamingReply:
-        return update_reply(
+        reply = update_reply(
             self.writer,
             self.target,
             interval=self.update_interval,
@@ -321,3 +344,5 @@ class NativeReply:
             clock=self.clock,
             budget=self.budget,
         )
+        reply.markup = self.markup  # shared: the turn sets feedback on it when done
+        return reply

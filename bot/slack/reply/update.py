@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,8 @@ class _Part:
     ts: str
     sent: str = ""
     shown: dict[str, Any] | None = None  # the content arguments last sent (format, buttons)
+    start: int = 0  # where this message starts in the whole answer
+    prefix: str = ""  # the code fence it reopens
 
 
 @dataclass(slots=True)
@@ -71,6 +74,9 @@ class StreamingReply:
     edits: int = 0
     # Set when the user stopped the reply in Slack; update mode has no such signal itself.
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    # Awaited when a new message of the reply is posted, before it gets a Stop button: the
+    # turn saves where it is, so crash recovery finds every message that shows one.
+    on_roll: Callable[[], Awaitable[None]] | None = None
 
     def offer_stop(self, value: str) -> None:
         """Show a Stop button (its value names the turn) while the reply streams."""
@@ -90,6 +96,11 @@ class StreamingReply:
     def message_ts(self) -> list[str]:
         """Return the ts of every message this reply used, in order."""
         return [part.ts for part in self._parts]
+
+    @property
+    def layout(self) -> list[list[Any]]:
+        """Return [ts, start in the answer, reopened fence] of each message (for recovery)."""
+        return [[part.ts, part.start, part.prefix] for part in self._parts]
 
     async def start(self) -> str:
         """Post the placeholder and start the flusher; return the message ts."""
@@ -158,7 +169,7 @@ class StreamingReply:
 
     def _needs_edit(self, final: bool) -> bool:
         room = self.limit - (0 if final else ROLLOVER_MARGIN)
-        if len(self._prefix) + len(self._text) - self._offset > room:
+        if self._pending() > room:
             return True
         return self._content(self._view(final), final) != self._parts[-1].shown
 
@@ -186,7 +197,11 @@ class StreamingReply:
         return response is not None
 
     async def _flush(self, final: bool) -> None:
+        posted = len(self._parts)
         await self._roll_over(final)
+        if len(self._parts) > posted and not final:
+            self._dirty.set()  # a message just posted: its next edit (Stop button) in turn
+            return
         view = self._view(final)
         part = self._parts[-1]
         content = self._content(view, final)
@@ -203,13 +218,15 @@ class StreamingReply:
         return body if body.strip() else self.placeholder
 
     async def _roll_over(self, final: bool) -> None:
-        """Close the current message at a safe boundary while the answer outgrows it."""
+        """Close the current message at a safe boundary while the answer outgrows it.
+
+        A message that is already complete when it is posted (one of several pending at
+        once, or the last part of a final text) is posted in its final state, so it never
+        needs a later edit: rolling a long answer over costs one chat.postMessage a part.
+        """
         room = self.limit - (0 if final else ROLLOVER_MARGIN)  # keep space for a status line
-        while len(self._prefix) + len(self._text) - self._offset > room:
-            rest = self._text[self._offset :]
-            budget = max(1, room - len(self._prefix) - FENCE_SLACK)
-            cut = split_point(rest, budget, prefix=self._prefix)
-            part_text, next_prefix = close_part(self._prefix + rest[:cut])
+        while self._pending() > room:
+            part_text, cut, next_prefix = self._next_part(room)
             current = self._parts[-1]
             closed = self._content(part_text, True, "closed")
             if closed != current.shown:
@@ -217,21 +234,38 @@ class StreamingReply:
                 current.sent, current.shown = part_text, closed
             self._offset += cut
             self._prefix = next_prefix
+            # Posted without the Stop button even while streaming: it gets one with the next
+            # edit, once `on_roll` saved where this message is.
+            state: MessageState = "final" if final else "closed"
             body = self._view(final)
-            if len(body) > room:
+            if self._pending() > room:
                 # Several messages' worth is pending (a burst, or the final text): post only
-                # what the next message will hold; the next pass of this loop closes it.
-                rest = self._text[self._offset :]
-                budget = max(1, room - len(self._prefix) - FENCE_SLACK)
-                body = close_part(
-                    self._prefix + rest[: split_point(rest, budget, prefix=self._prefix)]
-                )[0]
-            ts, shown = await self._post(body)
-            self._parts.append(_Part(ts=ts, sent=body, shown=shown))
+                # what the next message holds, already closed; the next pass finds it so.
+                body, state = self._next_part(room)[0], "closed"
+            ts, shown = await self._post(body, state)
+            self._parts.append(
+                _Part(ts=ts, sent=body, shown=shown, start=self._offset, prefix=self._prefix)
+            )
             self._next_at = self.clock.now() + self.interval
+            if self.on_roll is not None:
+                await self.on_roll()
 
-    async def _post(self, text: str) -> tuple[str, dict[str, Any]]:
-        content = self._content(text, False)
+    def _pending(self) -> int:
+        """Return the length the current message would have with all the text so far."""
+        return len(self._prefix) + len(self._text) - self._offset
+
+    def _next_part(self, room: int) -> tuple[str, int, str]:
+        """Return the current message's text when cut to fit `room`, the cut, the next prefix."""
+        rest = self._text[self._offset :]
+        budget = max(1, room - len(self._prefix) - FENCE_SLACK)
+        cut = split_point(rest, budget, prefix=self._prefix)
+        part_text, next_prefix = close_part(self._prefix + rest[:cut])
+        return part_text, cut, next_prefix
+
+    async def _post(
+        self, text: str, state: MessageState = "streaming"
+    ) -> tuple[str, dict[str, Any]]:
+        content = self._content(text, state == "final", state)
         response = await self.writer.call(
             self.target.team_id,
             "chat.postMessage",
