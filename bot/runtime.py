@@ -47,6 +47,7 @@ from bot.turns.locks import RedisThreadLocks
 from bot.turns.recovery import recover
 from bot.turns.request import TurnConfig
 from bot.usage.build import usage_tracker
+from bot.usage.summary import UsageSummary
 
 logger = logging.getLogger(__name__)
 
@@ -254,6 +255,7 @@ class Runtime:
             default_model=s.openai_model,
             usage=usage,
             usage_command_name=s.usage_command,
+            usage_summary=UsageSummary(usage),
             dm_threads=s.dm_threads,
             config_policy=config_policy,
             # Behind its token on the events port only when it has no port of its own.

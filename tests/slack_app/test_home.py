@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import texts
 from bot.slack_app.home import build_home
 from bot.testing.harness import Harness, next_ts
+from bot.testing.openai import text_reply
 
 
 def home_opened(tab: str, *, user: str = "U1", channel: str = "D1") -> dict:
@@ -44,8 +45,19 @@ async def test_home_tab_publishes_what_the_bot_does_its_model_and_settings(bot: 
     assert section_text(view, "about") == texts.HOME_ABOUT
     assert "`fake-model`" in (section_text(view, "model") or "")
     assert "`/llm-config`" in (section_text(view, "settings") or "")
-    assert section_text(view, "usage") is None, "no usage recorder: no usage slot"
     assert bot.llm.requests == []
+
+
+async def test_home_tab_shows_the_users_own_usage(bot: Harness) -> None:
+    bot.llm.script(text_reply("Hello.", usage={"prompt_tokens": 30, "completion_tokens": 12}))
+    event = await bot.mention("hi")
+    await bot.wait_reply_done("C1", event["ts"])
+    await bot.settle()
+    assert await bot.send(home_opened("home", user="U1")) == 200
+    await bot.slack.wait_for(lambda: "U1" in bot.slack.home_views)
+    usage = section_text(bot.slack.home_views["U1"], "usage") or ""
+    assert usage.startswith(texts.HOME_USAGE_TITLE), usage
+    assert f"{texts.USAGE_TODAY}: 42 tokens in 1 answer" in usage, usage
 
 
 async def test_home_tab_survives_a_refused_publish(bot: Harness) -> None:
