@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 
-from bot.ops import maintenance as commands
+from bot.ops import maintenance
 from bot.settings import SettingsError, load_settings
 from bot.telemetry import logs
 from bot.usage import export as usage_export
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="apply migrations, then serve Slack (HTTP, or Socket Mode)")
     sub.add_parser("migrate", help="apply pending database migrations and exit")
-    commands.add_parsers(sub)
+    maintenance.add_parsers(sub)
     usage_export.add_parser(sub)
     sub.add_parser("rotate-tokens", help="re-encrypt stored tokens with the newest key")
     console = sub.add_parser(
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "console":
             return _console(args.thread)
         if args.command in ("purge", "export-user", "erase-user"):
-            return commands.run(args)
+            return maintenance.run(args)
         if args.command == "usage":
             return usage_export.run(args)
         if args.command == "rotate-tokens":

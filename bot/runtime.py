@@ -30,10 +30,10 @@ from bot.slack.budget import EditBudget, Limit
 from bot.slack.budget_redis import SharedEditBudget
 from bot.slack.reply.choose import ReplyStyle, budget_limits
 from bot.slack.writer import SlackWriter
-from bot.slack_app import oauth as install
 from bot.slack_app.access import AccessLists, Gate
 from bot.slack_app.app import BotApp, create_app
 from bot.slack_app.config_access import ConfigPolicy
+from bot.slack_app.oauth import InstalledTokens, TeamTokenClient, oauth_settings
 from bot.telemetry.endpoints import health_app, metrics_app, metrics_handler
 from bot.telemetry.metrics import Metrics
 from bot.tools.loading import build_registry
@@ -42,7 +42,7 @@ from bot.tools.mcp.metrics import McpCollector
 from bot.tools.mcp.supervisor import McpSupervisor
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.chat_history import DisplayNames
-from bot.turns.dispatcher import Conversation
+from bot.turns.dispatcher import Dispatcher
 from bot.turns.locks import RedisThreadLocks
 from bot.turns.recovery import recover
 from bot.turns.request import TurnConfig
@@ -157,17 +157,17 @@ class Runtime:
         self.replicas = ReplicaRegistry(
             self.heartbeat_engine, replica_id, stale_after=s.replica_stale_after
         )
-        oauth = install.oauth_settings(s, self.engine) if s.oauth else None
+        oauth = oauth_settings(s, self.engine) if s.oauth else None
         self.client: AsyncWebClient
         # One pooled HTTP session for every Web API call: without it slack_sdk opens a new
         # session and TCP connection per call (the bench profile showed it).
         self._slack_session = aiohttp.ClientSession()
         token_for: TokenFor = self._bot_token
-        tokens: install.InstalledTokens | None = None
+        tokens: InstalledTokens | None = None
         if oauth is not None:
-            tokens = install.InstalledTokens(oauth.installation_store)
+            tokens = InstalledTokens(oauth.installation_store)
             token_for = tokens.bot_token
-            self.client = install.TeamTokenClient(
+            self.client = TeamTokenClient(
                 tokens=tokens, base_url=s.slack_api_url, session=self._slack_session
             )
         else:
@@ -224,7 +224,7 @@ class Runtime:
             allowed_models=config_policy.allowed_models,
         )
         self.usage = usage = usage_tracker(s, self.engine, self.metrics, now=self.wall)
-        conversation = Conversation(
+        dispatcher = Dispatcher(
             store=store,
             model=model,
             writer=writer,
@@ -243,7 +243,7 @@ class Runtime:
         self.bot = create_app(
             client=self.client,
             signing_secret=s.slack_signing_secret,
-            conversation=conversation,
+            dispatcher=dispatcher,
             store=store,
             verify_requests=not s.socket_mode,
             metrics=self.metrics,

@@ -43,7 +43,7 @@ from bot.tools.loading import build_registry
 from bot.tools.mcp import config as mcp_config
 from bot.tools.mcp.supervisor import McpSupervisor
 from bot.turns.channel_settings import ChannelSettings
-from bot.turns.dispatcher import Conversation
+from bot.turns.dispatcher import Dispatcher
 from bot.turns.request import TurnRequest
 
 logger = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ async def run_console(
     config = turn_config(settings)
     config.reply = replace(config.reply, mode="update")  # a terminal shows edits, no native streams
     config.reply_buttons = False
-    conversation = Conversation(
+    dispatcher = Dispatcher(
         store=store,
         model=chat_model(settings, llm),
         writer=writer,
@@ -240,7 +240,7 @@ async def run_console(
             attached.clear()
             if not live:
                 out.write("\n")
-            await _answer(conversation, request)
+            await _answer(dispatcher, request)
             terminal.end_turn()
     finally:
         out.write("\n")
@@ -273,13 +273,13 @@ def _new_ts() -> str:
     return f"{now // 1_000_000}.{now % 1_000_000:06d}"
 
 
-async def _answer(conversation: Conversation, request: TurnRequest) -> None:
+async def _answer(dispatcher: Dispatcher, request: TurnRequest) -> None:
     """Run one turn; Ctrl-C stops the answer the way the Stop button does."""
-    task = asyncio.create_task(conversation.handle(request))
+    task = asyncio.create_task(dispatcher.handle(request))
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
-        live = conversation.live_turn(request.team_id, request.channel, request.message_ts)
+        live = dispatcher.live_turn(request.team_id, request.channel, request.message_ts)
         if live is not None:
             live.stop()
 

@@ -41,7 +41,7 @@ from bot.telemetry.endpoints import metrics_handler
 from bot.telemetry.metrics import Metrics
 from bot.telemetry.scope import turn_scope
 from bot.turns.channel_settings import ChannelSettings
-from bot.turns.dispatcher import Conversation
+from bot.turns.dispatcher import Dispatcher
 from bot.turns.request import TurnRequest
 from bot.usage.tracker import UsageTracker
 
@@ -54,7 +54,7 @@ class BotApp:
 
     bolt: AsyncApp
     web: web.Application
-    conversation: Conversation
+    dispatcher: Dispatcher
     store: Store
     accepting: bool = True
     ready: bool = False
@@ -73,7 +73,7 @@ class BotApp:
         if not self.accepting:
             # Acknowledged just before the shutdown began: Slack will not send it again.
             logger.info("shutting down; not starting a turn for %s", request.message_ts)
-            job = self.conversation.decline(request)
+            job = self.dispatcher.decline(request)
         else:
             job = self._guarded(request, then)
         task = asyncio.create_task(job, name=f"turn-{request.message_ts}")
@@ -88,7 +88,7 @@ class BotApp:
                 logger.info(
                     "turn for message %s: %s", request.message_ts, logs.message_text(request.text)
                 )
-                await self.conversation.handle(request)
+                await self.dispatcher.handle(request)
                 if then is not None:
                     await then()
         except asyncio.CancelledError:
@@ -105,7 +105,7 @@ class BotApp:
     async def drain(self, grace: float) -> None:
         """Stop taking events, let turns finish for `grace` seconds, then interrupt the rest."""
         self.accepting = False
-        self.conversation.closing = True
+        self.dispatcher.admission.closing = True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + grace
         if self.tasks:
@@ -125,7 +125,7 @@ def create_app(
     *,
     client: AsyncWebClient,
     signing_secret: str | None,
-    conversation: Conversation,
+    dispatcher: Dispatcher,
     store: Store,
     verify_requests: bool = True,
     metrics: Metrics | None = None,
@@ -156,14 +156,12 @@ def create_app(
         if oauth is not None
         else None,
     )
-    bot = BotApp(
-        bolt=bolt, web=web.Application(), conversation=conversation, store=store, gate=gate
-    )
+    bot = BotApp(bolt=bolt, web=web.Application(), dispatcher=dispatcher, store=store, gate=gate)
 
     @bolt.middleware
     async def learn_bot_user(context: Any, next: Any) -> Any:  # noqa: A002 - Bolt's name
-        if context.bot_user_id and not conversation.bot_user_id:
-            conversation.bot_user_id = context.bot_user_id
+        if context.bot_user_id and not dispatcher.bot_user_id:
+            dispatcher.bot_user_id = context.bot_user_id
         return await next()
 
     if oauth is not None and oauth.installation_store is not None:
@@ -174,7 +172,7 @@ def create_app(
         uninstall.register_single_token(bolt)
     deletions.register(bolt, Privacy(store.engine), metrics)  # before the message listener
     assistant.register(bolt, store=store, submit=bot.submit)
-    interactions.register(bolt, conversation=conversation, store=store)
+    interactions.register(bolt, dispatcher=dispatcher, store=store)
     if channels is not None and config_command_name:
         config_modal.register(
             bolt,
@@ -192,11 +190,11 @@ def create_app(
         config_command=config_command_name,
         usage_summary=usage_summary,
     )
-    private = PrivateAnswers(conversation.writer, client, bot.submit)
+    private = PrivateAnswers(dispatcher.writer, client, bot.submit)
     shortcuts.register(
         bolt, store=store, private=private, refuses=gate.lists.refuses if gate else None
     )
-    share.register(bolt, store=store, writer=conversation.writer)
+    share.register(bolt, store=store, writer=dispatcher.writer)
     listeners.register(
         bolt,
         store=store,

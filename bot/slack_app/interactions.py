@@ -18,7 +18,7 @@ from bot import texts
 from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.slack.reply.markup import FEEDBACK_ACTION, STOP_ACTION, parse_feedback
-from bot.turns.dispatcher import Conversation
+from bot.turns.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ async def tell(client: Any, body: dict[str, Any], text: str) -> None:
         logger.warning("could not post an ephemeral note (%s)", type(exc).__name__)
 
 
-def register(app: AsyncApp, *, conversation: Conversation, store: Store) -> None:
+def register(app: AsyncApp, *, dispatcher: Dispatcher, store: Store) -> None:
     """Attach the Stop and feedback button handlers to `app`."""
 
     @app.action(STOP_ACTION)
@@ -57,7 +57,7 @@ def register(app: AsyncApp, *, conversation: Conversation, store: Store) -> None
         team_id = (body.get("team") or {}).get("id", "")
         channel_id = (body.get("channel") or {}).get("id", "")
         user_id = (body.get("user") or {}).get("id", "")
-        live = conversation.live_turn(team_id, channel_id, str(action.get("value") or ""))
+        live = dispatcher.live_turn(team_id, channel_id, str(action.get("value") or ""))
         if live is None:
             await tell(client, body, texts.STOP_TOO_LATE)
             return

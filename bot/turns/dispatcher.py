@@ -11,26 +11,26 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
 from bot.clock import Clock, SystemClock
-from bot.db.store import NewMessage, ReplyStatus, Store, StoredFile, ThreadKey
-from bot.errors import ShuttingDown, StorageUnavailable
+from bot.db.store import NewMessage, ReplyStatus, Store, ThreadKey
+from bot.errors import StorageUnavailable
 from bot.files.reader import FileReader, Reading, files_off
 from bot.llm.client import ChatModel
 from bot.slack.budget import EditBudget
 from bot.slack.reply.choose import Reply, make_reply
-from bot.slack.reply.format import from_slack
 from bot.slack.reply.update import ReplyTarget
 from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolRegistry
+from bot.turns.admission import Admission
 from bot.turns.channel_settings import ChannelSettings, TurnSettings
 from bot.turns.chat_history import DisplayNames
 from bot.turns.locks import LocalThreadLocks, RedisThreadLocks
 from bot.turns.request import TurnConfig, TurnRequest
+from bot.turns.thread_import import import_thread
 from bot.turns.turn import Turn, TurnDeps
 from bot.usage.tracker import UsageTracker
 
@@ -75,7 +75,7 @@ class StartingAnswer:
 
 
 @dataclass
-class Conversation:
+class Dispatcher:
     """Answer turns, one at a time per thread, many threads at once."""
 
     store: Store
@@ -98,38 +98,10 @@ class Conversation:
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     _claimed: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     active: set[asyncio.Task[Any]] = field(default_factory=set)
-    _slots: asyncio.Semaphore | None = None
-    closing: bool = False  # set when shutdown begins: answers still waiting for a slot end
-    waiting_for_slot: int = 0  # answers queued for a streaming slot right now
+    admission: Admission = field(init=False)  # MAX_CONCURRENT_ANSWERS
 
-    @asynccontextmanager
-    async def answer_slot(self) -> AsyncIterator[None]:
-        """Hold one of the `max_concurrent` slots for streaming an answer (FIFO).
-
-        Past the cap, more streams only make every answer slower: one event loop runs them
-        all, and when it is saturated even Slack's acks and database checkouts wait (2,000
-        answers at once without a cap: 14 % failed on pool timeouts; bench/FINDINGS.md).
-        Waiting answers keep their placeholder.
-        """
-        limit = self.config.max_concurrent
-        if limit <= 0:
-            yield
-            return
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(limit)
-        if self._slots.locked():
-            logger.info("%d answers streaming; this one waits for a slot", limit)
-        self.waiting_for_slot += 1
-        try:
-            await self._slots.acquire()
-        finally:
-            self.waiting_for_slot -= 1
-        try:
-            if self.closing:  # a slot freed during shutdown: do not start a new stream
-                raise ShuttingDown(texts.NOT_ANSWERED)
-            yield
-        finally:
-            self._slots.release()
+    def __post_init__(self) -> None:
+        self.admission = Admission(self.config.max_concurrent)
 
     async def handle(self, request: TurnRequest) -> None:
         """Answer `request` once, even when Slack delivers it several times."""
@@ -178,7 +150,7 @@ class Conversation:
             clock=self.clock,
             metrics=self.metrics,
             config=self.config,
-            answer_slot=self.answer_slot,
+            answer_slot=self.admission.slot,
             usage=self.usage,
             files=self.files,
             names=self.names,
@@ -274,7 +246,15 @@ class Conversation:
                 and request.message_ts != request.thread_ts
                 and not await self.store.has_thread(key)
             ):
-                await self._import_thread(request, key, own_ts=reply.ts, reading=reading)
+                await import_thread(
+                    self.client,
+                    self.store,
+                    request,
+                    key,
+                    bot_user_id=request.bot_user_id or self.bot_user_id,
+                    own_ts=reply.ts,
+                    reading=reading,
+                )
             notes = reading.notes if reading else files_off(request.files)
             if not text and not files:  # only files, and none could be read
                 await reply.finish("\n".join(notes) or texts.EMPTY_MENTION)
@@ -324,52 +304,6 @@ class Conversation:
             model=model or self.model.model,
             history_budget=self.config.history_budget,
         )
-
-    async def _import_thread(
-        self,
-        request: TurnRequest,
-        key: ThreadKey,
-        own_ts: str | None = None,
-        reading: Reading | None = None,
-    ) -> None:
-        """Give the model a thread's earlier messages the first time the bot joins it.
-
-        `own_ts` is this reply's placeholder, already in the thread: not an earlier message.
-        """
-        try:
-            response = await self.client.conversations_replies(
-                channel=request.channel, ts=request.thread_ts, limit=50
-            )
-        except (SlackApiError, OSError, TimeoutError) as exc:
-            logger.warning("could not read thread history (%s); answering without it", exc)
-            return
-        earlier = []
-        for message in response.get("messages") or []:
-            ts = message.get("ts")
-            if not ts or ts in (request.message_ts, own_ts):
-                continue
-            if message.get("subtype") not in (None, "file_share", "thread_broadcast"):
-                continue
-            # Only the bot's own words are the assistant's; other apps' messages are user
-            # turns, labelled with the app's name when the history is built (chat_history).
-            mine = message.get("user") == (request.bot_user_id or self.bot_user_id)
-            content = from_slack(message.get("text") or "").strip()
-            files: tuple[StoredFile, ...] = ()
-            if reading is not None and not mine and message.get("files"):
-                files = await reading.read(message["files"])
-            if not content and not files:
-                continue
-            earlier.append(
-                NewMessage(
-                    "assistant" if mine else "user",
-                    content,
-                    user_id=message.get("user"),
-                    slack_ts=ts,
-                    files=files,
-                )
-            )
-        if earlier:
-            await self.store.append(key, earlier)
 
     async def _settle(self, request: TurnRequest) -> None:
         """Close the claim of a message that gets no reply row (best effort)."""

@@ -57,7 +57,7 @@ class _Stopped(Exception):  # noqa: N818 - internal control flow, never leaves t
 
 @dataclass(frozen=True, slots=True)
 class TurnDeps:
-    """What a turn works with, handed over by whoever starts it (`Conversation.turn_deps`)."""
+    """What a turn works with, handed over by whoever starts it (`Dispatcher.turn_deps`)."""
 
     store: Store
     model: ChatModel

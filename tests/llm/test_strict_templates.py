@@ -39,7 +39,7 @@ def add_lookup_tool(bot: Harness) -> None:
         return f"{n} is prime"
 
     assert bot.runtime is not None and bot.runtime.bot is not None
-    bot.runtime.bot.conversation.tools.add(
+    bot.runtime.bot.dispatcher.tools.add(
         Tool(
             name="lookup",
             description="Look a number up.",

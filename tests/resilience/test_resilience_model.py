@@ -80,7 +80,7 @@ async def test_stream_cut_mid_tool_call_arguments_runs_the_tool_once(bot: Harnes
         return "about 1 m/day"
 
     assert bot.runtime is not None and bot.runtime.bot is not None
-    bot.runtime.bot.conversation.tools.add(
+    bot.runtime.bot.dispatcher.tools.add(
         Tool(
             name="glacier_speed",
             description="How fast a glacier moves.",

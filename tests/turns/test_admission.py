@@ -34,8 +34,8 @@ async def test_answers_past_the_cap_wait_for_a_slot_and_all_complete(harness: Ha
         lambda: len(bot.slack.calls_to("chat.postMessage")) == 4 and len(bot.llm.requests) == 2,
         what="four placeholders and two model requests",
     )
-    conversation = bot.runtime.bot.conversation  # type: ignore[union-attr]
-    await bot.slack.wait_for(lambda: conversation.waiting_for_slot == 2, what="two answers queued")
+    dispatcher = bot.runtime.bot.dispatcher  # type: ignore[union-attr]
+    await bot.slack.wait_for(lambda: dispatcher.admission.waiting == 2, what="two answers queued")
     assert len(bot.llm.requests) == 2 and bot.llm.open_streams == 2
     gate.set()
 

@@ -122,7 +122,7 @@ async def test_llm_usage_shows_the_askers_day_and_month_with_money(harness: Harn
     assert "This month: 300 tokens in 2 answers · $0.0009" in text, text
     assert "Your daily limit: 150 of 1,000 tokens used; resets on 27 November at 00:00 UTC" in text
     assert "<@U2>" not in text and "Top users" not in text, "only admins see the others"
-    summary = UsageSummary(bot.runtime.bot.conversation.usage)  # type: ignore[union-attr,arg-type]
+    summary = UsageSummary(bot.runtime.bot.dispatcher.usage)  # type: ignore[union-attr,arg-type]
     assert await summary("T1", "U1") == (
         "Today: 150 tokens in 1 answer · $0.0006\nThis month: 300 tokens in 2 answers · $0.0009"
     )
@@ -250,7 +250,7 @@ async def test_erase_user_and_export_user_cover_usage_records(bot: Harness) -> N
 
 async def test_token_metrics_label_only_configured_models(bot: Harness) -> None:
     await ask(bot, "hello", usage=USAGE)
-    channels = bot.runtime.bot.conversation.channels  # type: ignore[union-attr]
+    channels = bot.runtime.bot.dispatcher.channels  # type: ignore[union-attr]
     from bot.turns.channel_settings import ChannelConfig
 
     await channels.save("T1", "C2", ChannelConfig(model="someones-typo-model"))  # type: ignore[union-attr]

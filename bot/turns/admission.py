@@ -1,0 +1,49 @@
+"""Admission: at most `limit` answers stream at once; the rest wait their turn (FIFO).
+
+Past the cap, more streams only make every answer slower: one event loop runs them all, and
+when it is saturated even Slack's acks and database checkouts wait (2,000 answers at once
+without a cap: 14 % failed on pool timeouts; bench/FINDINGS.md). Waiting answers keep their
+placeholder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot import texts
+from bot.errors import ShuttingDown
+
+logger = logging.getLogger(__name__)
+
+
+class Admission:
+    """Streaming slots for answers (MAX_CONCURRENT_ANSWERS; 0 or less: no cap)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.closing = False  # set when shutdown begins: answers still waiting end
+        self.waiting = 0  # answers queued for a slot right now
+        self._slots = asyncio.Semaphore(limit) if limit > 0 else None
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one slot while the answer streams; raise ShuttingDown if closing meanwhile."""
+        if self._slots is None:
+            yield
+            return
+        if self._slots.locked():
+            logger.info("%d answers streaming; this one waits for a slot", self.limit)
+        self.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            if self.closing:  # a slot freed during shutdown: do not start a new stream
+                raise ShuttingDown(texts.NOT_ANSWERED)
+            yield
+        finally:
+            self._slots.release()
