@@ -112,5 +112,5 @@ class PrivateAnswers:
             bot_user_id=bot_user_id,
         )
         after = None if then is None else (lambda: then(channel, ts))
-        await self.submit(request, then=after)
+        await self.submit(request, then=after, admitted=True)  # the source was checked
         return channel, ts

@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from bot import texts
 from bot.db.store import NewMessage, Store, ThreadKey
 from bot.errors import StorageUnavailable
+from bot.slack.reply.format import to_slack
 from bot.slack.writer import Writer
 from bot.slack_app.source import SourceRefused, check_access
 from bot.telemetry.scope import turn_scope
@@ -99,7 +100,7 @@ def register(app: AsyncApp, *, store: Store, writer: Writer) -> None:
                     "chat.postMessage",
                     channel=channel,
                     thread_ts=thread_ts,
-                    markdown_text=texts.shared_summary(user_id, summary),
+                    markdown_text=texts.shared_summary(user_id, to_slack(summary)),
                 )
             except Exception:
                 await store.release_claim(team_id, dm, once)  # a later click may try again

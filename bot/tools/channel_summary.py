@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from bot.tools.decorator import tool
 from bot.tools.registry import ToolContext, ToolError
 from bot.tools.slack_api import SlackRefused, call
+from bot.tools.slack_reader import check_may_share
 from bot.tools.visibility import asker_can_read
 
 PAGE = 200  # Slack recommends at most 200 per page (the method allows 999)
@@ -48,6 +49,7 @@ async def _check(ctx: ToolContext, channel_id: str) -> dict[str, Any]:
         raise ToolError(
             "The person asking cannot read that channel themselves, so I will not read it here."
         )
+    await check_may_share(ctx, channel_id)  # private content stays in its conversation
     return channel
 
 

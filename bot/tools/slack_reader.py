@@ -69,11 +69,13 @@ async def _check_workspace(ctx: ToolContext, link: Permalink) -> None:
         )
 
 
-async def _check_may_share(ctx: ToolContext, link: Permalink) -> None:
-    source = (await call(ctx, "conversations.info", channel=link.channel)).get("channel") or {}
-    source = {"id": link.channel, **source}
-    if link.channel == ctx.channel_id:
+async def check_may_share(ctx: ToolContext, channel_id: str) -> None:
+    """Refuse (ToolError, one sentence for the model) content of `channel_id` this answer may
+    not repeat where it goes (`bot.tools.sharing`)."""
+    if channel_id == ctx.channel_id:
         return
+    source = (await call(ctx, "conversations.info", channel=channel_id)).get("channel") or {}
+    source = {"id": channel_id, **source}
     here = (await call(ctx, "conversations.info", channel=ctx.channel_id)).get("channel") or {}
     reason = await refusal(
         partial(call, ctx),
@@ -119,7 +121,7 @@ async def read_slack_message(ctx: ToolContext, permalink: str) -> dict[str, Any]
     """
     link = parse_permalink(permalink)
     await _check_workspace(ctx, link)
-    await _check_may_share(ctx, link)
+    await check_may_share(ctx, link.channel)
     root = link.thread_ts or link.ts
     replies = await call(
         ctx, "conversations.replies", channel=link.channel, ts=root, limit=MAX_MESSAGES

@@ -107,6 +107,7 @@ class Dispatcher:
         """Answer `request` once, even when Slack delivers it several times."""
         target = ReplyTarget(request.team_id, request.channel, request.thread_ts)
         key = ThreadKey(request.team_id, request.channel, request.thread_ts)
+        held = False  # the claim is ours
         try:
             # Queue on the thread before the first await, so that follow-ups are answered
             # in the order they arrived (and the claim of a twin event waits its turn).
@@ -132,11 +133,14 @@ class Dispatcher:
                     logger.info("message %s already claimed; not answering", request.message_ts)
                     return
                 _remember(self._claimed, asked)  # the database stays the truth across processes
+                held = True
                 await self._answer(request, key, target)
         except asyncio.CancelledError:
             # Shutting down before this message's reply started: say so rather than nothing.
             if self._first_word(request):
                 await asyncio.shield(self._say(target, texts.NOT_ANSWERED))
+                if held:  # said here: recovery must not say it again
+                    await asyncio.shield(self._settle(request))
             raise
 
     def turn_deps(self) -> TurnDeps:

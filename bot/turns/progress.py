@@ -23,6 +23,7 @@ class TurnProgress:
         self.reply = reply
         self._thinking: str | None = None  # the open reasoning task's id
         self._phases = 0
+        self._tools: dict[str, str] = {}  # open tool tasks: id -> tool name
 
     def reasoning(self, seconds: int | None = None) -> None:
         """The model is reasoning: open a "Thinking" task, or say for how long it has been."""
@@ -44,15 +45,20 @@ class TurnProgress:
         """Show each tool call as a task in progress."""
         self.answering()
         for call in calls:
+            self._tools[call.id] = call.name
             self.reply.task(call.id, call.name, "in_progress")
 
     def tools_done(self, calls: Sequence[ToolCall], results: Sequence[ToolResult]) -> None:
         """Mark each call complete, or failed when its result is an error for the model."""
         for call, result in zip(calls, results, strict=True):
+            self._tools.pop(call.id, None)
             self.reply.task(call.id, call.name, "complete" if result.ok else "error")
 
     def ended(self, status: str) -> None:
-        """Close an open reasoning task as the turn ends (an error unless it completed)."""
+        """Close open tasks as the turn ends: a tool cut short (Stop, deadline) is an error."""
+        for call_id, name in self._tools.items():
+            self.reply.task(call_id, name, "error")
+        self._tools.clear()
         if self._thinking is not None:
             done = status == "complete"
             self.reply.task(self._thinking, texts.TASK_THOUGHT, "complete" if done else "error")

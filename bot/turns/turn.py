@@ -161,11 +161,13 @@ class Turn:
             # Another replica took the reply over (this one looked dead) and marked it
             # interrupted; end the message the same way, and leave the row to its owner.
             await self.status.close()
+            self.progress.ended(ReplyStatus.INTERRUPTED)
             try:
                 await self.reply.finish((self.shown + texts.INTERRUPTED).strip())
             except Exception:
                 logger.exception("final edit failed")
             self.observed.finish("interrupted")
+            await self._record_usage(ReplyStatus.INTERRUPTED)  # the tokens were spent all the same
             return
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
         await self.status.close()
@@ -180,6 +182,9 @@ class Turn:
             logger.exception("final edit failed")
         self.observed.finish(status)
         await self._save_end(status)
+        await self._record_usage(status)
+
+    async def _record_usage(self, status: ReplyStatus) -> None:
         if self.deps.usage is not None:
             await self.deps.usage.record(self.meter, status, self.deps.clock.now() - self.started)
 
@@ -353,13 +358,18 @@ class Turn:
         self._thought()
         calls = [call.as_message() for call in event.calls]
         await self._saved()
-        await deps.store.set_reply(
+        ours = await deps.store.set_reply(
             self.row_id,
             content=self.round_text,
             tool_calls=calls,
             status=ReplyStatus.COMPLETE,
             provider_fields=event.provider_fields,
         )
+        if not ours:  # another replica took the reply over: run nothing, write nothing more
+            logger.warning("reply %s was taken over by another replica", self.reply.ts)
+            self._lost = True
+            self.reply.stopped.set()
+            raise _Stopped
         names = ", ".join(f"`{name}`" for name in dict.fromkeys(c.name for c in event.calls))
         self.reply.update(self.shown, status=texts.tool_status(names))
         self.status.running(names)

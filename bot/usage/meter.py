@@ -12,7 +12,14 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.llm.events import RoundDone, StreamEvent, StreamRetry, TextDelta, ToolCallsReady
+from bot.llm.events import (
+    ReasoningDelta,
+    RoundDone,
+    StreamEvent,
+    StreamRetry,
+    TextDelta,
+    ToolCallsReady,
+)
 from bot.llm.history import estimate_tokens, message_tokens
 
 
@@ -72,7 +79,8 @@ class UsageMeter:
         self.tool_calls = 0
         self.rounds = 0  # requests sent to the model, resumed attempts included
         self._prompt_estimate = 0
-        self._output = 0  # estimated tokens received in the current attempt
+        self._output = 0  # bytes received in the current attempt (reasoning included)
+        self._reasoning = 0  # bytes of reasoning received in the current attempt
         self._open = False  # a request is out and has not finished yet
 
     def asked(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> None:
@@ -86,6 +94,10 @@ class UsageMeter:
         """Note one stream event of the current round."""
         if isinstance(event, TextDelta):
             self._output += len(event.text.encode("utf-8"))
+        elif isinstance(event, ReasoningDelta):  # billed as completion tokens by the server
+            size = len(event.text.encode("utf-8"))
+            self._output += size
+            self._reasoning += size
         elif isinstance(event, ToolCallsReady):
             self.tool_calls += len(event.calls)
             self._output += sum(len((c.name + c.arguments).encode("utf-8")) for c in event.calls)
@@ -104,12 +116,17 @@ class UsageMeter:
                 self._close_estimated(always=True)
 
     def finish(self) -> None:
-        """Count a round the answer left unfinished (stopped, timed out, failed mid-stream)."""
-        self._close_estimated()
+        """Count a round the answer left unfinished (stopped, timed out, failed mid-stream).
+
+        Its prompt counts even when nothing came back yet: the server read it (a reply stopped
+        while the model thinks must not escape the usage limits).
+        """
+        self._close_estimated(always=True)
 
     def _begin(self) -> None:
         self.rounds += 1
         self._output = 0
+        self._reasoning = 0
         self._open = True
 
     def _close_estimated(self, *, always: bool = False) -> None:
@@ -122,3 +139,4 @@ class UsageMeter:
         self.estimated = True
         self.tokens.prompt += self._prompt_estimate
         self.tokens.completion += -(-self._output // 3) if self._output else 0
+        self.tokens.reasoning += -(-self._reasoning // 3) if self._reasoning else 0

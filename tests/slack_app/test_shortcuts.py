@@ -178,6 +178,16 @@ async def test_access_lists_apply_to_the_channel_a_shortcut_was_used_in(harness:
     assert bot.llm.requests == [] and bot.slack.calls_to("conversations.info") == []
 
 
+async def test_a_shortcut_in_an_allowed_channel_is_answered_in_the_dm(harness: Harness) -> None:
+    bot = await harness.start(allow_channels="C1")  # the DM is not listed: the source counts
+    message = seed_thread(bot)
+    bot.llm.script(text_reply("- Friday."))
+    await bot.interact(message_shortcut(shortcuts.SUMMARIZE, message))
+    _, _, answer = await private_answer(bot)
+    assert text_of(answer[0]) == "- Friday."
+    assert bot.slack.calls_to("chat.postEphemeral") == []
+
+
 async def test_private_metadata_of_a_long_message_stays_within_3000_characters(
     bot: Harness,
 ) -> None:

@@ -138,3 +138,13 @@ async def test_every_writer_in_the_thread_is_checked_with_one_member_listing(
     assert read["messages"][0]["text"] == "internal roadmap"
     listings = [c for c in bot.slack.calls_to("conversations.members") if c.args["channel"] == "C2"]
     assert len(listings) == 1, "three writers, one member listing"
+
+
+async def test_private_channel_is_not_summarised_into_a_public_channel(bot: Harness) -> None:
+    bot.slack.add_channel("G5", "secret-plans", is_private=True, members=["UBOT", "U1"])
+    bot.slack.add_message("G5", "the merger closes Friday", "U9")
+    found = await results(bot, [("c1", "summarize_channel", '{"channel": "<#G5>"}')])
+    (result,) = found["summarize_channel"]
+    assert result == f"Error: {sharing.PRIVATE_ELSEWHERE}"
+    assert not bot.slack.calls_to("conversations.history")
+    assert "merger" not in json.dumps(bot.llm.requests[-1])

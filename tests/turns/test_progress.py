@@ -60,3 +60,16 @@ async def test_each_round_of_reasoning_and_tools_gets_its_own_tasks() -> None:
         ("reasoning-2", "in_progress"),
         ("reasoning-2", "error"),
     ]
+
+
+async def test_a_tool_cut_short_by_the_end_of_the_turn_is_closed_as_an_error() -> None:
+    clock = FakeClock()
+    writer = RecordingWriter(clock)
+    reply = native_reply(clock, writer)
+    progress = TurnProgress(reply)
+    await reply.start()
+    progress.tools_started([ToolCall("c1", "slow", "{}")])
+    progress.ended("stopped")
+    await clock.run(reply.finish("Stopped."))
+    updates = [chunk for _, chunk in stream_chunks(writer) if chunk[0] == "c1"]
+    assert updates and updates[-1] == ("c1", "error"), updates  # not left in progress

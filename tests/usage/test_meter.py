@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from bot.db.store import ThreadKey
-from bot.llm.events import RoundDone, StreamRetry, TextDelta, ToolCall, ToolCallsReady
+from bot.llm.events import (
+    ReasoningDelta,
+    RoundDone,
+    StreamRetry,
+    TextDelta,
+    ToolCall,
+    ToolCallsReady,
+)
 from bot.usage.meter import UsageMeter
 
 
@@ -68,3 +75,20 @@ def test_tool_calls_are_counted_and_their_arguments_estimated() -> None:
     meter.saw(ToolCallsReady((call, call)))
     meter.saw(RoundDone("tool_calls", None))
     assert (meter.tool_calls, meter.tokens.completion, meter.estimated) == (2, 8, True)
+
+
+def test_reasoning_without_usage_is_estimated_as_completion_and_reasoning() -> None:
+    meter = meter_()
+    meter.asked(QUESTION, None)
+    meter.saw(ReasoningDelta("r" * 3000))
+    meter.saw(TextDelta("abc"))
+    meter.saw(RoundDone("stop", None))
+    t = meter.tokens
+    assert (t.prompt, t.completion, t.reasoning, meter.estimated) == (14, 1001, 1000, True)
+
+
+def test_a_reply_stopped_before_any_output_still_counts_its_prompt() -> None:
+    meter = meter_()
+    meter.asked(QUESTION, None)
+    meter.finish()  # stopped while the model was still thinking, nothing received
+    assert (meter.tokens.prompt, meter.tokens.completion, meter.estimated) == (14, 0, True)
