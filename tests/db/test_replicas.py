@@ -223,7 +223,13 @@ async def test_redelivery_to_the_other_replica_is_answered_once(fresh: Cluster) 
         ),
         "one final answer",
     )
-    await asyncio.sleep(0.5)
+    # The replicas are processes: wait for what they log on handling the two other deliveries.
+    await cluster.wait(
+        lambda: (
+            sum(r.log.read_text(errors="replace").count("already claimed") for r in (a, b)) >= 2
+        ),
+        "the redelivery and the twin event turned away",
+    )
     assert len(cluster.slack.calls_to("chat.postMessage")) == 1
     assert len(cluster.llm.requests) == 1
 
