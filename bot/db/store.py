@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -31,6 +31,22 @@ class ReplyStatus(StrEnum):
     STOPPED = "stopped"  # the user pressed Stop
     FAILED = "failed"  # the model or the bot failed; the reply says so
     INTERRUPTED = "interrupted"  # a deadline, a shutdown or a crash ended it
+
+
+@asynccontextmanager
+async def transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """Run one transaction; a database that cannot be reached raises StorageUnavailable."""
+    try:
+        async with sessions() as session, session.begin():
+            yield session
+    except IntegrityError:
+        raise
+    # OSError covers refused connections and connect timeouts; PoolTimeout a full pool.
+    except (OperationalError, DBAPIError, OSError, PoolTimeout) as exc:
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        raise StorageUnavailable(texts.STORAGE_DOWN, detail=type(exc).__name__) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,17 +205,8 @@ class Store:
         self.owner = owner  # this replica's id, stamped on the replies it streams
         self._sessions = sessions or create_sessionmaker(engine)
 
-    @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[AsyncSession]:
-        try:
-            async with self._sessions() as session, session.begin():
-                yield session
-        except IntegrityError:
-            raise
-        # OSError covers refused connections and connect timeouts; PoolTimeout a full pool.
-        except (OperationalError, DBAPIError, OSError, PoolTimeout) as exc:
-            logger.warning("database unavailable: %s", type(exc).__name__)
-            raise StorageUnavailable(texts.STORAGE_DOWN, detail=type(exc).__name__) from exc
+    def _tx(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return transaction(self._sessions)
 
     async def ping(self) -> bool:
         """Tell whether the database answers a trivial query."""
@@ -246,20 +253,18 @@ class Store:
         self, team_id: str, channel_id: str, message_ts: str, reply_ts: str
     ) -> None:
         """Note the placeholder of an open claim, so recovery can end it."""
-        async with self._tx() as session:
-            await session.execute(
-                update(Claim)
-                .where(*_claim_key(team_id, channel_id, message_ts))
-                .values(reply_ts=reply_ts)
-            )
+        await self._update_claim(team_id, channel_id, message_ts, reply_ts=reply_ts)
 
     async def settle_claim(self, team_id: str, channel_id: str, message_ts: str) -> None:
         """Close a claim that needs no reply row (the bot said what it had to say)."""
+        await self._update_claim(team_id, channel_id, message_ts, settled=True)
+
+    async def _update_claim(
+        self, team_id: str, channel_id: str, message_ts: str, **values: Any
+    ) -> None:
         async with self._tx() as session:
             await session.execute(
-                update(Claim)
-                .where(*_claim_key(team_id, channel_id, message_ts))
-                .values(settled=True)
+                update(Claim).where(*_claim_key(team_id, channel_id, message_ts)).values(**values)
             )
 
     async def release_claim(self, team_id: str, channel_id: str, message_ts: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
@@ -18,16 +17,11 @@ import pytest
 
 from bot.testing.harness import SECRET
 from bot.testing.openai import FakeOpenAI
+from bot.testing.ports import free_port, wait_until_ready
 from bot.testing.signing import event_body, signed_headers
 from bot.testing.slack import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class BotProcess:
@@ -45,18 +39,12 @@ class BotProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", "run", env=env, cwd=self.cwd, stdout=log, stderr=log
             )
-        deadline = asyncio.get_running_loop().time() + 60  # usually 1-2 s; CI can be slow
-        async with aiohttp.ClientSession() as http:
-            while asyncio.get_running_loop().time() < deadline:
-                assert self.proc.returncode is None, self.log.read_text()
-                try:
-                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as response:
-                        if response.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("the bot did not become healthy:\n" + self.log.read_text())
+        proc = self.proc
+        await wait_until_ready(
+            f"http://127.0.0.1:{self.port}/healthz",
+            alive=lambda: proc.returncode is None,
+            describe=self.log.read_text,
+        )
 
     async def send(self, event: dict[str, Any]) -> None:
         body = event_body(event)

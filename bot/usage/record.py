@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, select
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from bot import texts
 from bot.db.engine import create_sessionmaker
 from bot.db.models import UsageRecord
-from bot.errors import StorageUnavailable
+from bot.db.store import transaction
 from bot.usage.meter import Tokens
-
-logger = logging.getLogger(__name__)
 
 PAGE = 1000  # export rows read per query
 
@@ -72,14 +66,8 @@ class UsageLedger:
     def __init__(self, engine: AsyncEngine) -> None:
         self._sessions = create_sessionmaker(engine)
 
-    @asynccontextmanager
-    async def _session(self) -> AsyncIterator[AsyncSession]:
-        try:
-            async with self._sessions() as session, session.begin():
-                yield session
-        except (OperationalError, DBAPIError, OSError, PoolTimeout) as exc:
-            logger.warning("database unavailable for usage: %s", type(exc).__name__)
-            raise StorageUnavailable(texts.STORAGE_DOWN, detail=type(exc).__name__) from exc
+    def _session(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return transaction(self._sessions)
 
     async def add(self, usage: AnswerUsage) -> None:
         """Store one answer's usage."""

@@ -8,10 +8,8 @@ of its own.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -29,18 +27,13 @@ from bot import texts
 from bot.testing.harness import SECRET, channel_message, text_of
 from bot.testing.leftovers import blockless_updates, stale_stop_buttons
 from bot.testing.openai import FakeOpenAI, text_reply
+from bot.testing.ports import free_port, wait_until_ready
 from bot.testing.postgres import PG_ADMIN, pg_exec
 from bot.testing.signing import event_body, signed_headers
 from bot.testing.slack import FakeSlack
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -98,7 +91,7 @@ class Cluster:
 
 
 def _start(name: str, env: dict[str, str], tmp: Path) -> Replica:
-    port = _free_port()
+    port = free_port()
     log = tmp / f"{name}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
@@ -110,18 +103,13 @@ def _start(name: str, env: dict[str, str], tmp: Path) -> Replica:
     return Replica(name, port, process, log)
 
 
-async def _healthy(replica: Replica, http: aiohttp.ClientSession) -> None:
-    for _ in range(300):
-        if replica.process.poll() is not None:
-            raise AssertionError(f"{replica.name} exited:\n{replica.output()}")
-        try:
-            async with http.get(f"{replica.url}/healthz") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{replica.name} never became healthy:\n{replica.output()}")
+async def _healthy(replica: Replica) -> None:
+    await wait_until_ready(
+        f"{replica.url}/healthz",
+        alive=lambda: replica.process.poll() is None,
+        describe=lambda: f"{replica.name}:\n{replica.output()}",
+        timeout=30,
+    )
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -168,7 +156,7 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
     replicas = [_start(n, env, tmp_path) for n in ("replica-a", "replica-b")]
     try:
         for replica in replicas:
-            await _healthy(replica, http)
+            await _healthy(replica)
         yield Cluster(slack, llm, database_url, replicas, http)
     finally:
         for replica in replicas:

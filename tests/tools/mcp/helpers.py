@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
 from asyncio.subprocess import Process
 from collections.abc import AsyncIterator
@@ -13,9 +12,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from bot.testing.harness import SECRET
+from bot.testing.ports import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent / "servers"
@@ -34,28 +32,17 @@ def write_servers(path: Path, servers: dict[str, Any]) -> str:
     return str(path)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @asynccontextmanager
 async def web_server(token: str, port: int | None = None) -> AsyncIterator[str]:
     """Run the Streamable HTTP server in a subprocess; yield its MCP endpoint URL."""
     port = port or free_port()
     proc = await asyncio.create_subprocess_exec(sys.executable, WEB, str(port), token)
     try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(600):  # up to 60 s on a loaded machine
-                assert proc.returncode is None, "the MCP HTTP server exited"
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/ready") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
+        await wait_until_ready(
+            f"http://127.0.0.1:{port}/ready",
+            alive=lambda: proc.returncode is None,
+            describe=lambda: "the MCP HTTP server",
+        )
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         if proc.returncode is None:
@@ -114,18 +101,11 @@ async def bot_process(env: dict[str, str], workdir: Path) -> AsyncIterator[Proce
             stderr=out,
         )
     try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(600):  # usually 1-2 s; a loaded machine is slower
-                assert proc.returncode is None, log.read_text()
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("the bot did not become healthy:\n" + log.read_text())
+        await wait_until_ready(
+            f"http://127.0.0.1:{port}/healthz",
+            alive=lambda: proc.returncode is None,
+            describe=log.read_text,
+        )
         yield proc
     finally:
         if proc.returncode is None:
