@@ -19,6 +19,7 @@ from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
 from bot.db.privacy import Privacy
 from bot.db.replicas import ReplicaRegistry, default_replica_id
+from bot.db.resumable import Resumable
 from bot.db.store import Store
 from bot.files.download import SlackFiles, TokenFor
 from bot.files.reader import FileReader
@@ -89,6 +90,7 @@ def turn_config(s: Settings) -> TurnConfig:
         max_tool_rounds=s.max_tool_rounds,
         reply_buttons=s.reply_buttons,
         usage_footer=s.usage_footer,
+        reorder_window=s.reorder_window,
     )
 
 
@@ -280,7 +282,16 @@ class Runtime:
     async def _recover(self, store: Store, writer: SlackWriter, *, startup: bool = False) -> None:
         """End replies and claimed messages a crashed process left, in Slack and the DB."""
         limit = self.settings.slack_message_max_chars
-        await recover(self.replicas, store, writer, limit=limit, startup=startup)
+        await recover(
+            self.replicas,
+            store,
+            writer,
+            limit=limit,
+            startup=startup,
+            resume=self.bot.resume if self.bot is not None else None,
+            resumable=Resumable(self.engine),
+            max_age=self.settings.resume_max_age,
+        )
 
     async def _watch_replicas(self, store: Store, writer: SlackWriter) -> None:
         """Beat for this replica and take over replies of replicas that stopped beating."""

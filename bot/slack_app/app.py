@@ -17,7 +17,8 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.db.privacy import Privacy
-from bot.db.store import Store
+from bot.db.resumable import Question
+from bot.db.store import Store, UnfinishedReply
 from bot.slack_app import (
     assistant,
     config_modal,
@@ -43,6 +44,7 @@ from bot.telemetry.scope import turn_scope
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.request import TurnRequest
+from bot.turns.resume import resume_reply
 from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
@@ -85,6 +87,24 @@ class BotApp:
         task = asyncio.create_task(job, name=f"turn-{request.message_ts}")
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    def resume(self, left: UnfinishedReply, question: Question, layout: list[list[Any]]) -> None:
+        """Resume a reply a gone process left (crash recovery); drained like any turn."""
+        task = asyncio.create_task(
+            self._resumed(left, question, layout), name=f"resume-{left.slack_ts}"
+        )
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _resumed(
+        self, left: UnfinishedReply, question: Question, layout: list[list[Any]]
+    ) -> None:
+        try:
+            await resume_reply(self.dispatcher, left, question, layout)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("resuming reply %s failed", left.slack_ts)
 
     async def _guarded(
         self, request: TurnRequest, then: Callable[[], Awaitable[None]] | None = None

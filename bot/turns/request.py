@@ -36,3 +36,4 @@ class TurnConfig:
     max_concurrent: int = 0  # answers streaming at once; the rest wait their turn (0: no cap)
     reply_buttons: bool = True  # Stop while streaming, feedback when done (update mode)
     usage_footer: bool = False  # tokens, time and tokens/s under a finished answer
+    reorder_window: float = 0.0  # seconds a follow-up waits for earlier messages in flight

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -45,7 +46,7 @@ from bot.usage.tracker import UsageTracker
 logger = logging.getLogger(__name__)
 
 PERSIST_EVERY = 2.0  # seconds between saves of a streaming answer (for crash recovery)
-FINAL_SAVE_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # retries of the last save while the database is away
+FINAL_SAVE_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # then every 4 s: the last save is retried until it lands
 ROLL_SAVE_WAIT = 2.0  # seconds a rollover waits for its save before the Stop button shows
 
 THINKING_STEP = 5  # seconds between updates of the thinking task card and thread status
@@ -120,6 +121,7 @@ class Turn:
         self._thinking_shown = -1  # the whole seconds last shown
         reply.on_roll = self._save_soon  # save where each message starts as soon as it exists
         self._lost = False  # another replica took the reply over: it is theirs to end
+        self.resuming = ""  # the round's text a dead process showed: the first round goes on
 
     def stop(self) -> None:
         """Stop this turn: the model request is closed and the reply says it was stopped."""
@@ -148,8 +150,9 @@ class Turn:
             status, note = ReplyStatus.FAILED, ("\n\n" if self.shown else "") + exc.user_message
             logger.warning("turn failed: %s", exc)
         except asyncio.CancelledError:
-            status, note = ReplyStatus.INTERRUPTED, texts.INTERRUPTED
-            await asyncio.shield(self._end(status, note))
+            # A shutdown's grace ran out: leave the reply streaming for the next replica
+            # (or this one, restarted) to resume, rather than end it unfinished.
+            await asyncio.shield(self._hand_over())
             raise
         except Exception:
             status, note = ReplyStatus.FAILED, ("\n\n" if self.shown else "") + texts.INTERNAL_ERROR
@@ -158,16 +161,11 @@ class Turn:
 
     async def _end(self, status: ReplyStatus, note: str) -> None:
         if self._lost:
-            # Another replica took the reply over (this one looked dead) and marked it
-            # interrupted; end the message the same way, and leave the row to its owner.
-            await self.status.close()
-            self.progress.ended(ReplyStatus.INTERRUPTED)
-            try:
-                await self.reply.finish((self.shown + texts.INTERRUPTED).strip())
-            except Exception:
-                logger.exception("final edit failed")
+            # Another replica took the reply over (this one looked dead) and goes on with
+            # it in the same messages: stop quietly, no edit, no write, no usage record
+            # (the answer gets one, from whoever finishes it).
+            await self.reply.abort()
             self.observed.finish("interrupted")
-            await self._record_usage(ReplyStatus.INTERRUPTED)  # the tokens were spent all the same
             return
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
         await self.status.close()
@@ -197,17 +195,39 @@ class Turn:
         return texts.usage_footer(prompt, completion, self.deps.clock.now() - self.started)
 
     async def _save_end(self, status: ReplyStatus) -> None:
-        """Store how the reply ended, waiting a little for a database that blinked."""
+        """Store how the reply ended, retrying until the database takes it.
+
+        Killed before it lands, the row stays `streaming` while Slack shows the final
+        answer: recovery reads the message back and keeps it (`bot.turns.recovery`).
+        """
         await self._saved()
-        for delay in (*FINAL_SAVE_BACKOFF, None):
+        for attempt in itertools.count():
             try:
                 await self.deps.store.set_reply(self.row_id, content=self.round_text, status=status)
                 return
             except StorageUnavailable:
-                if delay is None:
-                    logger.error("could not record the end of reply %s", self.reply.ts)
-                    return
-                await self.deps.clock.sleep(delay)
+                if attempt == len(FINAL_SAVE_BACKOFF):
+                    logger.error("could not record the end of reply %s; retrying", self.reply.ts)
+                await self.deps.clock.sleep(FINAL_SAVE_BACKOFF[min(attempt, 3)])
+
+    async def _hand_over(self) -> None:
+        """Save where the reply stands and stop showing it; the row stays `streaming`.
+
+        This replica deregisters as it stops, so another one resumes the reply at once (or
+        this one, restarted under the same REPLICA_ID); the message keeps its Stop button
+        until then. A save that fails leaves the last periodic save to resume from.
+        """
+        await self.reply.abort()
+        await self._saved()
+        if self._lost:
+            return
+        try:
+            await self.deps.store.set_reply(
+                self.row_id, content=self.round_text, parts=self.reply.layout
+            )
+        except StorageUnavailable:
+            logger.warning("could not save reply %s before stopping", self.reply.ts)
+        self.observed.finish("interrupted")
 
     async def _rounds_unless_stopped(self) -> str:
         """Run the model rounds; close the model request when the user stops the reply."""
@@ -310,12 +330,14 @@ class Turn:
         calls: ToolCallsReady | None = None
         finish = "stop"
         self.meter.asked(messages, tools)
+        resume, self.resuming = self.resuming, ""
         async for event in deps.model.stream(
             messages,
             tools=tools,
             model=self.settings.model,
             temperature=self.settings.temperature,
             reasoning_effort=self.settings.reasoning_effort,
+            resume=resume,
         ):
             self.observed.saw(event)
             self.meter.saw(event)
