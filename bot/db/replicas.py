@@ -15,13 +15,13 @@ leaves every heartbeat old, and by then the others have beaten again too.
 from __future__ import annotations
 
 import socket
-import time
 from typing import Any
 
 from sqlalchemy import Float, String, and_, delete, false, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from bot.clock import Clock, SystemClock
 from bot.db.dbclock import db_epoch
 from bot.db.engine import create_sessionmaker
 from bot.db.models import Base, Claim, Message
@@ -46,9 +46,17 @@ def default_replica_id(port: int | None) -> str:
 class ReplicaRegistry:
     """Beat for this replica and find the replies whose owner is gone."""
 
-    def __init__(self, engine: AsyncEngine, replica_id: str, *, stale_after: float) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        replica_id: str,
+        *,
+        stale_after: float,
+        clock: Clock | None = None,
+    ) -> None:
         self.replica_id = replica_id
         self.stale_after = stale_after
+        self.clock = clock or SystemClock()
         self._sessions = create_sessionmaker(engine)
         # When this replica's beats began to land again (monotonic, this host only: a
         # duration, never compared with another host's clock); None while they fail.
@@ -57,7 +65,7 @@ class ReplicaRegistry:
     @property
     def judging(self) -> bool:
         """Tell whether this replica has beaten for `stale_after` without a failed beat."""
-        return self._regained is not None and time.monotonic() - self._regained >= self.stale_after
+        return self._regained is not None and self.clock.now() - self._regained >= self.stale_after
 
     async def beat(self) -> None:
         """Record that this replica is alive now (on the database's clock)."""
@@ -76,7 +84,7 @@ class ReplicaRegistry:
             self._regained = None  # silenced: others may look dead only for that reason
             raise
         if self._regained is None:
-            self._regained = time.monotonic()
+            self._regained = self.clock.now()
 
     async def leave(self) -> None:
         """Forget this replica (a clean stop); its leftovers count as orphaned at once."""
