@@ -179,8 +179,8 @@ async def run_cluster(tmp: Path, names: tuple[str, ...], **settings: str) -> Asy
         SHUTDOWN_GRACE="1",
         LOG_FORMAT="json",
         EDIT_BUDGET_PER_MINUTE="600",  # the budget has tests of its own
-        **settings,
     )
+    env.update(settings)
     http = aiohttp.ClientSession()
     replicas = [_start(n, env, tmp) for n in names]
     found = Cluster(slack, llm, database_url, proxy, replicas, http, env, tmp)

@@ -168,8 +168,12 @@ async def test_follow_ups_whose_events_arrive_reversed_are_answered_in_order(
     await cluster.wait(final(cluster, "C34", root["ts"], "answer to root"), "the root answer")
     first = channel_message("first", channel="C34", thread_ts=root["ts"])
     second = channel_message("second", channel="C34", thread_ts=root["ts"])
-    # The thread is idle; the later message reaches its replica first.
+    # The thread is idle; the later message reaches its replica first, and its turn has
+    # begun there (logged) before the earlier message's event is delivered to the other.
     await cluster.send(a, second, event_id="EvSecondC34")
+    await cluster.wait(
+        lambda: f"turn for message {second['ts']}" in a.output(), "the later turn begun"
+    )
     await cluster.send(b, first, event_id="EvFirstC34")
     await cluster.wait(
         lambda: (
