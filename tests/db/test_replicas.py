@@ -30,7 +30,9 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
         if os.environ.get("CI") or os.environ.get("REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL and Redis are required in CI ({problem})")
         pytest.skip("PostgreSQL or Redis is not reachable here (CI runs these)")
-    async with run_cluster(tmp_path_factory.mktemp("replicas"), ("replica-a", "replica-b")) as found:
+    async with run_cluster(
+        tmp_path_factory.mktemp("replicas"), ("replica-a", "replica-b")
+    ) as found:
         yield found
 
 
