@@ -51,6 +51,9 @@ async def resume_reply(
         reply.offer_stop(question.message_ts)
     live_key = (key.team_id, key.channel_id, question.message_ts)
     with turn_scope(key.team_id, key.channel_id):
+        # Killed while its tools ran: no result was stored, so the calls are dropped and
+        # the model, continuing, asks for them again (results stored are never rerun).
+        await dispatcher.store.set_reply(left.id, tool_calls=[])
         shown = await dispatcher.store.reply_text(key, left.slack_ts or "")
         settings = await dispatcher.settings_for(request)
         reply.resume(layout, shown)
