@@ -20,7 +20,8 @@ from bench.stats import median, percentile
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
 from bot.db.models import Message
-from bot.db.store import Store, ThreadKey
+from bot.db.records import ThreadKey
+from bot.db.store import Store
 from bot.llm import history
 from bot.settings import DEFAULT_SYSTEM_PROMPT
 from bot.turns.request import TurnConfig

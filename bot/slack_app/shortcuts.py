@@ -13,7 +13,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot import texts
-from bot.db.store import Store, ThreadKey
+from bot.db.records import ThreadKey
+from bot.db.store import Store
 from bot.slack.reply.format import from_slack
 from bot.slack_app import ask, share
 from bot.slack_app.private import PrivateAnswers, Source

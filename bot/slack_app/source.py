@@ -16,7 +16,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import texts
-from bot.db.store import Store, ThreadKey
+from bot.db.records import ThreadKey
+from bot.db.store import Store
 from bot.errors import StorageUnavailable, UserFacingError
 from bot.slack.reply.format import from_slack
 from bot.slack_app.private import PrivateAnswers, Source

@@ -15,7 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
 from bot.clock import Clock, SystemClock
-from bot.db.store import NewMessage, ReplyStatus, Store, ThreadKey
+from bot.db.records import NewMessage, ReplyStatus, ThreadKey
+from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.files.reader import FileReader, Reading, files_off
 from bot.llm.client import ChatModel

@@ -11,7 +11,8 @@ from typing import Any
 
 from bot import texts
 from bot.clock import Clock
-from bot.db.store import NewMessage, ReplyStatus, Store, ThreadKey
+from bot.db.records import NewMessage, ReplyStatus, ThreadKey
+from bot.db.store import Store
 from bot.errors import ShuttingDown, StorageUnavailable, UserFacingError
 from bot.files import parts
 from bot.files.reader import FileReader
