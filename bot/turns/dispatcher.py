@@ -32,7 +32,8 @@ from bot.turns.chat_history import DisplayNames
 from bot.turns.locks import LocalThreadLocks, RedisThreadLocks
 from bot.turns.request import TurnConfig, TurnRequest
 from bot.turns.thread_import import import_thread
-from bot.turns.turn import Turn, TurnDeps
+from bot.turns.turn import Turn
+from bot.turns.turn_state import TurnDeps
 from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
