@@ -25,7 +25,7 @@ from bot.clock import Clock, SystemClock
 from bot.db.dbclock import db_epoch
 from bot.db.engine import create_sessionmaker
 from bot.db.models import Base, Claim, Message
-from bot.db.store import OpenClaim, ReplyStatus, ThreadKey, UnfinishedReply
+from bot.db.records import OpenClaim, ReplyStatus, ThreadKey, UnfinishedReply
 
 
 class Replica(Base):

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.engine import create_sessionmaker
 from bot.db.models import Message
-from bot.db.store import ThreadKey, transaction
+from bot.db.records import ThreadKey
+from bot.db.transactions import transaction
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,10 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import texts
+from bot.db.records import OpenClaim, ReplyStatus, ThreadKey, UnfinishedReply
 from bot.db.replicas import ReplicaRegistry
 from bot.db.resumable import Question, Resumable
-from bot.db.store import OpenClaim, ReplyStatus, Store, ThreadKey, UnfinishedReply
+from bot.db.store import Store
 from bot.slack.reply.interrupted import mark_interrupted, mark_not_answered
 from bot.slack.reply.markup import FEEDBACK_ACTION, STOP_ACTION, markdown_of
 from bot.slack.writer import SlackWriter

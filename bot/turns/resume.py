@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot.db.records import UnfinishedReply
 from bot.db.resumable import Question
-from bot.db.store import UnfinishedReply
 from bot.slack.reply.update import ReplyTarget, StreamingReply
 from bot.telemetry.scope import turn_scope
 from bot.turns.dispatcher import Dispatcher
