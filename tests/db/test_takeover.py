@@ -210,13 +210,20 @@ async def test_a_killed_replica_s_answer_is_finished_whole_by_the_survivor(
     await eventually(cluster, saved, "a progress save")
     a.kill()
     await cluster.wait(final(cluster, "C35", event["ts"], full), "the survivor's answer", 30)
-    assert await replies_in(cluster, "C35") == [("replica-b", "complete", full)]
+
+    async def finished() -> bool:  # the final save lands after the final edit
+        return await replies_in(cluster, "C35") == [("replica-b", "complete", full)]
+
+    await eventually(cluster, finished, "the survivor's final save")
     resumed = cluster.llm.requests[-1]["messages"]
     assert len(cluster.llm.requests) == 2
     assert resumed[-1] == {"role": "user", "content": RESUME_INSTRUCTION}
     assert resumed[-2]["role"] == "assistant" and full.startswith(resumed[-2]["content"])
     assert not blockless_updates(cluster.slack.calls)
-    usage = await cluster.rows(
-        f"SELECT status FROM usage_records WHERE message_ts = '{event['ts']}'"
-    )
-    assert usage == [("complete",)], "usage recorded once"
+    usage = f"SELECT status FROM usage_records WHERE message_ts = '{event['ts']}'"
+
+    async def recorded() -> bool:
+        return bool(await cluster.rows(usage))
+
+    await eventually(cluster, recorded, "the usage record")
+    assert await cluster.rows(usage) == [("complete",)], "usage recorded once"
