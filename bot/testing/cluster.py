@@ -8,6 +8,7 @@ own (reached through a `DbProxy` the caller can cut), a Redis key prefix of its 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -53,6 +54,11 @@ class Replica:
         """SIGKILL the process and reap it."""
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
+
+    async def terminate(self) -> int:
+        """SIGTERM the process; return its exit code (the fakes keep serving meanwhile)."""
+        self.process.send_signal(signal.SIGTERM)
+        return await asyncio.to_thread(self.process.wait, 15)
 
 
 @dataclass
@@ -194,8 +200,8 @@ async def run_cluster(tmp: Path, names: tuple[str, ...], **settings: str) -> Asy
             if replica.process.poll() is None:
                 replica.process.send_signal(signal.SIGTERM)
         for replica in found.replicas:
-            try:
-                replica.process.wait(timeout=15)
+            try:  # in a thread: the fakes on this loop keep answering while it drains
+                await asyncio.to_thread(replica.process.wait, 15)
             except subprocess.TimeoutExpired:
                 replica.process.kill()
         await http.close()

@@ -2,8 +2,8 @@
 
 Each test runs in a channel of its own on one pair of replicas (REPLICA_STALE_AFTER=2):
 a database outage of twice that while both stream, a final save that never lands before
-the process dies, follow-ups whose events arrive in reverse order, and, last, a SIGKILL
-mid-answer that the survivor resumes.
+the process dies, follow-ups whose events arrive in reverse order, an answer still running
+when a SIGTERM's grace ends, and, last, a SIGKILL mid-answer that the survivor resumes.
 """
 
 from __future__ import annotations
@@ -186,6 +186,38 @@ async def test_follow_ups_whose_events_arrive_reversed_are_answered_in_order(
     assert asked == ["root", "first", "second"]
     last = [(m["role"], m["content"]) for m in cluster.llm.requests[-1]["messages"][1:]]
     assert last[-3:] == [("user", "first"), ("assistant", "answer to first"), ("user", "second")]
+
+
+async def test_an_answer_past_a_sigterm_s_grace_is_finished_by_the_other_replica(
+    fresh: Cluster,
+) -> None:
+    cluster = fresh
+    a, b = cluster.replicas
+    full = words(200, "t")  # about 7 s, past SHUTDOWN_GRACE=1
+
+    def answer(body: dict) -> Any:
+        if body["messages"][-1]["content"] == RESUME_INSTRUCTION:
+            return text_reply(full, pieces=40, delay=0.01)
+        return text_reply(full, pieces=8, delay=0.05)
+
+    cluster.llm.responder = answer
+    event = {**channel_message("<@UBOT> a long one", channel="C36"), "type": "app_mention"}
+    await cluster.send(a, event, event_id="EvC36")
+    await cluster.wait(
+        lambda: any("t3 " in text_of(m) for m in cluster.bot_replies("C36", event["ts"])),
+        "the answer is showing",
+    )
+    assert await a.terminate() == 0
+    # Saved and left streaming at the grace; the replica deregistered, so b resumes at once.
+    await cluster.wait(final(cluster, "C36", event["ts"], full), "b's answer", 30)
+
+    async def finished() -> bool:
+        return await replies_in(cluster, "C36") == [("replica-b", "complete", full)]
+
+    await eventually(cluster, finished, "b's final save")
+    assert len(cluster.llm.requests) == 2
+    assert texts.INTERRUPTED.strip() not in text_of(cluster.bot_replies("C36", event["ts"])[0])
+    await cluster.restart(a)
 
 
 async def test_a_killed_replica_s_answer_is_finished_whole_by_the_survivor(
