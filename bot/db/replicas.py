@@ -171,6 +171,19 @@ class ReplicaRegistry:
             for row in rows
         ]
 
+    async def give_back(self, reply: UnfinishedReply) -> None:
+        """Leave a reply taken over but not handled to the next look (owner unset)."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(Message)
+                .where(
+                    Message.id == reply.id,
+                    Message.status == ReplyStatus.STREAMING,
+                    Message.owner == self.replica_id,
+                )
+                .values(owner=None)
+            )
+
     async def take_over(
         self, reply: UnfinishedReply, status: str = ReplyStatus.INTERRUPTED
     ) -> bool:

@@ -15,6 +15,7 @@ names the claimed message; without a placeholder the note is posted in the threa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -56,7 +57,9 @@ async def recover(
             with turn_scope(left.key.team_id, left.key.channel_id):
                 await _finish(left, store, writer, limit, resume, resumable, max_age)
         except Exception:
-            logger.exception("could not finish reply %s", left.slack_ts)
+            logger.exception("could not finish reply %s; the next look tries again", left.slack_ts)
+            with contextlib.suppress(Exception):
+                await replicas.give_back(left)
     for claim in await replicas.open_claims(startup=startup):
         if not await replicas.take_claim(claim):
             continue

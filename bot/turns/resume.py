@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.db.records import UnfinishedReply
+from bot.db.records import ReplyStatus, UnfinishedReply
 from bot.db.resumable import Question
+from bot.slack.reply.interrupted import mark_interrupted
 from bot.slack.reply.update import ReplyTarget, StreamingReply
 from bot.telemetry.scope import turn_scope
 from bot.turns.dispatcher import Dispatcher
@@ -51,11 +52,17 @@ async def resume_reply(
         reply.offer_stop(question.message_ts)
     live_key = (key.team_id, key.channel_id, question.message_ts)
     with turn_scope(key.team_id, key.channel_id):
-        # Killed while its tools ran: no result was stored, so the calls are dropped and
-        # the model, continuing, asks for them again (results stored are never rerun).
-        await dispatcher.store.set_reply(left.id, tool_calls=[])
-        shown = await dispatcher.store.reply_text(key, left.slack_ts or "")
-        settings = await dispatcher.settings_for(request)
+        try:
+            # Killed while its tools ran: no result was stored, so the calls are dropped and
+            # the model, continuing, asks for them again (results stored are never rerun).
+            await dispatcher.store.set_reply(left.id, tool_calls=[])
+            shown = await dispatcher.store.reply_text(key, left.slack_ts or "")
+            settings = await dispatcher.settings_for(request)
+        except Exception:
+            # Nobody else would ever look at it again (this replica is alive): end it.
+            logger.exception("could not resume reply %s; marking it interrupted", left.slack_ts)
+            await _give_up(dispatcher, left, layout)
+            return
         reply.resume(layout, shown)
         turn = Turn(dispatcher.turn_deps(), request, key, reply, settings, row_id=left.id)
         turn.shown, turn.round_text, turn.resuming = shown, left.content, left.content
@@ -64,3 +71,16 @@ async def resume_reply(
             await turn.run()
         finally:
             dispatcher.live.pop(live_key, None)
+
+
+async def _give_up(dispatcher: Dispatcher, left: UnfinishedReply, layout: list[list[Any]]) -> None:
+    """End a reply that could not be resumed with its saved text and the interrupted note."""
+    try:
+        await dispatcher.store.set_reply(left.id, status=ReplyStatus.INTERRUPTED)
+        shown = await dispatcher.store.reply_text(left.key, left.slack_ts or "")
+        limit = dispatcher.config.reply.limit
+        await mark_interrupted(
+            dispatcher.writer, left.key, left.slack_ts or "", shown, limit=limit, parts=layout
+        )
+    except Exception:
+        logger.exception("could not mark reply %s interrupted either", left.slack_ts)
