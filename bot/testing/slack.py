@@ -215,9 +215,8 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         if method not in self.api_methods:
             return SlackError("unknown_method").body, 200, {}
         # Slack names the token's granted scopes on every answer (x-oauth-scopes).
-        scopes = (
-            {} if token.startswith("xapp-") else {"x-oauth-scopes": ",".join(self.granted_scopes)}
-        )
+        app_token = (token or "").startswith("xapp-")
+        scopes = {} if app_token else {"x-oauth-scopes": ",".join(self.granted_scopes)}
         try:
             return self.api_methods[method](args), 200, scopes
         except SlackError as exc:
