@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.testing.openai_window import ContextWindowMixin, cut_at, window_exceeded
 from bot.testing.server import FakeServer
 from bot.testing.template_rules import violations
 
@@ -163,22 +164,6 @@ def image_parts(body: Json) -> list[str]:
     ]
 
 
-def _cut_at(reply: Reply, chars: int) -> Reply:
-    """End a text answer after `chars` characters with finish_reason "length"."""
-    if reply.raw or reply.error is not None:
-        return reply
-    kept: list[Json] = []
-    for chunk in reply.chunks:
-        content = (chunk.get("delta") or {}).get("content")
-        if isinstance(content, str) and len(content) > chars:
-            kept.append({**chunk, "delta": {**chunk["delta"], "content": content[:chars]}})
-            kept.append({"delta": {}, "finish_reason": "length"})
-            return Reply(**{**reply.__dict__, "chunks": kept})
-        chars -= len(content) if isinstance(content, str) else 0
-        kept.append(chunk)
-    return reply
-
-
 def _choice(chunk: Json, raw: bool) -> Json | None:
     if not raw:
         return chunk
@@ -186,7 +171,7 @@ def _choice(chunk: Json, raw: bool) -> Json | None:
     return choices[0]
 
 
-class FakeOpenAI(FakeServer):
+class FakeOpenAI(FakeServer, ContextWindowMixin):
     """Serve scripted ``/v1/chat/completions`` answers, streamed as SSE or as JSON."""
 
     def __init__(self, *, model: str = "fake-model", strict_template: bool = True) -> None:
@@ -205,11 +190,7 @@ class FakeOpenAI(FakeServer):
         self.open_streams = 0
         self.disconnects = 0
         self.vision = True  # False: refuse requests with image parts, as text-only servers do
-        # A context window (tokens, 4 characters each) enforced like llama-server does: a
-        # prompt that fills it is refused, an answer that reaches it ends with "length".
-        # Reported at /props (llama.cpp), in /v1/models (vLLM's max_model_len), or not at all.
-        self.context_window: int | None = None
-        self.window_reported_by: str = "props"  # "props", "models" or "none"
+        self._init_window()
         self._queue: deque[Reply] = deque()
         self._ids = 0
 
@@ -245,16 +226,9 @@ class FakeOpenAI(FakeServer):
         return text_reply(f"echo: {last}")
 
     async def _models(self, request: web.Request) -> web.Response:
-        model: Json = {"id": self.model, "object": "model", "created": 0, "owned_by": "fake"}
-        if self.context_window and self.window_reported_by == "models":
-            model["max_model_len"] = self.context_window
+        model = {"id": self.model, "object": "model", "created": 0, "owned_by": "fake"}
+        model.update(self.window_of_model())
         return web.json_response({"object": "list", "data": [model]})
-
-    async def _props(self, request: web.Request) -> web.Response:
-        if not self.context_window or self.window_reported_by != "props":
-            return web.json_response({"error": {"code": 404, "message": "Not Found"}}, status=404)
-        settings = {"n_ctx": self.context_window, "params": {"n_ctx": self.context_window}}
-        return web.json_response({"default_generation_settings": settings, "total_slots": 1})
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -275,15 +249,10 @@ class FakeOpenAI(FakeServer):
                 return web.json_response(refused_body, status=status)
         reply = self._next_reply(body)
         if self.context_window:
-            room = self.context_window - self._usage(body, Reply())["prompt_tokens"]
-            if room <= 0:
-                full = {
-                    "code": 400,
-                    "message": "the request exceeds the available context size, try increasing it",
-                    "type": "exceed_context_size_error",
-                }
-                return web.json_response({"error": full}, status=400)
-            reply = _cut_at(reply, room * 4)
+            prompt = self._usage(body, Reply())["prompt_tokens"]
+            if prompt >= self.context_window:
+                return window_exceeded()
+            reply = cut_at(reply, (self.context_window - prompt) * 4)
         if reply.error is not None or reply.status >= 400:
             error = reply.error or {
                 "message": "error",
