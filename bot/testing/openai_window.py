@@ -30,6 +30,12 @@ class ContextWindowMixin:
             return {"max_model_len": self.context_window}
         return {}
 
+    def within_window(self, reply: R, prompt: int) -> R:
+        """Cut `reply` where the window is full after a prompt of `prompt` tokens."""
+        window = self.context_window or 0
+        usage = {"prompt_tokens": prompt, "completion_tokens": window - prompt}
+        return cut_at(reply, (window - prompt) * 4, {**usage, "total_tokens": window})
+
     async def _props(self, request: web.Request) -> web.Response:
         if not self.context_window or self.window_reported_by != "props":
             return web.json_response({"error": {"code": 404, "message": "Not Found"}}, status=404)
@@ -47,8 +53,10 @@ def window_exceeded() -> web.Response:
     return web.json_response({"error": error}, status=400)
 
 
-def cut_at(reply: R, chars: int) -> R:
-    """End a text answer (a `Reply`) after `chars` characters with finish_reason "length"."""
+def cut_at(reply: R, chars: int, usage: Json) -> R:
+    """End a text answer (a `Reply`) after `chars` characters with finish_reason "length".
+
+    The usage then says the window is full, as llama-server's does."""
     if getattr(reply, "raw", False) or getattr(reply, "error", None) is not None:
         return reply
     kept: list[Json] = []
@@ -57,7 +65,7 @@ def cut_at(reply: R, chars: int) -> R:
         if isinstance(content, str) and len(content) > chars:
             kept.append({**chunk, "delta": {**chunk["delta"], "content": content[:chars]}})
             kept.append({"delta": {}, "finish_reason": "length"})
-            return dataclasses.replace(reply, chunks=kept)  # type: ignore[type-var]
+            return dataclasses.replace(reply, chunks=kept, usage=usage)  # type: ignore[type-var]
         chars -= len(content) if isinstance(content, str) else 0
         kept.append(chunk)
     return reply

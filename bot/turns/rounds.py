@@ -50,7 +50,8 @@ class Rounds(ModelRound):
 
     async def _rounds(self) -> str:
         deps = self.deps
-        budget = deps.config.history_budget
+        model = self.settings.model or deps.model.model
+        budget = await deps.model.history_budget(model, deps.config.history_budget)
         retried_context = False
         rounds = 0
         while True:
