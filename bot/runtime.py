@@ -24,6 +24,7 @@ from bot.files.download import SlackFiles, TokenFor
 from bot.files.reader import FileReader
 from bot.files.workers import Extractors
 from bot.llm.client import ChatModel, StreamPolicy, openai_client
+from bot.llm.model_facts import ModelFacts
 from bot.ops import retention
 from bot.settings import Settings
 from bot.slack.budget import EditBudget, Limit
@@ -60,6 +61,7 @@ def chat_model(s: Settings, client: openai.AsyncOpenAI) -> ChatModel:
         policy=StreamPolicy(idle_timeout=s.stream_idle_timeout, max_retries=s.stream_max_retries),
         max_tokens=s.max_output_tokens,
         reasoning_effort=s.reasoning_effort.strip(),
+        facts=ModelFacts(ttl=s.model_facts_ttl),
     )
 
 

@@ -189,6 +189,7 @@ class FakeOpenAI(FakeServer):
         self.open_streams = 0
         self.disconnects = 0
         self.vision = True  # False: refuse requests with image parts, as text-only servers do
+        self.chat_template: str | None = None  # served at /props as llama.cpp does (None: 404)
         self._queue: deque[Reply] = deque()
         self._ids = 0
 
@@ -205,7 +206,13 @@ class FakeOpenAI(FakeServer):
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/props", self._props)
         return app
+
+    async def _props(self, request: web.Request) -> web.Response:
+        if self.chat_template is None:
+            return web.json_response({"error": {"message": "Not found"}}, status=404)
+        return web.json_response({"chat_template": self.chat_template, "total_slots": 1})
 
     def _describe(self) -> str:
         return (

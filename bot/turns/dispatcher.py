@@ -19,6 +19,7 @@ from bot.db.store import NewMessage, ReplyStatus, Store, ThreadKey
 from bot.errors import StorageUnavailable
 from bot.files.reader import FileReader, Reading, files_off
 from bot.llm.client import ChatModel
+from bot.llm.model_facts import NO_IMAGES
 from bot.slack.budget import EditBudget
 from bot.slack.reply.choose import Reply, make_reply
 from bot.slack.reply.update import ReplyTarget
@@ -305,7 +306,7 @@ class Dispatcher:
             request.team_id,
             request.channel,
             request.user_id,
-            model=model or self.model.model,
+            blind=self.model.knows(NO_IMAGES, model),
             history_budget=self.config.history_budget,
         )
 

@@ -26,6 +26,7 @@ from bot.llm.events import (
     TextRetracted,
     ToolCallsReady,
 )
+from bot.llm.model_facts import NO_IMAGES
 from bot.slack.reply.choose import Reply
 from bot.slack.reply.native import NativeReply
 from bot.slack.reply.status import ThreadStatus
@@ -267,6 +268,8 @@ class Turn:
                 messages = parts.without_images(messages)
             try:
                 outcome = await self._one_round(messages)
+                if parts.has_images(messages):  # VISION=true after a refusal: it took them
+                    deps.model.forget(NO_IMAGES, "an answer took images", self.settings.model)
             except ContextTooLong:
                 if retried_context or self.round_text:
                     raise
@@ -288,7 +291,8 @@ class Turn:
     def _sees_images(self) -> bool:
         """Tell whether images (in history too) go to this turn's model (VISION)."""
         reader = self.deps.files
-        return reader is None or reader.sees_images(self.settings.model or self.deps.model.model)
+        blind = self.deps.model.knows(NO_IMAGES, self.settings.model)
+        return reader is None or reader.sees_images(blind)
 
     def _blind_now(self, exc: ModelError, messages: list[dict[str, Any]]) -> bool:
         """Tell whether to ask again without images: the server refused them (VISION=auto)."""
@@ -297,8 +301,9 @@ class Turn:
             return False
         if not parts.has_images(messages) or not parts.refused_images(exc):
             return False
+        why = f"an error naming the image input ({exc})"
         logger.warning("the model refused image parts (%s); asking again without", exc)
-        reader.blind_models.add(self.settings.model or self.deps.model.model)
+        self.deps.model.learn(NO_IMAGES, why, self.settings.model)
         self.blind = True
         self.notes.append(texts.VISION_REFUSED)
         return True
