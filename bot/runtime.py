@@ -100,7 +100,9 @@ def file_reader(s: Settings, fetcher: Any) -> FileReader | None:
         return None
     return FileReader(
         fetcher=fetcher,
-        extractors=Extractors(s.file_workers),
+        extractors=Extractors(
+            s.file_workers, timeout=s.file_read_timeout, memory_mb=s.file_worker_memory_mb
+        ),
         max_bytes=s.file_max_bytes,
         max_files=s.files_max_per_question,
         vision=s.vision,
