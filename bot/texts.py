@@ -297,6 +297,14 @@ POST_SUMMARY_BUTTON = "Post in the thread"
 POST_SUMMARY_OFFER = "Only you can see this summary. Share it with the thread?"
 POST_SUMMARY_DONE = ":white_check_mark: Posted in the thread."
 POST_SUMMARY_GONE = "I can't find that summary any more, so there is nothing to post."
+POST_SUMMARY_PRIVATE = (
+    ":lock: I did not post this summary: it draws on a conversation that not everyone in that "
+    "thread may see. It stays here, in your messages with me."
+)
+POST_SUMMARY_UNCHECKED = (
+    ":lock: I did not post this summary: it used tools whose sources I cannot check, so it "
+    "stays here, in your messages with me."
+)
 SOURCE_NOT_VISIBLE = (
     ":lock: I can't read that conversation: I'm not a member of it. Invite me there "
     "(`/invite`) and try again."

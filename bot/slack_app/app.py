@@ -200,7 +200,7 @@ def create_app(
     shortcuts.register(
         bolt, store=store, private=private, refuses=gate.lists.refuses if gate else None
     )
-    share.register(bolt, store=store, writer=dispatcher.writer)
+    share.register(bolt, store=store, writer=dispatcher.writer, lock=dispatcher.thread_lock)
     listeners.register(
         bolt,
         store=store,
