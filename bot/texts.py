@@ -77,6 +77,10 @@ CONFIG_OUTSIDER = "People from other organisations can see these settings but no
 CONFIG_NOT_EDITOR = "Only the people this bot's admin named can change these settings."
 CONFIG_UNCHECKED = "I could not check whether you may change these settings; try again later."
 CONFIG_BAD_MODEL = "Pick one of the allowed models."
+CONFIG_MODEL_CHARSET = (
+    "A model name is up to 128 letters, digits and . _ : / @ + - (like gpt-4o-mini or "
+    "meta-llama/Llama-3.1-8B), starting with a letter, a digit or @."
+)
 CONFIG_MCP_LABEL = "Tools from MCP servers (all ticked: every server, also ones added later)"
 
 
