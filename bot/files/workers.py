@@ -70,9 +70,14 @@ class _Worker:
     async def readable(self, timeout: float) -> None:  # noqa: ASYNC109 - a per-call deadline
         """Wait until the worker has something to say (or has died: EOF is readable too)."""
         loop = asyncio.get_running_loop()
-        ready = loop.create_future()
+        ready: asyncio.Future[None] = loop.create_future()
         fd = self.conn.fileno()
-        loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(fd, wake)
         try:
             await asyncio.wait_for(ready, timeout)
         finally:
