@@ -287,6 +287,12 @@ class ChatModel:
                     if delta:
                         thought = reasoning_of(delta)
                         if thought:
+                            if opened and not answered:
+                                # The server parses reasoning out itself (llama.cpp's default):
+                                # its content is the answer, whatever the template opens.
+                                why = "the server sends reasoning in a field of its own"
+                                self.facts.forget(self.base_url, name, OPENS_THINK, why)
+                                opened, think = False, ThinkSplitter(believe_lone=False)
                             if isinstance(delta.get("reasoning_content"), str):
                                 kept_reasoning.append(thought)
                             yield ReasoningDelta(thought)
@@ -332,7 +338,7 @@ class ChatModel:
         self, name: str, think: ThinkSplitter, *, opened: bool, answered: bool
     ) -> None:
         """Learn or forget "opens <think> in the template" from what this answer showed."""
-        if think.unclosed and opened:
+        if think.unclosed and opened and answered:
             self.facts.forget(self.base_url, name, OPENS_THINK, "an answer never closed the block")
         elif answered and not opened:
             self.facts.answer_shows_think(self.base_url, name, think.saw_lone_close)

@@ -167,6 +167,18 @@ async def test_chat_template_from_props_that_opens_think_hides_reasoning_from_th
     assert not any(isinstance(e, TextRetracted) for e in events)
 
 
+async def test_template_that_opens_think_on_a_server_that_parses_reasoning_itself(
+    model: ChatModel, llm: FakeOpenAI
+) -> None:
+    # llama.cpp's default --reasoning-format: the template opens <think>, but the server
+    # sends the reasoning in reasoning_content and only the answer as content.
+    llm.chat_template = "{%- if add_generation_prompt %}assistant\n<think>\n{%- endif %}"
+    llm.script(reasoning_reply(THOUGHT, ANSWER))
+    events = await collect(model)
+    assert answer(events) == ANSWER and reasoning(events) == THOUGHT
+    assert not model.knows(OPENS_THINK)
+
+
 async def test_chat_template_that_closes_its_own_think_is_no_proof(
     model: ChatModel, llm: FakeOpenAI
 ) -> None:
