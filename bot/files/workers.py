@@ -18,6 +18,7 @@ import asyncio
 import logging
 import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -27,6 +28,7 @@ from bot.files.extract import Extracted, extract
 logger = logging.getLogger(__name__)
 
 EXTRACT_TIMEOUT = 120.0  # seconds one file may take to read (FILE_READ_TIMEOUT)
+THREADS = 4  # with FILE_WORKERS=0: files read at once (a stuck one holds its thread)
 START_TIMEOUT = 60.0  # seconds a new worker may take to start (imports, on a busy machine)
 Target = Callable[[str, bytes, str, int], Extracted]
 
@@ -113,13 +115,20 @@ class Extractors:
         self.memory_bytes = memory_mb * 1024 * 1024
         self.target = target  # a module-level function: it is sent to the worker by name
         self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
         self._slots: asyncio.Semaphore | None = None
+        # Threads of their own (FILE_WORKERS=0): a file stuck in one never holds up the
+        # default executor, which the rest of the process uses.
+        self._threads: ThreadPoolExecutor | None = None
         self.replaced = 0  # workers ended by a stuck or failed job (for tests and metrics)
 
     async def extract(self, kind: str, data: bytes, name: str, max_chars: int) -> Extracted:
         """Read one file off the event loop; a crash or a timeout becomes a skip reason."""
         if self.processes <= 0:
-            job = asyncio.to_thread(self.target, kind, data, name, max_chars)
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="file-reader")
+            loop = asyncio.get_running_loop()
+            job = loop.run_in_executor(self._threads, self.target, kind, data, name, max_chars)
             try:
                 return await asyncio.wait_for(job, self.timeout)
             except TimeoutError:  # the thread cannot be stopped; it ends with its file
@@ -132,6 +141,7 @@ class Extractors:
             except (TimeoutError, EOFError, OSError):
                 logger.warning("a file worker did not start")
                 return Extracted(skip=texts.FILE_READER_DIED)
+            self._busy.add(worker)
             try:
                 result = await worker.run(self.target, (kind, data, name, max_chars), self.timeout)
             except TimeoutError:
@@ -144,6 +154,8 @@ class Extractors:
             except BaseException:  # cancelled mid-job: its answer must not reach the next job
                 self._end(worker)
                 raise
+            finally:
+                self._busy.discard(worker)
             self._idle.append(worker)
             return result
 
@@ -168,10 +180,14 @@ class Extractors:
         worker.kill()
 
     def close(self) -> None:
-        """Stop the worker processes."""
+        """Stop the worker processes (a busy one is killed: its turn is ending too)."""
         idle, self._idle = self._idle, []
         for worker in idle:
             worker.conn.close()  # the worker sees EOF and returns
             worker.process.join(timeout=2)
             if worker.process.is_alive():
                 worker.process.kill()
+        for worker in list(self._busy):
+            worker.kill()
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
