@@ -7,9 +7,11 @@ import html
 import pytest
 
 from bot import texts
-from bot.llm.model_facts import OPENS_THINK, ModelFacts
+from bot.llm.model_facts import NO_IMAGES, OPENS_THINK, ModelFacts
+from bot.testing.documents import make_png
+from bot.testing.file_questions import ask_with_files
 from bot.testing.harness import Harness, text_of
-from bot.testing.openai import text_reply
+from bot.testing.openai import error_reply, image_parts, text_reply
 from bot.testing.stored import stored_replies
 
 WIRE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -102,3 +104,23 @@ def test_a_learned_fact_is_forgotten_after_its_time_to_live() -> None:
 def _knows_think(bot: Harness) -> bool:
     assert bot.runtime is not None and bot.runtime.bot is not None
     return bot.runtime.bot.dispatcher.model.knows(OPENS_THINK)
+
+
+@WIRE_ONLY
+async def test_an_error_that_does_not_name_images_does_not_make_the_model_blind(
+    bot: Harness,
+) -> None:
+    bot.llm.script(
+        error_reply(400, "Conversation roles must alternate user/assistant"),
+        text_reply("A red square."),
+    )
+    png = bot.slack.add_file("a.png", make_png(10, 10), "image/png")
+    first = await ask_with_files(bot, "what is this?", [png])
+    await bot.wait_reply_done("C1", first["ts"])
+    assert len(bot.llm.requests) == 1, "not asked again without the image"
+    png2 = bot.slack.add_file("b.png", make_png(10, 10), "image/png")
+    second = await ask_with_files(bot, "and this?", [png2], channel="C2")
+    [reply] = await bot.wait_reply_done("C2", second["ts"])
+    assert text_of(reply) == "A red square."
+    assert image_parts(bot.llm.requests[-1]), "images still go to this model"
+    assert not bot.runtime.bot.dispatcher.model.knows(NO_IMAGES)  # type: ignore[union-attr]
