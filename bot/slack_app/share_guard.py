@@ -14,7 +14,7 @@ import json
 import logging
 
 from bot import texts
-from bot.db.store import StoredMessage
+from bot.db.records import StoredMessage
 from bot.tools.registry import ToolContext, ToolError
 from bot.tools.slack_reader import check_may_share, parse_permalink
 
