@@ -20,6 +20,7 @@ from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.files.reader import FileReader, Reading, files_off
 from bot.llm.client import ChatModel
+from bot.llm.model_facts import NO_IMAGES
 from bot.slack.budget import EditBudget
 from bot.slack.reply.choose import Reply, make_reply
 from bot.slack.reply.update import ReplyTarget
@@ -116,7 +117,7 @@ class Dispatcher:
             # A follow-up first waits the reorder window: an earlier message of the thread
             # may still be on its way to another replica (README "Replicas").
             window = self.config.reorder_window if request.thread_ts != request.message_ts else 0
-            async with self._thread_lock(key, request.message_ts, window):
+            async with self.thread_lock(key, request.message_ts, window):
                 asked = (request.team_id, request.channel, request.message_ts)
                 if asked in self._claimed:  # the twin event (app_mention + message), a retry
                     logger.info("message %s already claimed here", request.message_ts)
@@ -192,9 +193,13 @@ class Dispatcher:
         return _remember(self._spoken, (request.team_id, request.channel, request.message_ts))
 
     @asynccontextmanager
-    async def _thread_lock(
+    async def thread_lock(
         self, key: ThreadKey, order: str = "", window: float = 0.0
     ) -> AsyncIterator[None]:
+        """Hold the thread's turn lock (across replicas with Redis), queued by `order` (a ts).
+
+        `window`: seconds to stay queued first, for earlier messages still in flight.
+        """
         locks = self.locks if self.locks is not None else self._local_locks
         async with locks.hold(key, order, window):
             yield
@@ -312,7 +317,7 @@ class Dispatcher:
             request.team_id,
             request.channel,
             request.user_id,
-            model=model or self.model.model,
+            blind=self.model.knows(NO_IMAGES, model),
             history_budget=self.config.history_budget,
         )
 
