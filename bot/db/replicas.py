@@ -187,9 +187,10 @@ class ReplicaRegistry:
     async def take_over(
         self, reply: UnfinishedReply, status: str = ReplyStatus.INTERRUPTED
     ) -> bool:
-        """Make an orphaned reply ours and finished; False when it changed meanwhile.
+        """Make an orphaned reply ours, with `status`; False when it changed meanwhile.
 
-        A conditional change of owner: it lands only while the reply is still streaming
+        Recovery keeps it `streaming` (it resumes the reply or decides how it ended). A
+        conditional change of owner: it lands only while the reply is still streaming
         under the owner it was found with, so two replicas never both take it; from then
         on the old owner's writes to the row match nothing (`Store.set_reply`).
         """
