@@ -15,6 +15,7 @@ names the claimed message; without a placeholder the note is posted in the threa
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -50,9 +51,10 @@ async def recover(
     max_age: float = 600.0,
 ) -> None:
     """Resume, keep or mark orphaned replies; answer orphaned claims, in Slack and the DB."""
-    for left in await replicas.orphaned_replies(startup=startup):
+
+    async def handle(left: UnfinishedReply) -> None:
         if not await replicas.take_over(left, ReplyStatus.STREAMING):
-            continue  # another replica got there first
+            return  # another replica got there first
         try:
             with turn_scope(left.key.team_id, left.key.channel_id):
                 await _finish(left, store, writer, limit, resume, resumable, max_age)
@@ -60,6 +62,10 @@ async def recover(
             logger.exception("could not finish reply %s; the next look tries again", left.slack_ts)
             with contextlib.suppress(Exception):
                 await replicas.give_back(left)
+
+    # All at once: a dead replica's answers should all grow again within moments.
+    lefts = await replicas.orphaned_replies(startup=startup)
+    await asyncio.gather(*(handle(left) for left in lefts))
     for claim in await replicas.open_claims(startup=startup):
         if not await replicas.take_claim(claim):
             continue
