@@ -15,6 +15,7 @@ from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock, wall_now
+from bot.db.approvals import ApprovalStore
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
 from bot.db.privacy import Privacy
@@ -40,12 +41,14 @@ from bot.tools.loading import build_registry
 from bot.tools.mcp import config as mcp_config
 from bot.tools.mcp.metrics import McpCollector
 from bot.tools.mcp.supervisor import McpSupervisor
+from bot.turns.approval import Approvals
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.chat_history import DisplayNames
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.locks import RedisThreadLocks
 from bot.turns.recovery import recover
 from bot.turns.request import TurnConfig
+from bot.turns.resume import resume_round, stranded_rounds
 from bot.usage.build import usage_tracker
 from bot.usage.summary import UsageSummary
 
@@ -239,6 +242,14 @@ class Runtime:
             usage=usage,
             files=self.files,
             names=DisplayNames(self.client),
+            approvals=Approvals(
+                ApprovalStore(self.engine, owner=replica_id),
+                writer,
+                self.metrics,
+                timeout=s.approval_timeout,
+                approvers=frozenset(u.strip() for u in s.approvers.split(",") if u.strip()),
+                stale_after=s.replica_stale_after,
+            ),
         )
         self.bot = create_app(
             client=self.client,
@@ -281,6 +292,10 @@ class Runtime:
         """End replies and claimed messages a crashed process left, in Slack and the DB."""
         limit = self.settings.slack_message_max_chars
         await recover(self.replicas, store, writer, limit=limit, startup=startup)
+        if self.bot is not None:  # answers that waited for approval in a process now gone
+            dispatcher = self.bot.dispatcher
+            for message_id in await stranded_rounds(dispatcher):
+                self.bot.spawn(resume_round(dispatcher, message_id), f"turn-resume-{message_id}")
 
     async def _watch_replicas(self, store: Store, writer: SlackWriter) -> None:
         """Beat for this replica and take over replies of replicas that stopped beating."""

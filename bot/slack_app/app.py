@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.db.privacy import Privacy
 from bot.db.store import Store
 from bot.slack_app import (
+    approval_buttons,
     assistant,
     config_modal,
     deletions,
@@ -83,6 +84,21 @@ class BotApp:
         else:
             job = self._guarded(request, then)
         task = asyncio.create_task(job, name=f"turn-{request.message_ts}")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def spawn(self, job: Awaitable[Any], name: str) -> None:
+        """Run a turn's job that no event started (a resumed answer); drained like turns."""
+
+        async def logged() -> None:
+            try:
+                await job
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("%s failed", name)
+
+        task = asyncio.create_task(logged(), name=name)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -179,6 +195,7 @@ def create_app(
     deletions.register(bolt, Privacy(store.engine), metrics)  # before the message listener
     assistant.register(bolt, store=store, submit=bot.submit)
     interactions.register(bolt, dispatcher=dispatcher, store=store)
+    approval_buttons.register(bolt, dispatcher=dispatcher, spawn=bot.spawn)
     if channels is not None and config_command_name:
         config_modal.register(
             bolt,

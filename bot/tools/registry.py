@@ -66,6 +66,8 @@ class Tool:
     timeout: float | None = None  # overrides the registry's timeout
     validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     source: str = ""  # where it comes from when not Python: "mcp:SERVER"
+    # A person approves each call before it runs (bot.turns.approval): tools that change things.
+    needs_approval: bool = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
         """Call the underlying function directly (handy in tests)."""
@@ -125,6 +127,11 @@ class ToolRegistry:
                     tool.name,
                     source,
                 )
+
+    def needs_approval(self, name: str) -> bool:
+        """Tell whether a call of `name` waits for a person's approval (unknown tools do not run)."""
+        tool = self._tools.get(name)
+        return tool is not None and tool.needs_approval
 
     def only(self, allow: Callable[[Tool], bool] | None) -> ToolRegistry:
         """Return a view offering and running only the tools `allow` lets through."""

@@ -35,6 +35,8 @@ from bot.tools import images as tool_images
 from bot.tools.mcp.choice import only_servers
 from bot.tools.registry import ToolContext, ToolRegistry
 from bot.turns import chat_history
+from bot.turns.approval import Approvals
+from bot.turns.approved_tools import Suspension, run_calls
 from bot.turns.channel_settings import TurnSettings
 from bot.turns.chat_history import DisplayNames, to_chat  # noqa: F401 - to_chat for bench
 from bot.turns.progress import TurnProgress
@@ -71,6 +73,7 @@ class TurnDeps:
     names: DisplayNames | None = None  # labels who said what in threads with several people
     usage: UsageTracker | None = None  # usage records and limits
     files: FileReader | None = None  # reads files on questions; knows which models are blind
+    approvals: Approvals | None = None  # tool calls that wait for a person's Approve
 
 
 class Turn:
@@ -120,6 +123,8 @@ class Turn:
         self._thinking_shown = -1  # the whole seconds last shown
         reply.on_roll = self._save_soon  # save where each message starts as soon as it exists
         self._lost = False  # another replica took the reply over: it is theirs to end
+        self.resumed: ToolCallsReady | None = None  # a stored round to run first (resume)
+        self.suspension = Suspension(self)  # waiting for a person's approval
 
     def stop(self) -> None:
         """Stop this turn: the model request is closed and the reply says it was stopped."""
@@ -148,6 +153,9 @@ class Turn:
             status, note = ReplyStatus.FAILED, ("\n\n" if self.shown else "") + exc.user_message
             logger.warning("turn failed: %s", exc)
         except asyncio.CancelledError:
+            if self.suspension.active:  # shutting down while a person decides: see Suspension
+                await asyncio.shield(self.suspension.pause())
+                raise
             status, note = ReplyStatus.INTERRUPTED, texts.INTERRUPTED
             await asyncio.shield(self._end(status, note))
             raise
@@ -170,6 +178,7 @@ class Turn:
             await self._record_usage(ReplyStatus.INTERRUPTED)  # the tokens were spent all the same
             return
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
+        await self.suspension.withdraw()  # ended while a person was to decide: too late now
         await self.status.close()
         self.progress.ended(status)
         if self.notes:
@@ -234,6 +243,8 @@ class Turn:
             self.started = self.deps.clock.now()
             self._deadline = asyncio.timeout(self.deps.config.turn_deadline)
             async with self._deadline:
+                if self.resumed is not None:  # a round that waited in a process now gone
+                    await self._run_tools(self.resumed, stored=True)
                 return await self._rounds()
 
     async def _rounds(self) -> str:
@@ -353,12 +364,12 @@ class Turn:
             return "tool_calls"
         return finish
 
-    async def _run_tools(self, event: ToolCallsReady) -> None:
+    async def _run_tools(self, event: ToolCallsReady, *, stored: bool = False) -> None:
         deps = self.deps
         self._thought()
         calls = [call.as_message() for call in event.calls]
         await self._saved()
-        ours = await deps.store.set_reply(
+        ours = stored or await deps.store.set_reply(
             self.row_id,
             content=self.round_text,
             tool_calls=calls,
@@ -384,7 +395,7 @@ class Turn:
         )
         offered = deps.tools.only(only_servers(self.settings.mcp_servers))
         with tool_images.collecting() as self.images:
-            results = await offered.run_all(event.calls, ctx)
+            results = await run_calls(self, offered, event.calls, ctx)
         self.observed.tools(event.calls, results)
         self.progress.tools_done(event.calls, results)
         rows = [

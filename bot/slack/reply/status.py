@@ -39,6 +39,10 @@ class ThreadStatus:
         """Say which tools run."""
         self._set(texts.status_running(names))
 
+    def waiting(self, names: str) -> None:
+        """Say which tool calls wait for a person's approval."""
+        self._set(texts.status_approval(names))
+
     def text_arrived(self) -> None:
         """Clear the status: the answer itself shows progress now."""
         if self.shown:
