@@ -273,6 +273,8 @@ class Runtime:
             metrics_token=s.metrics_token if s.metrics_port is None else None,
             install_lists=AccessLists.from_settings(s),
             forget_tokens=tokens.forget if tokens is not None else None,
+            step_deadline=s.workflow_step_deadline,
+            step_answer_chars=s.workflow_answer_chars,
         )
         await self.replicas.beat()
         await self._recover(store, writer, startup=True)

@@ -391,3 +391,28 @@ def approval_waiting(names: str) -> str:
 def status_approval(names: str) -> str:
     """Return the assistant-thread status while tool calls wait for a person."""
     return f"is waiting for approval to run {names}…"
+
+
+# The Workflow Builder step "Ask the model" (bot.turns.workflow_step); a workflow author reads these
+STEP_EMPTY_PROMPT = "The Prompt input of this step is empty: give it the question to ask."
+STEP_TIMED_OUT = (
+    "The model did not finish its answer within {seconds:g} seconds, the time this step allows. "
+    "Try a shorter or simpler prompt, or ask the bot's admin to raise WORKFLOW_STEP_DEADLINE."
+)
+STEP_FAILED = "The model could not answer this step: {reason}"
+STEP_CONTEXT_UNREADABLE = (
+    "The bot could not read the context message {ts} in channel {channel} ({error}). Check that "
+    "the bot is a member of that channel and that the message timestamp is right."
+)
+STEP_CONTEXT_HALF = (
+    "The step has a context channel but no message timestamp, or the other way round."
+)
+STEP_RESTARTED = "The bot restarted before the answer was ready. Run the workflow again."
+STEP_CUT = "\n\n[The answer was cut to {limit:,} characters to fit the workflow.]"
+
+
+def step_question(prompt: str, context: str, channel: str) -> str:
+    """Return the question of a workflow step, with its context message first when given."""
+    if not context:
+        return prompt
+    return f"A message from channel {channel}, as context:\n\n{context}\n\n---\n\n{prompt}"

@@ -30,6 +30,7 @@ from bot.slack_app import (
     shortcuts,
     uninstall,
     usage_command,
+    workflow,
 )
 from bot.slack_app.access import AccessLists, Gate
 from bot.slack_app.config_access import ConfigPolicy
@@ -165,6 +166,8 @@ def create_app(
     metrics_token: str | None = None,
     install_lists: AccessLists | None = None,
     forget_tokens: Callable[[str | None], None] | None = None,
+    step_deadline: float = 60.0,  # WORKFLOW_STEP_DEADLINE
+    step_answer_chars: int = 4000,  # WORKFLOW_ANSWER_CHARS
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -196,6 +199,13 @@ def create_app(
     assistant.register(bolt, store=store, submit=bot.submit)
     interactions.register(bolt, dispatcher=dispatcher, store=store)
     approval_buttons.register(bolt, dispatcher=dispatcher, spawn=bot.spawn)
+    workflow.register(
+        bolt,
+        dispatcher=dispatcher,
+        spawn=bot.spawn,
+        deadline=step_deadline,
+        limit=step_answer_chars,
+    )
     if channels is not None and config_command_name:
         config_modal.register(
             bolt,

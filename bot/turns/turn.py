@@ -125,6 +125,7 @@ class Turn:
         self._lost = False  # another replica took the reply over: it is theirs to end
         self.resumed: ToolCallsReady | None = None  # a stored round to run first (resume)
         self.suspension = Suspension(self)  # waiting for a person's approval
+        self.outcome = ""  # how the turn ended, a ReplyStatus value (a workflow step reads it)
 
     def stop(self) -> None:
         """Stop this turn: the model request is closed and the reply says it was stopped."""
@@ -165,6 +166,7 @@ class Turn:
         await self._end(status, note)
 
     async def _end(self, status: ReplyStatus, note: str) -> None:
+        self.outcome = status if not self._lost else ReplyStatus.INTERRUPTED
         if self._lost:
             # Another replica took the reply over (this one looked dead) and marked it
             # interrupted; end the message the same way, and leave the row to its owner.
