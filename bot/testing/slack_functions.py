@@ -10,6 +10,7 @@ app_manifest.yml, as Slack reads them.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,11 @@ class FunctionsMixin:
     def _complete_success(self, args: Json) -> Json:
         execution = self._execution(args)
         outputs = args.get("outputs")
+        if isinstance(outputs, str):  # slack_sdk sends it as a JSON string in the query
+            try:
+                outputs = json.loads(outputs)
+            except ValueError:
+                raise SlackError("invalid_arguments", detail="outputs") from None
         if not isinstance(outputs, dict):
             raise SlackError("invalid_arguments", detail="outputs")
         declared = self.functions[execution["callback_id"]].get("output_parameters") or {}
