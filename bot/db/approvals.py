@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.engine import create_sessionmaker
 from bot.db.models import Approval, Message
 from bot.db.replicas import Replica
-from bot.db.store import transaction
+from bot.db.transactions import transaction
 
 
 class Decision(StrEnum):

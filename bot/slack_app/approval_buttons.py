@@ -14,7 +14,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import texts
+from bot import texts_tools
 from bot.db.approvals import Decision
 from bot.errors import StorageUnavailable
 from bot.slack_app.interactions import tell
@@ -46,11 +46,13 @@ def register(app: AsyncApp, *, dispatcher: Dispatcher, spawn: Spawn) -> None:
             await tell(client, body, exc.user_message)
             return
         if approval is None:
-            await tell(client, body, texts.APPROVAL_GONE)
+            await tell(client, body, texts_tools.APPROVAL_GONE)
             return
         if not approvals.may_decide(user_id, approval.call.asker):
             logger.info("user %s may not decide on tool call %s", user_id, approval.call.call_id)
-            await tell(client, body, texts.APPROVAL_NOT_ALLOWED.format(asker=approval.call.asker))
+            await tell(
+                client, body, texts_tools.APPROVAL_NOT_ALLOWED.format(asker=approval.call.asker)
+            )
             return
         try:
             counted = await approvals.decide(approval, decision, user_id)
@@ -60,7 +62,7 @@ def register(app: AsyncApp, *, dispatcher: Dispatcher, spawn: Spawn) -> None:
         if not counted:
             now = await approvals.store.get(approval.id)
             said = str(now.status) if now is not None else "unknown"
-            await tell(client, body, texts.APPROVAL_ALREADY.format(decision=said))
+            await tell(client, body, texts_tools.APPROVAL_ALREADY.format(decision=said))
             return
         message_id = approval.call.message_id
         if not approvals.waiting_here(message_id):

@@ -16,7 +16,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import texts
+from bot import texts, texts_tools
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.workflow_step import StepFailed, StepRequest, answer_step
 
@@ -47,12 +47,12 @@ def register(
             await fail(error=exc.sentence)
             return
         except asyncio.CancelledError:  # shutting down: tell the workflow rather than nothing
-            await asyncio.shield(fail(error=texts.STEP_RESTARTED))
+            await asyncio.shield(fail(error=texts_tools.STEP_RESTARTED))
             raise
         except Exception:
             logger.exception("workflow step %s failed", step.execution_id)
             metrics.workflow_steps.labels(outcome="failed").inc()
-            await fail(error=texts.STEP_FAILED.format(reason=texts.INTERNAL_ERROR))
+            await fail(error=texts_tools.STEP_FAILED.format(reason=texts.INTERNAL_ERROR))
             return
         if answer is None:
             return  # a redelivery: the first delivery completes the step

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from bot.testing.slack_workspace import Json, SlackError
+from bot.testing.slack_rules import Json, SlackError
 
 MANIFEST = Path(__file__).resolve().parents[2] / "app_manifest.yml"
 _executions = itertools.count(1)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot import texts
+from bot import texts_tools
 from bot.db.approvals import ApprovalStore, AskedCall, Decision, StoredApproval
 from bot.llm.events import ToolCall
 from bot.slack.writer import Writer
@@ -74,7 +74,7 @@ def request_blocks(approval: StoredApproval, minutes: float) -> list[dict[str, A
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": texts.approval_request(_plain(call.tool), call.asker, minutes),
+                "text": texts_tools.approval_request(_plain(call.tool), call.asker, minutes),
             },
         },
         {
@@ -89,8 +89,8 @@ def request_blocks(approval: StoredApproval, minutes: float) -> list[dict[str, A
         {
             "type": "actions",
             "elements": [
-                _button(APPROVE_ACTION, texts.APPROVE_BUTTON, value, "primary"),
-                _button(DENY_ACTION, texts.DENY_BUTTON, value, "danger"),
+                _button(APPROVE_ACTION, texts_tools.APPROVE_BUTTON, value, "primary"),
+                _button(DENY_ACTION, texts_tools.DENY_BUTTON, value, "danger"),
             ],
         },
     ]
@@ -200,7 +200,7 @@ class Approvals:
             "chat.postMessage",
             channel=call.channel_id,
             thread_ts=call.thread_ts or call.question_ts,
-            text=texts.approval_request(_plain(call.tool), call.asker, self.timeout / 60),
+            text=texts_tools.approval_request(_plain(call.tool), call.asker, self.timeout / 60),
             blocks=request_blocks(approval, self.timeout / 60),
         )
         ts = (response or {}).get("ts")
@@ -215,7 +215,7 @@ class Approvals:
         current = approval if approval.prompt_ts else await self.store.get(approval.id)
         if current is None or not current.prompt_ts:
             return
-        said = texts.approval_outcome(_plain(current.call.tool), str(decision), user)
+        said = texts_tools.approval_outcome(_plain(current.call.tool), str(decision), user)
         try:
             await self.writer.call(
                 current.call.team_id,
@@ -246,4 +246,4 @@ def _asked(where: Round, call: ToolCall) -> AskedCall:
 
 def declined(decision: Decision) -> str:
     """Return the tool result the model reads for a call that was not approved."""
-    return texts.TOOL_EXPIRED if decision == Decision.EXPIRED else texts.TOOL_DECLINED
+    return texts_tools.TOOL_EXPIRED if decision == Decision.EXPIRED else texts_tools.TOOL_DECLINED

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bot import texts
+from bot import texts, texts_tools
 from bot.db.approvals import Decision
-from bot.db.store import ReplyStatus
+from bot.db.records import ReplyStatus
 from bot.llm.events import ToolCall
 from bot.tools.registry import ToolContext, ToolRegistry, ToolResult
 from bot.turns.approval import Round, declined
@@ -40,7 +40,7 @@ class Suspension:
     def waiting(self, names: str) -> Iterator[None]:
         """Show that `names` wait for approval, with TURN_DEADLINE paused meanwhile."""
         turn = self.turn
-        turn.reply.update(turn.shown, status=texts.approval_waiting(names))
+        turn.reply.update(turn.shown, status=texts_tools.approval_waiting(names))
         turn.status.waiting(names)
         # Agent sessions (agents.sessions.setStatus) are not on main yet: once they are, set
         # the session `suspended` here and back to `processing` after the wait.
@@ -63,7 +63,7 @@ class Suspension:
         logger.info("reply %s paused while waiting for approval", turn.reply.ts)
         try:
             await turn.status.close()
-            await turn.reply.finish(turn.shown + texts.APPROVAL_PAUSED)
+            await turn.reply.finish(turn.shown + texts_tools.APPROVAL_PAUSED)
         except Exception:
             logger.exception("could not show the paused reply")
         turn.observed.finish("suspended")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from bot import texts
-from bot.db.store import ThreadKey
+from bot import texts_tools
+from bot.db.records import ThreadKey
 from bot.llm.events import ToolCall, ToolCallsReady
 from bot.slack.reply.update import ReplyTarget, StreamingReply
 from bot.turns.dispatcher import Dispatcher
@@ -81,7 +81,7 @@ async def resume_round(dispatcher: Dispatcher, message_id: int) -> bool:
         approvals.release(message_id)
         raise
     turn = Turn(dispatcher.turn_deps(), request, key, reply, settings, row_id=message_id)
-    turn.shown = shown.removesuffix(texts.APPROVAL_PAUSED)
+    turn.shown = shown.removesuffix(texts_tools.APPROVAL_PAUSED)
     turn.resumed = ToolCallsReady(calls=tuple(calls))
     live = (first.team_id, first.channel_id, first.question_ts)
     dispatcher.live[live] = turn

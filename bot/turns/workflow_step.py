@@ -15,8 +15,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot import texts
-from bot.db.store import NewMessage, ReplyStatus, ThreadKey
+from bot import texts, texts_tools
+from bot.db.records import NewMessage, ReplyStatus, ThreadKey
 from bot.errors import BotError, StorageUnavailable
 from bot.slack.reply.collected import CollectedReply
 from bot.turns.dispatcher import Dispatcher
@@ -52,7 +52,7 @@ async def answer_step(dispatcher: Dispatcher, step: StepRequest) -> str | None:
     """Return the step's answer; None when another delivery of it is answered already."""
     prompt = str(step.inputs.get("prompt") or "").strip()
     if not prompt:
-        raise StepFailed(texts.STEP_EMPTY_PROMPT)
+        raise StepFailed(texts_tools.STEP_EMPTY_PROMPT)
     channel = str(step.inputs.get("channel_id") or "")
     user = str(step.inputs.get("user_id") or "") or STEP_USER
     try:
@@ -62,7 +62,7 @@ async def answer_step(dispatcher: Dispatcher, step: StepRequest) -> str | None:
     if not claimed:
         logger.info("workflow step %s is answered already", step.execution_id)
         return None
-    question = texts.step_question(prompt, await _context(dispatcher, step, channel), channel)
+    question = texts_tools.step_question(prompt, await _context(dispatcher, step, channel), channel)
     key = ThreadKey(step.team_id, channel or STEP_CHANNEL, f"step-{step.execution_id}"[:32])
     request = TurnRequest(
         team_id=step.team_id,
@@ -99,13 +99,13 @@ async def answer_step(dispatcher: Dispatcher, step: StepRequest) -> str | None:
     final = (reply.final or "").strip()
     if turn.outcome == ReplyStatus.COMPLETE:
         if len(final) > step.limit:
-            note = texts.STEP_CUT.format(limit=step.limit)
+            note = texts_tools.STEP_CUT.format(limit=step.limit)
             final = final[: step.limit - len(note)].rstrip() + note
         return final
     if turn.outcome == ReplyStatus.INTERRUPTED and texts.TURN_TIMED_OUT.strip() in final:
-        raise StepFailed(texts.STEP_TIMED_OUT.format(seconds=config.turn_deadline))
+        raise StepFailed(texts_tools.STEP_TIMED_OUT.format(seconds=config.turn_deadline))
     reason = final[len(turn.shown) :].strip() or texts.INTERNAL_ERROR
-    raise StepFailed(texts.STEP_FAILED.format(reason=reason))
+    raise StepFailed(texts_tools.STEP_FAILED.format(reason=reason))
 
 
 async def _context(dispatcher: Dispatcher, step: StepRequest, channel: str) -> str:
@@ -114,7 +114,7 @@ async def _context(dispatcher: Dispatcher, step: StepRequest, channel: str) -> s
     if not channel and not ts:
         return ""
     if not channel or not ts:
-        raise StepFailed(texts.STEP_CONTEXT_HALF)
+        raise StepFailed(texts_tools.STEP_CONTEXT_HALF)
     try:
         response = await dispatcher.client.conversations_history(
             channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
@@ -123,10 +123,12 @@ async def _context(dispatcher: Dispatcher, step: StepRequest, channel: str) -> s
     except Exception as exc:  # noqa: BLE001 - said to the workflow author
         error = getattr(getattr(exc, "response", None), "get", lambda _: None)("error")
         raise StepFailed(
-            texts.STEP_CONTEXT_UNREADABLE.format(ts=ts, channel=channel, error=error or "failed")
+            texts_tools.STEP_CONTEXT_UNREADABLE.format(
+                ts=ts, channel=channel, error=error or "failed"
+            )
         ) from None
     if not messages:
         raise StepFailed(
-            texts.STEP_CONTEXT_UNREADABLE.format(ts=ts, channel=channel, error="not found")
+            texts_tools.STEP_CONTEXT_UNREADABLE.format(ts=ts, channel=channel, error="not found")
         )
     return str(messages[0].get("text") or "")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot import texts
+from bot import texts_tools
 from bot.testing.harness import Harness
 from bot.testing.openai import error_reply, text_reply
 from bot.testing.signing import event_body
@@ -71,7 +71,7 @@ async def test_the_step_fails_with_a_sentence_when_the_model_fails(bot: Harness)
 
 async def test_an_empty_prompt_fails_the_step(bot: Harness) -> None:
     done = await run_step(bot, {"prompt": "  "})
-    assert done == {**done, "outcome": "error", "error": texts.STEP_EMPTY_PROMPT}
+    assert done == {**done, "outcome": "error", "error": texts_tools.STEP_EMPTY_PROMPT}
     assert bot.llm.requests == []
 
 
@@ -80,7 +80,7 @@ async def test_a_slow_answer_fails_within_the_step_deadline(harness: Harness) ->
     bot.llm.script(text_reply("slow " * 20, pieces=20, delay=0.2))
     done = await run_step(bot, {"prompt": "Take your time"})
     assert done["outcome"] == "error"
-    assert done["error"] == texts.STEP_TIMED_OUT.format(seconds=0.5)
+    assert done["error"] == texts_tools.STEP_TIMED_OUT.format(seconds=0.5)
 
 
 async def test_a_long_answer_is_cut_with_a_note(harness: Harness) -> None:
@@ -88,7 +88,7 @@ async def test_a_long_answer_is_cut_with_a_note(harness: Harness) -> None:
     bot.llm.script("word " * 400)
     done = await run_step(bot, {"prompt": "Write a lot"})
     answer = done["outputs"]["answer"]
-    assert len(answer) <= 300 and answer.endswith(texts.STEP_CUT.format(limit=300).strip())
+    assert len(answer) <= 300 and answer.endswith(texts_tools.STEP_CUT.format(limit=300).strip())
 
 
 async def test_a_redelivered_step_is_completed_once(bot: Harness) -> None:

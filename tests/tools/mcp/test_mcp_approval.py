@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot import texts
+from bot import texts_tools
 from bot.testing.harness import Harness, text_of
 from bot.testing.interactive import click, element
 from bot.testing.openai import text_reply, tool_call_reply
@@ -128,7 +128,7 @@ async def test_denied_call_does_not_run_and_the_model_hears_it(
     await harness.interact(click(request, DENY_ACTION, user="U1"))
     replies = await harness.wait_reply_done("C1", event["ts"])
     assert filed(tickets) == []
-    assert ticket_result(harness) == texts.TOOL_DECLINED
+    assert ticket_result(harness) == texts_tools.TOOL_DECLINED
     assert "Done here." in text_of(replies[0])
     assert await approvals_counted(harness, "denied") == 1
 
@@ -141,7 +141,7 @@ async def test_no_answer_in_time_counts_as_declined(harness: Harness, tmp_path: 
     late = click(request, APPROVE_ACTION, user="U1")  # the buttons as the user saw them
     replies = await harness.wait_reply_done("C1", event["ts"])
     assert filed(tickets) == []
-    assert ticket_result(harness) == texts.TOOL_EXPIRED
+    assert ticket_result(harness) == texts_tools.TOOL_EXPIRED
     assert "Done here." in text_of(replies[0])
     decided = [m for m in harness.slack.replies("C1", event["ts"]) if m["ts"] == request["ts"]][0]
     assert "not approved in time" in json.dumps(decided["blocks"])
@@ -159,7 +159,7 @@ async def test_only_the_asker_or_an_approver_decides(harness: Harness, tmp_path:
     by_approver = click(request, APPROVE_ACTION, user="U3")
     await harness.interact(click(request, APPROVE_ACTION, user="U2"))
     await harness.slack.wait_for(lambda: bool(ephemerals(harness, "U2")))
-    assert ephemerals(harness, "U2") == [texts.APPROVAL_NOT_ALLOWED.format(asker="U1")]
+    assert ephemerals(harness, "U2") == [texts_tools.APPROVAL_NOT_ALLOWED.format(asker="U1")]
     # The refusal is posted after the check that decided nothing: the round still waits.
     assert filed(tickets) == [] and len(harness.llm.requests) == 1, "still waiting"
     await harness.interact(by_approver)  # an approver
@@ -194,7 +194,7 @@ async def test_approved_after_a_restart(harness: Harness, tmp_path: Path) -> Non
     await harness.restart()
     assert filed(tickets) == []
     reply_ts = [m for m in harness.slack.replies("C1", event["ts"]) if m.get("bot_id")][0]["ts"]
-    assert texts.APPROVAL_PAUSED.strip() in text_of(
+    assert texts_tools.APPROVAL_PAUSED.strip() in text_of(
         [m for m in harness.slack.replies("C1", event["ts"]) if m["ts"] == reply_ts][0]
     )
     await harness.interact(approve)
@@ -204,7 +204,7 @@ async def test_approved_after_a_restart(harness: Harness, tmp_path: Path) -> Non
     assert ticket_result(harness).startswith("ticket filed:")
     final = [m for m in harness.slack.replies("C1", event["ts"]) if m["ts"] == reply_ts][0]
     assert "Done here." in text_of(final), "the same reply carries on"
-    assert texts.APPROVAL_PAUSED.strip() not in text_of(final)
+    assert texts_tools.APPROVAL_PAUSED.strip() not in text_of(final)
 
 
 async def test_a_read_only_tool_runs_without_asking(harness: Harness, tmp_path: Path) -> None:
