@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from bot.clock import Clock, SystemClock
 from bot.db.dbclock import db_epoch
 from bot.db.engine import create_sessionmaker
-from bot.db.models import Base, Claim, Message
+from bot.db.models import Approval, Base, Claim, Message
 from bot.db.records import OpenClaim, ReplyStatus, ThreadKey, UnfinishedReply
 
 
@@ -150,12 +150,19 @@ class ReplicaRegistry:
     async def orphaned_replies(self, *, startup: bool = False) -> list[UnfinishedReply]:
         """Return streaming replies no live replica owns (and, at startup, our own old ones)."""
         condition = self._gone(Message.owner, startup=startup)
+        # A round waiting for a person's approval is carried on by `bot.turns.resume` once
+        # the request expires or is decided, not resumed from its text here.
+        awaiting = (
+            select(Approval.id)
+            .where(Approval.message_id == Message.id, Approval.status == "pending")
+            .exists()
+        )
         async with self._sessions() as session:
             rows = (
                 await session.scalars(
                     select(Message)
                     .outerjoin(Replica, Replica.id == Message.owner)
-                    .where(Message.status == ReplyStatus.STREAMING, condition)
+                    .where(Message.status == ReplyStatus.STREAMING, condition, ~awaiting)
                     .order_by(Message.id)
                 )
             ).all()

@@ -21,6 +21,7 @@ from bot.db.records import UnfinishedReply
 from bot.db.resumable import Question
 from bot.db.store import Store
 from bot.slack_app import (
+    approval_buttons,
     assistant,
     config_modal,
     deletions,
@@ -31,6 +32,7 @@ from bot.slack_app import (
     shortcuts,
     uninstall,
     usage_command,
+    workflow,
 )
 from bot.slack_app.access import AccessLists
 from bot.slack_app.access_middleware import AccessMiddleware
@@ -46,7 +48,7 @@ from bot.telemetry.scope import turn_scope
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.request import TurnRequest
-from bot.turns.resume import resume_reply
+from bot.turns.takeover import resume_reply
 from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
@@ -85,23 +87,24 @@ class BotApp:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    def resume(self, left: UnfinishedReply, question: Question, layout: list[list[Any]]) -> None:
-        """Resume a reply a gone process left (crash recovery); drained like any turn."""
-        task = asyncio.create_task(
-            self._resumed(left, question, layout), name=f"resume-{left.slack_ts}"
-        )
+    def spawn(self, job: Awaitable[Any], name: str) -> None:
+        """Run a turn's job that no event started (a resumed answer); drained like turns."""
+
+        async def logged() -> None:
+            try:
+                await job
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("%s failed", name)
+
+        task = asyncio.create_task(logged(), name=name)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _resumed(
-        self, left: UnfinishedReply, question: Question, layout: list[list[Any]]
-    ) -> None:
-        try:
-            await resume_reply(self.dispatcher, left, question, layout)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("resuming reply %s failed", left.slack_ts)
+    def resume(self, left: UnfinishedReply, question: Question, layout: list[list[Any]]) -> None:
+        """Resume a reply a gone process left (crash recovery); drained like any turn."""
+        self.spawn(resume_reply(self.dispatcher, left, question, layout), f"resume-{left.slack_ts}")
 
     async def _guarded(
         self, request: TurnRequest, then: Callable[[], Awaitable[None]] | None = None
@@ -165,6 +168,8 @@ def create_app(
     metrics_token: str | None = None,
     access_lists: AccessLists | None = None,  # ALLOW_*/DENY_*; None or empty lets all in
     forget_tokens: Callable[[str | None], None] | None = None,
+    step_deadline: float = 60.0,  # WORKFLOW_STEP_DEADLINE
+    step_answer_chars: int = 4000,  # WORKFLOW_ANSWER_CHARS
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -207,6 +212,14 @@ def create_app(
     deletions.register(bolt, Privacy(store.engine), metrics)  # before the message listener
     assistant.register(bolt, store=store, submit=bot.submit)
     interactions.register(bolt, dispatcher=dispatcher, store=store)
+    approval_buttons.register(bolt, dispatcher=dispatcher, spawn=bot.spawn)
+    workflow.register(
+        bolt,
+        dispatcher=dispatcher,
+        spawn=bot.spawn,
+        deadline=step_deadline,
+        limit=step_answer_chars,
+    )
     if channels is not None and config_command_name:
         config_modal.register(
             bolt,

@@ -1,24 +1,19 @@
-"""Resume a reply another process left streaming: the same row, the same Slack messages.
+"""Carry on an answer whose tool round waited for approval in a process that is gone.
 
-The turn is rebuilt from what was stored: the question (`bot.db.resumable`), the text every
-earlier round showed, and the current round's last save, which the model is asked to
-continue exactly as after a cut stream (`ChatModel.stream(resume=...)`): the saved text as
-the assistant's turn plus a short request to go on, with whatever the model repeats of it
-dropped. Tool results already stored are part of the thread's history and are not run
-again. The reply goes on as `chat.update` edits of its last message, Stop button included,
-whatever mode it started in (a native stream of a dead process cannot be appended to).
+The round's row holds the tool calls and no results yet; its approvals hold the decisions
+(or are still pending). A click on any replica, or the recovery sweep once the requests
+expired, takes the row over (one conditional change of owner, so one process carries it
+on) and runs a turn that starts with that round's calls, editing the reply it left behind.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from bot.db.records import ReplyStatus, UnfinishedReply
-from bot.db.resumable import Question
-from bot.slack.reply.interrupted import mark_interrupted
+from bot import texts_tools
+from bot.db.records import ThreadKey
+from bot.llm.events import ToolCall, ToolCallsReady
 from bot.slack.reply.update import ReplyTarget, StreamingReply
-from bot.telemetry.scope import turn_scope
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.request import TurnRequest
 from bot.turns.turn import Turn
@@ -26,61 +21,82 @@ from bot.turns.turn import Turn
 logger = logging.getLogger(__name__)
 
 
-async def resume_reply(
-    dispatcher: Dispatcher, left: UnfinishedReply, question: Question, layout: list[list[Any]]
-) -> None:
-    """Go on with `left` (taken over by this replica) until it ends, like any turn."""
-    key = left.key
-    request = TurnRequest(
-        team_id=key.team_id,
-        channel=key.channel_id,
-        thread_ts=key.thread_ts,
-        message_ts=question.message_ts,
-        user_id=question.user_id,
-        text=question.text,
-    )
-    config = dispatcher.config
-    reply = StreamingReply(
-        writer=dispatcher.writer,
-        target=ReplyTarget(key.team_id, key.channel_id, key.thread_ts),
-        interval=config.reply.update_interval,
-        limit=config.reply.limit,
-        clock=dispatcher.clock,
-        budget=dispatcher.budget,
-    )
-    if config.reply_buttons:
-        reply.offer_stop(question.message_ts)
-    live_key = (key.team_id, key.channel_id, question.message_ts)
-    with turn_scope(key.team_id, key.channel_id):
-        try:
-            # Killed while its tools ran: no result was stored, so the calls are dropped and
-            # the model, continuing, asks for them again (results stored are never rerun).
-            await dispatcher.store.set_reply(left.id, tool_calls=[])
-            shown = await dispatcher.store.reply_text(key, left.slack_ts or "")
-            settings = await dispatcher.settings_for(request)
-        except Exception:
-            # Nobody else would ever look at it again (this replica is alive): end it.
-            logger.exception("could not resume reply %s; marking it interrupted", left.slack_ts)
-            await _give_up(dispatcher, left, layout)
-            return
-        reply.resume(layout, shown)
-        turn = Turn(dispatcher.turn_deps(), request, key, reply, settings, row_id=left.id)
-        turn.shown, turn.round_text, turn.resuming = shown, left.content, left.content
-        dispatcher.live[live_key] = turn
-        try:
-            await turn.run()
-        finally:
-            dispatcher.live.pop(live_key, None)
-
-
-async def _give_up(dispatcher: Dispatcher, left: UnfinishedReply, layout: list[list[Any]]) -> None:
-    """End a reply that could not be resumed with its saved text and the interrupted note."""
+async def resume_round(dispatcher: Dispatcher, message_id: int) -> bool:
+    """Carry on the answer of an orphaned round here; False when it is not ours to carry on."""
+    approvals = dispatcher.approvals
+    if approvals is None or approvals.waiting_here(message_id):
+        return False
+    owner, alive = await approvals.store.owner_of_round(message_id, approvals.stale_after)
+    if alive and owner != approvals.store.owner:
+        return False  # its replica is alive and waiting: it sees the decision itself
+    asked = await approvals.store.of_round(message_id)
+    if not asked:
+        return False
+    first = asked[0].call
+    key = ThreadKey(first.team_id, first.channel_id, first.thread_ts)
+    stored = await dispatcher.store.history(key, limit=dispatcher.config.history_rows)
+    row = next((m for m in stored if m.id == message_id), None)
+    answered = {m.tool_call_id for m in stored if m.role == "tool"}
+    calls = [
+        ToolCall(id=c["id"], name=c["function"]["name"], arguments=c["function"]["arguments"])
+        for c in (row.tool_calls or [] if row else [])
+    ]
+    if row is None or not calls or any(c.id in answered for c in calls):
+        return False  # the round ran (or its answer ended): nothing to carry on
+    # Held before the next await and until the turn's own wait holds it: a second click
+    # meanwhile only wakes this round.
+    approvals.hold(message_id)
     try:
-        await dispatcher.store.set_reply(left.id, status=ReplyStatus.INTERRUPTED)
-        shown = await dispatcher.store.reply_text(left.key, left.slack_ts or "")
-        limit = dispatcher.config.reply.limit
-        await mark_interrupted(
-            dispatcher.writer, left.key, left.slack_ts or "", shown, limit=limit, parts=layout
+        if not await approvals.store.take_round(message_id, owner):
+            approvals.release(message_id)
+            return False
+        logger.info("carrying on the answer of round %s after its approval", message_id)
+        request = TurnRequest(
+            team_id=first.team_id,
+            channel=first.channel_id,
+            thread_ts=first.thread_ts,
+            message_ts=first.question_ts,
+            user_id=first.asker,
+            text="",
         )
-    except Exception:
-        logger.exception("could not mark reply %s interrupted either", left.slack_ts)
+        shown = await dispatcher.store.reply_text(key, first.reply_ts) if first.reply_ts else ""
+        target = ReplyTarget(first.team_id, first.channel_id, first.thread_ts)
+        config = dispatcher.config
+        reply = StreamingReply(
+            writer=dispatcher.writer,
+            target=target,
+            interval=config.reply.update_interval,
+            limit=config.reply.limit,
+            clock=dispatcher.clock,
+            budget=dispatcher.budget,
+        )
+        if config.reply_buttons:
+            reply.offer_stop(first.question_ts)
+        if first.reply_ts:
+            await reply.adopt(first.reply_ts, shown)
+        else:
+            await reply.start()
+        settings = await dispatcher.settings_for(request)
+    except BaseException:
+        approvals.release(message_id)
+        raise
+    turn = Turn(dispatcher.turn_deps(), request, key, reply, settings, row_id=message_id)
+    turn.shown = shown.removesuffix(texts_tools.APPROVAL_PAUSED)
+    turn.resumed = ToolCallsReady(calls=tuple(calls))
+    live = (first.team_id, first.channel_id, first.question_ts)
+    dispatcher.live[live] = turn
+    try:
+        await turn.run()
+    finally:
+        dispatcher.live.pop(live, None)
+        approvals.release(message_id)
+    return True
+
+
+async def stranded_rounds(dispatcher: Dispatcher) -> list[int]:
+    """Return rounds whose approval expired while no process waited for it."""
+    approvals = dispatcher.approvals
+    if approvals is None:
+        return []
+    found = await approvals.store.stranded(approvals.stale_after)
+    return [message_id for message_id in found if not approvals.waiting_here(message_id)]

@@ -45,6 +45,9 @@ class Turn(Rounds):
             status, note = ReplyStatus.FAILED, ("\n\n" if self.shown else "") + exc.user_message
             logger.warning("turn failed: %s", exc)
         except asyncio.CancelledError:
+            if self.suspension.active:  # shutting down while a person decides: see Suspension
+                await asyncio.shield(self.suspension.pause())
+                raise
             # A shutdown's grace ran out: leave the reply streaming for the next replica
             # (or this one, restarted) to resume, rather than end it unfinished.
             await asyncio.shield(self._hand_over())
@@ -55,6 +58,7 @@ class Turn(Rounds):
         await self._end(status, note)
 
     async def _end(self, status: ReplyStatus, note: str) -> None:
+        self.outcome = status if not self._lost else ReplyStatus.INTERRUPTED
         if self._lost:
             # Another replica took the reply over (this one looked dead) and goes on with
             # it in the same messages: stop quietly, no edit, no write, no usage record
@@ -63,6 +67,7 @@ class Turn(Rounds):
             self.observed.finish("interrupted")
             return
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
+        await self.suspension.withdraw()  # ended while a person was to decide: too late now
         await self.status.close()
         self.progress.ended(status)
         if self.notes:

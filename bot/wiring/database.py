@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,8 @@ class Database:
     store: Store
     replicas: ReplicaRegistry
     resume: Resume | None = None  # starts resuming a left reply (the app's), once built
+    # Called after each recovery: goes on with answers that waited for approval in a dead process.
+    after_recover: Callable[[], Awaitable[None]] | None = None
 
     @classmethod
     async def open(cls, s: Settings) -> Database:
@@ -63,6 +66,8 @@ class Database:
             resumable=Resumable(self.engine),
             max_age=self.settings.resume_max_age,
         )
+        if self.after_recover is not None:
+            await self.after_recover()
 
     async def watch_replicas(self, writer: SlackWriter) -> None:
         """Beat for this replica and take over replies of replicas that stopped beating."""
