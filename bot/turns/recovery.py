@@ -5,7 +5,7 @@ of owner (so exactly one replica handles it), then, in this order:
 - Slack already shows it final (the process died after the final edit, before the final
   save landed): the row is marked complete and the message is left as it is;
 - it can be resumed (a `resume` is wired, the question is known, it began less than
-  `max_age` ago): it goes on in the same messages, from its last save (`bot.turns.resume`);
+  `max_age` ago): it goes on in the same messages, from its last save (`bot.turns.takeover`);
 - otherwise its last saved text gets the interrupted note, on the last message it spans.
 A message claimed by a gone replica before its reply row existed (the claim is still open)
 gets "could not answer" on its placeholder: the one the claim names, or, when the process
