@@ -29,6 +29,7 @@ from bot.settings import Settings
 from bot.slack.budget import EditBudget, Limit
 from bot.slack.budget_redis import SharedEditBudget
 from bot.slack.reply.choose import ReplyStyle, budget_limits
+from bot.slack.sessions import AgentSessions
 from bot.slack.writer import SlackWriter
 from bot.slack_app.access import AccessLists, Gate
 from bot.slack_app.app import BotApp, create_app
@@ -46,6 +47,7 @@ from bot.turns.dispatcher import Dispatcher
 from bot.turns.locks import RedisThreadLocks
 from bot.turns.recovery import recover
 from bot.turns.request import TurnConfig
+from bot.turns.stop_relay import StopRelay
 from bot.usage.build import usage_tracker
 from bot.usage.summary import UsageSummary
 
@@ -89,6 +91,7 @@ def turn_config(s: Settings) -> TurnConfig:
         max_tool_rounds=s.max_tool_rounds,
         reply_buttons=s.reply_buttons,
         usage_footer=s.usage_footer,
+        search_user_token=s.slack_search_user_token or "",
     )
 
 
@@ -239,6 +242,10 @@ class Runtime:
             usage=usage,
             files=self.files,
             names=DisplayNames(self.client),
+            sessions=AgentSessions(writer, mode=s.agent_sessions, clock=self.clock),
+        )
+        self.stop_relay = StopRelay(
+            dispatcher, writer, redis=self.redis, prefix=s.redis_key_prefix
         )
         self.bot = create_app(
             client=self.client,
@@ -262,10 +269,12 @@ class Runtime:
             metrics_token=s.metrics_token if s.metrics_port is None else None,
             install_lists=AccessLists.from_settings(s),
             forget_tokens=tokens.forget if tokens is not None else None,
+            stop_relay=self.stop_relay,
         )
         await self.replicas.beat()
         await self._recover(store, writer, startup=True)
         self._spawn(self._watch_replicas(store, writer))
+        self._spawn(self.stop_relay.listen())
         if s.retention_days:
             self._spawn(
                 retention.purge_forever(

@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.db.privacy import Privacy
 from bot.db.store import Store
 from bot.slack_app import (
+    agent_stop,
     assistant,
     config_modal,
     deletions,
@@ -43,6 +44,7 @@ from bot.telemetry.scope import turn_scope
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.request import TurnRequest
+from bot.turns.stop_relay import StopRelay
 from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
@@ -149,6 +151,7 @@ def create_app(
     metrics_token: str | None = None,
     install_lists: AccessLists | None = None,
     forget_tokens: Callable[[str | None], None] | None = None,
+    stop_relay: StopRelay | None = None,  # agent_session_stopped across replicas
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -177,8 +180,9 @@ def create_app(
     else:  # one workspace, one token from the environment: nothing stored to delete
         uninstall.register_single_token(bolt)
     deletions.register(bolt, Privacy(store.engine), metrics)  # before the message listener
-    assistant.register(bolt, store=store, submit=bot.submit)
+    assistant.register(bolt, store=store, submit=bot.submit, sessions=dispatcher.sessions)
     interactions.register(bolt, dispatcher=dispatcher, store=store)
+    agent_stop.register(bolt, relay=stop_relay or StopRelay(dispatcher, dispatcher.writer))
     if channels is not None and config_command_name:
         config_modal.register(
             bolt,

@@ -28,7 +28,9 @@ from bot.llm.events import (
 )
 from bot.slack.reply.choose import Reply
 from bot.slack.reply.native import NativeReply
+from bot.slack.reply.session import ThreadSession
 from bot.slack.reply.status import ThreadStatus
+from bot.slack.sessions import AgentSessions
 from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools import images as tool_images
@@ -71,6 +73,7 @@ class TurnDeps:
     names: DisplayNames | None = None  # labels who said what in threads with several people
     usage: UsageTracker | None = None  # usage records and limits
     files: FileReader | None = None  # reads files on questions; knows which models are blind
+    sessions: AgentSessions | None = None  # agent sessions or assistant threads, per workspace
 
 
 class Turn:
@@ -91,13 +94,19 @@ class Turn:
         self.key = key
         self.reply = reply
         self.settings = settings
-        # Only DMs (assistant threads included) show a loading status under the thread.
+        # The thread's agent session; the dispatcher begins it when the placeholder shows.
+        self.session = ThreadSession(
+            None, request.team_id, request.channel, "", user_id=request.user_id, title=""
+        )
+        # Only DMs (assistant threads included) show a loading status under the thread, and
+        # only without an agent session (its `processing` shows the bot at work).
         self.status = ThreadStatus(
             deps.writer,
             request.team_id,
             request.channel,
             request.thread_ts or request.message_ts,
             enabled=request.channel.startswith("D"),
+            session=lambda: self.session,
         )
         self.progress = TurnProgress(reply)  # task cards on native streams
         self.started = deps.clock.now()
@@ -120,6 +129,7 @@ class Turn:
         self._thinking_shown = -1  # the whole seconds last shown
         reply.on_roll = self._save_soon  # save where each message starts as soon as it exists
         self._lost = False  # another replica took the reply over: it is theirs to end
+        self.unstored: dict[str, str] = {}  # tool results used in this turn, never stored
 
     def stop(self) -> None:
         """Stop this turn: the model request is closed and the reply says it was stopped."""
@@ -163,7 +173,7 @@ class Turn:
             await self.status.close()
             self.progress.ended(ReplyStatus.INTERRUPTED)
             try:
-                await self.reply.finish((self.shown + texts.INTERRUPTED).strip())
+                await self._finish_reply((self.shown + texts.INTERRUPTED).strip())
             except Exception:
                 logger.exception("final edit failed")
             self.observed.finish("interrupted")
@@ -177,12 +187,23 @@ class Turn:
         if status == ReplyStatus.COMPLETE:
             final += self._finishing_touches()
         try:
-            await self.reply.finish(final)
+            await self._finish_reply(final)
         except Exception:
             logger.exception("final edit failed")
         self.observed.finish(status)
         await self._save_end(status)
         await self._record_usage(status)
+
+    async def _finish_reply(self, text: str) -> None:
+        """End the reply, and the thread's agent session (`active`) with it."""
+        native = isinstance(self.reply, NativeReply) and await self.session.is_agent()
+        if native:  # the last chat.stopStream moves the session on
+            self.reply.session_status = "active"  # type: ignore[union-attr]
+        try:
+            await self.reply.finish(text)
+        finally:
+            ended = native and bool(getattr(self.reply, "session_ended", False))
+            await self.session.end(by_stream=ended)
 
     async def _record_usage(self, status: ReplyStatus) -> None:
         if self.deps.usage is not None:
@@ -256,6 +277,9 @@ class Turn:
                 if m.id != self.row_id and (m.role != "assistant" or m.content or m.tool_calls)
             ]
             chat = await chat_history.build(kept, team_id=self.key.team_id, names=deps.names)
+            for message in chat:  # what this turn's tools found but the history does not keep
+                if message.get("role") == "tool" and message.get("tool_call_id") in self.unstored:
+                    message["content"] = self.unstored[message["tool_call_id"]]
             # Strict chat templates (Gemma, Mistral, Llama, Qwen) refuse anything but one
             # system message and alternating turns: merge and fold after fitting.
             messages = template.alternate(history.fit(self.settings.system_prompt, chat, budget))
@@ -305,7 +329,7 @@ class Turn:
 
     async def _one_round(self, messages: list[dict[str, Any]]) -> str:
         deps = self.deps
-        offered = deps.tools.only(only_servers(self.settings.mcp_servers))
+        offered = self._offered_tools()
         tools = (offered.specs() or None) if self.settings.tools else None
         calls: ToolCallsReady | None = None
         finish = "stop"
@@ -374,23 +398,16 @@ class Turn:
         self.reply.update(self.shown, status=texts.tool_status(names))
         self.status.running(names)
         self.progress.tools_started(event.calls)
-        ctx = ToolContext(
-            team_id=self.key.team_id,
-            channel_id=self.key.channel_id,
-            thread_ts=self.key.thread_ts,
-            user_id=self.request.user_id,
-            client=deps.client,
-            participants=self.participants,
-        )
-        offered = deps.tools.only(only_servers(self.settings.mcp_servers))
         with tool_images.collecting() as self.images:
-            results = await offered.run_all(event.calls, ctx)
+            results = await self._offered_tools().run_all(event.calls, self._tool_context())
         self.observed.tools(event.calls, results)
         self.progress.tools_done(event.calls, results)
-        rows = [
-            NewMessage("tool", result.text, tool_call_id=call.id)
-            for call, result in zip(event.calls, results, strict=True)
-        ]
+        rows = []
+        for call, result in zip(event.calls, results, strict=True):
+            if result.stored is not None:
+                self.unstored[call.id] = result.text
+            kept = result.text if result.stored is None else result.stored
+            rows.append(NewMessage("tool", kept, tool_call_id=call.id))
         rows.append(
             NewMessage("assistant", "", slack_ts=self.reply.ts, status=ReplyStatus.STREAMING)
         )
@@ -398,6 +415,23 @@ class Turn:
         self.row_id = ids[-1]
         self.round_text = ""
         self.reply.update(self.shown, status=texts.tool_status(names, done=True))
+
+    def _tool_context(self) -> ToolContext:
+        return ToolContext(
+            team_id=self.key.team_id,
+            channel_id=self.key.channel_id,
+            thread_ts=self.key.thread_ts,
+            user_id=self.request.user_id,
+            client=self.deps.client,
+            participants=self.participants,
+            action_token=self.request.action_token,
+            search_token=self.deps.config.search_user_token,
+        )
+
+    def _offered_tools(self) -> ToolRegistry:
+        """Return the tools this turn offers (its channel's MCP choice, tools it can use)."""
+        chosen = self.deps.tools.only(only_servers(self.settings.mcp_servers))
+        return chosen.offered_in(self._tool_context())
 
     def _thinking(self) -> None:
         """Show that the model is reasoning, and for how long ("Thinking… 12 s")."""
