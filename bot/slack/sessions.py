@@ -6,9 +6,9 @@ Apps created from the older manifest keep `assistant.threads.setStatus`/`setTitl
 `AGENT_SESSIONS=auto` learns the choice per workspace from Slack's answer: a refusal that
 says the method is not for this app (`unknown_method`, `not_allowed_token_type`, ...)
 makes that workspace use assistant threads, logged once. The fact is forgotten after
-`FORGET_AFTER` (an admin may update the app's manifest) and when contradicted: an
-assistant-thread call refused the same way sends the workspace back to agent sessions.
-Other errors (rate limits, a bad channel) say nothing about the workspace and change nothing.
+`FORGET_AFTER` (an admin may update the app's manifest): agent sessions are tried again,
+and a call that lands proves them (a later refusal contradicts it again). Other errors
+(rate limits, a bad channel) say nothing about the workspace and change nothing.
 """
 
 from __future__ import annotations
@@ -54,7 +54,12 @@ class AgentSessions:
     mode: Mode = "auto"
     clock: Clock = field(default_factory=SystemClock)
     _assistant_since: dict[str, float] = field(default_factory=dict)  # team -> learned at
+    _agent_seen: set[str] = field(default_factory=set)  # teams where a session call landed
     _warned: set[tuple[str, str]] = field(default_factory=set)  # (team, what) logged once
+
+    def known_agent(self, team_id: str) -> bool:
+        """Tell whether this workspace is known to use agent sessions (a call landed)."""
+        return self.mode == "agent" or (self.uses_agent(team_id) and team_id in self._agent_seen)
 
     def uses_agent(self, team_id: str) -> bool:
         """Tell whether this workspace's threads get agent sessions (as far as known now)."""
@@ -99,6 +104,7 @@ class AgentSessions:
             return False
         if response is None:
             return False
+        self._agent_seen.add(team_id)
         if STOP_NOT_SUBSCRIBED in _warnings(response):
             self._once(
                 team_id,
@@ -135,6 +141,7 @@ class AgentSessions:
             return
         if method.startswith("agents.sessions."):
             self._assistant_since[team_id] = self.clock.now()
+            self._agent_seen.discard(team_id)
             self._once(
                 team_id,
                 "assistant",
@@ -142,11 +149,6 @@ class AgentSessions:
                 "(Slack answered %s to %s)",
                 error,
                 method,
-            )
-        elif self._assistant_since.pop(team_id, None) is not None:  # contradicted
-            self._warned.discard((team_id, "assistant"))
-            logger.warning(
-                "workspace %s refused %s (%s): back to agent sessions", team_id, method, error
             )
 
     def _once(self, team_id: str, what: str, message: str, *args: Any) -> None:

@@ -79,7 +79,8 @@ def register(
             event, team_id, body.get("event_id"), context.bot_user_id or ""
         )
         key = ThreadKey(team_id, request.channel, request.thread_ts)
-        legacy = sessions is None or not sessions.uses_agent(team_id)
+        # Until a session call lands the workspace may be on the older manifest: title both.
+        legacy = sessions is None or not sessions.known_agent(team_id)
         with contextlib.suppress(StorageUnavailable):
             if legacy and not await store.has_thread(key):
                 try:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.testing.server import FakeServer
+from bot.testing.slack_agents import AgentsMixin
 from bot.testing.slack_files import SlackFilesMixin
 from bot.testing.slack_surfaces import SurfacesMixin
 from bot.testing.slack_workspace import Json, SlackError, SlackWorkspace
@@ -81,7 +82,9 @@ async def _parse_args(request: web.Request) -> Json:
     return args
 
 
-class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, SlackFilesMixin):
+class FakeSlack(
+    FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, SlackFilesMixin, AgentsMixin
+):
     """Emulate the subset of the Slack Web API the bot uses, recording every call."""
 
     def __init__(
@@ -98,6 +101,8 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         )
         self._init_surfaces()
         self.api_methods.update(self.surface_methods())
+        self._init_agents()
+        self.api_methods.update(self.agent_methods())
         self.calls: list[Call] = []
         self.rate_limited = 0
         self._failures: dict[str, list[_Failure]] = {}
