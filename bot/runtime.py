@@ -244,9 +244,7 @@ class Runtime:
             names=DisplayNames(self.client),
             sessions=AgentSessions(writer, mode=s.agent_sessions, clock=self.clock),
         )
-        self.stop_relay = StopRelay(
-            dispatcher, writer, redis=self.redis, prefix=s.redis_key_prefix
-        )
+        self.stop_relay = StopRelay(dispatcher, writer, redis=self.redis, prefix=s.redis_key_prefix)
         self.bot = create_app(
             client=self.client,
             signing_secret=s.slack_signing_secret,

@@ -41,4 +41,3 @@ def register(app: AsyncApp, *, relay: StopRelay) -> None:
         if not here or any(live.request.user_id != user_id for live in here):
             request = replace(request, admin=await is_admin(client, user_id))
         await relay.stop(request)
-

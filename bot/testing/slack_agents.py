@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
 
 from bot.testing.slack_workspace import Json, SlackError, _require
 

@@ -196,13 +196,14 @@ class Turn:
 
     async def _finish_reply(self, text: str) -> None:
         """End the reply, and the thread's agent session (`active`) with it."""
-        native = isinstance(self.reply, NativeReply) and await self.session.is_agent()
-        if native:  # the last chat.stopStream moves the session on
-            self.reply.session_status = "active"  # type: ignore[union-attr]
+        reply = self.reply
+        native = isinstance(reply, NativeReply) and await self.session.is_agent()
+        if isinstance(reply, NativeReply) and native:  # the last stopStream moves it on
+            reply.session_status = "active"
         try:
-            await self.reply.finish(text)
+            await reply.finish(text)
         finally:
-            ended = native and bool(getattr(self.reply, "session_ended", False))
+            ended = isinstance(reply, NativeReply) and native and reply.session_ended
             await self.session.end(by_stream=ended)
 
     async def _record_usage(self, status: ReplyStatus) -> None:

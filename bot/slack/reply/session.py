@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from bot.slack.sessions import AgentSessions
+from bot.slack.sessions import AgentSessions, SessionStatus
 
 TITLE_CHARS = 60
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
@@ -77,13 +77,13 @@ class ThreadSession:
         if not by_stream:
             await self._set("active")
 
-    async def _set(self, status: str, *, title: str | None = None) -> bool:
+    async def _set(self, status: SessionStatus, *, title: str | None = None) -> bool:
         assert self.sessions is not None
         return await self.sessions.set_status(
             self.team_id,
             self.channel,
             self.thread_ts,
-            status,  # type: ignore[arg-type]
+            status,
             title=title,
             initiator=self.user_id,
         )
