@@ -209,6 +209,7 @@ class Runtime:
             lambda: writer.rate_limited,
         )
         model = chat_model(s, self.openai)
+        self.sessions = AgentSessions(writer, mode=s.agent_sessions, clock=self.clock)
         self.files = file_reader(
             s,
             SlackFiles(
@@ -242,7 +243,7 @@ class Runtime:
             usage=usage,
             files=self.files,
             names=DisplayNames(self.client),
-            sessions=AgentSessions(writer, mode=s.agent_sessions, clock=self.clock),
+            sessions=self.sessions,
         )
         self.stop_relay = StopRelay(dispatcher, writer, redis=self.redis, prefix=s.redis_key_prefix)
         self.bot = create_app(
@@ -287,7 +288,9 @@ class Runtime:
     async def _recover(self, store: Store, writer: SlackWriter, *, startup: bool = False) -> None:
         """End replies and claimed messages a crashed process left, in Slack and the DB."""
         limit = self.settings.slack_message_max_chars
-        await recover(self.replicas, store, writer, limit=limit, startup=startup)
+        await recover(
+            self.replicas, store, writer, limit=limit, startup=startup, sessions=self.sessions
+        )
 
     async def _watch_replicas(self, store: Store, writer: SlackWriter) -> None:
         """Beat for this replica and take over replies of replicas that stopped beating."""
