@@ -114,26 +114,6 @@ class AgentSessions:
             )
         return True
 
-    async def rename(self, team_id: str, channel: str, thread_ts: str, title: str) -> bool:
-        """Change the title of the thread's session; tell whether it landed."""
-        if not self.uses_agent(team_id):
-            return False
-        try:
-            await self.writer.call(
-                team_id,
-                "agents.sessions.rename",
-                must_land=False,
-                channel_id=channel,
-                thread_ts=thread_ts,
-                title=title,
-            )
-        except SlackApiError as exc:
-            self.refused(team_id, "agents.sessions.rename", _error(exc))
-            return False
-        except SlackWriteFailed:
-            return False
-        return True
-
     def refused(self, team_id: str, method: str, error: str) -> None:
         """Learn from Slack refusing `method` in a workspace (only errors that prove a choice)."""
         if self.mode != "auto" or error not in NOT_FOR_THIS_APP:

@@ -31,7 +31,6 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "assistant.threads.setSuggestedPrompts": {"assistant:write"},
     "assistant.threads.setTitle": {"assistant:write"},
     "agents.sessions.setStatus": {"chat:write"},
-    "agents.sessions.rename": {"chat:write"},
     # Real-time Search: each channel type needs its scope (files: search:read.files).
     "assistant.search.context": {
         "search:read.public",
