@@ -159,3 +159,22 @@ async def test_a_configured_user_token_searches_public_channels_only(harness: Ha
     assert search.token == "xoxp-search" and "action_token" not in search.args
     assert search.args["channel_types"] == "public_channel"
     assert BUDGET not in tool_messages(bot.llm.requests[1])[0]
+
+
+async def test_public_results_stay_out_of_a_thread_where_someone_cannot_see_them(
+    bot: Harness,
+) -> None:
+    seed(bot)
+    bot.slack.add_channel("C1", "general", members=["U1", "U3", "UBOT"])
+    bot.slack.add_user("U3", is_restricted=True)  # a guest, not in #launches
+    bot.llm.script(text_reply("Hi!"), SEARCH, text_reply("I can't share that here."))
+    root = await bot.mention("hello", user="U3")
+    await bot.wait_reply_done("C1", root["ts"])
+    event = channel_message("<@UBOT> When does Gizmo launch?", thread_ts=root["ts"])
+    event["action_token"] = bot.slack.issue_action_token("U1")
+    await bot.send({**event, "type": "app_mention"})
+    await bot.wait_reply_done("C1", root["ts"], count=2)
+    [result] = tool_messages(bot.llm.requests[2])
+    found = json.loads(result)
+    assert found["results"] == [] and LAUNCH not in result
+    assert found["withheld"].startswith("2 more result")
