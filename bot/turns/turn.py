@@ -196,15 +196,14 @@ class Turn:
 
     async def _finish_reply(self, text: str) -> None:
         """End the reply, and the thread's agent session (`active`) with it."""
-        reply = self.reply
-        native = isinstance(reply, NativeReply) and await self.session.is_agent()
-        if isinstance(reply, NativeReply) and native:  # the last stopStream moves it on
-            reply.session_status = "active"
+        agent = await self.session.is_agent()
+        native = self.reply if isinstance(self.reply, NativeReply) and agent else None
+        if native is not None:  # the last chat.stopStream moves the session on
+            native.session_status = "active"
         try:
-            await reply.finish(text)
+            await self.reply.finish(text)
         finally:
-            ended = isinstance(reply, NativeReply) and native and reply.session_ended
-            await self.session.end(by_stream=ended)
+            await self.session.end(by_stream=native is not None and native.session_ended)
 
     async def _record_usage(self, status: ReplyStatus) -> None:
         if self.deps.usage is not None:
