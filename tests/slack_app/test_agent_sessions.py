@@ -193,3 +193,18 @@ async def test_missing_stop_subscription_warning_is_logged_once(
     await bot.settle()
     warned = [r for r in caplog.records if "agent_session_stopped" in r.getMessage()]
     assert len(warned) == 1
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_agent_sessions_setting_fixes_the_choice(harness: Harness) -> None:
+    bot = await harness.start(agent_sessions="assistant")
+    bot.llm.script(text_reply("One."))
+    thread_ts = next_ts()
+    await bot.send(dm("first question", thread_ts=thread_ts))
+    await bot.wait_reply_done("D1", thread_ts)
+    await bot.settle()
+    assert bot.slack.calls_to("agents.sessions.setStatus") == []
+    assert bot.slack.calls_to("assistant.threads.setStatus")
+    assert [c.args["title"] for c in bot.slack.calls_to("assistant.threads.setTitle")] == [
+        "first question"
+    ]
