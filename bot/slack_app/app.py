@@ -181,8 +181,9 @@ def create_app(
         uninstall.register_single_token(bolt)
     deletions.register(bolt, Privacy(store.engine), metrics)  # before the message listener
     assistant.register(bolt, store=store, submit=bot.submit, sessions=dispatcher.sessions)
-    interactions.register(bolt, dispatcher=dispatcher, store=store)
-    agent_stop.register(bolt, relay=stop_relay or StopRelay(dispatcher, dispatcher.writer))
+    relay = stop_relay or StopRelay(dispatcher, dispatcher.writer)
+    interactions.register(bolt, dispatcher=dispatcher, store=store, relay=relay)
+    agent_stop.register(bolt, relay=relay)
     if channels is not None and config_command_name:
         config_modal.register(
             bolt,

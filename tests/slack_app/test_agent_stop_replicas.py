@@ -12,7 +12,9 @@ import redis.asyncio as aioredis
 
 from bot import texts
 from bot.db.store import ThreadKey
+from bot.slack.reply.markup import STOP_ACTION
 from bot.testing.harness import Harness, text_of
+from bot.testing.interactive import click
 from bot.testing.openai import FakeOpenAI, text_reply
 from bot.testing.slack import FakeSlack
 from bot.usage.record import UsageLedger
@@ -85,3 +87,21 @@ async def test_agent_session_stopped_on_the_other_replica_stops_the_answer(
     await a.settle()
     records = [r.status async for r in UsageLedger(a.runtime.engine).records()]
     assert records == ["stopped"], "the stopped answer's usage is recorded"
+
+
+async def test_stop_button_clicked_on_the_other_replica_stops_the_answer(
+    replicas: tuple[Harness, Harness],
+) -> None:
+    a, b = replicas
+    a.llm.script(text_reply(SLOW, delay=0.02))
+    event = await a.mention("tell me a long story")
+
+    def streaming() -> list[dict]:
+        return [m for m in a.slack.bot_messages("C1") if text_of(m).startswith("word")]
+
+    await a.slack.wait_for(lambda: bool(streaming()), timeout=10)
+    status, _ = await b.interact(click(streaming()[0], STOP_ACTION, user="U1"))
+    assert status == 200
+    replies = await a.wait_reply_done("C1", event["ts"])
+    assert text_of(replies[0]).endswith(texts.STOPPED_BY_USER.strip())
+    assert a.slack.calls_to("chat.postEphemeral") == [], "no 'nothing to stop' note"
