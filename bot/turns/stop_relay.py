@@ -61,7 +61,7 @@ class StopRelay:
         )
 
     async def stop(self, request: StopRequest) -> bool:
-        """Stop the thread's answer here, or relay the request; tell if it was acted on."""
+        """Stop the thread's answer here, or relay it; tell whether anyone could act on it."""
         here = self.running_here(request)
         if here:
             await self._apply(request, here)
@@ -70,11 +70,12 @@ class StopRelay:
             logger.info("no answer runs in thread %s to stop", request.thread_ts)
             return False
         try:
-            await self.redis.publish(self.channel, json.dumps(asdict(request)))
+            receivers = await self.redis.publish(self.channel, json.dumps(asdict(request)))
         except Exception as exc:  # noqa: BLE001 - costs this one request
             logger.warning("could not relay a stop request (%s)", type(exc).__name__)
             return False
-        return True
+        # This replica hears its own request: only another listener could act on it.
+        return int(receivers or 0) > (1 if self.listening.is_set() else 0)
 
     async def listen(self) -> None:
         """Take stop requests from the other replicas until cancelled (reconnecting)."""
