@@ -105,3 +105,29 @@ async def test_stop_button_clicked_on_the_other_replica_stops_the_answer(
     replies = await a.wait_reply_done("C1", event["ts"])
     assert text_of(replies[0]).endswith(texts.STOPPED_BY_USER.strip())
     assert a.slack.calls_to("chat.postEphemeral") == [], "no 'nothing to stop' note"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_late_click_with_redis_and_one_replica_still_says_too_late(
+    harness: Harness,
+) -> None:
+    client: Any = aioredis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception:
+        pytest.skip("Redis is not reachable here (CI runs these)")
+    finally:
+        await client.aclose()
+    bot = await harness.start(redis_url=REDIS_URL, redis_key_prefix=f"t-{uuid.uuid4().hex}:")
+    assert bot.runtime is not None
+    await bot.slack.wait_for(bot.runtime.stop_relay.listening.is_set)
+    bot.llm.script(text_reply("Short answer."))
+    event = await bot.mention("quick one")
+    await bot.wait_reply_done("C1", event["ts"])
+    post = bot.slack.calls_to("chat.postMessage")[0]
+    message = {**bot.slack.message("C1", post.response["ts"]), "blocks": post.args["blocks"]}
+    await bot.interact(click(message, STOP_ACTION, user="U1"))
+    await bot.slack.wait_for(lambda: bool(bot.slack.calls_to("chat.postEphemeral")))
+    assert [c.args["text"] for c in bot.slack.calls_to("chat.postEphemeral")] == [
+        texts.STOP_TOO_LATE
+    ]
