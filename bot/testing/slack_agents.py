@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from bot.testing.slack_workspace import Json, SlackError, _require
+from bot.testing.slack_rules import Json, SlackError, require
 
 SESSION_STATUSES = {"processing", "active", "suspended", "closed"}
 SEARCH_LIMIT = 20
@@ -75,7 +75,7 @@ class AgentsMixin:
     def _session_status(self, args: Json) -> Json:
         if self.agent_sessions_error:
             raise SlackError(self.agent_sessions_error)
-        _require(args, "channel_id", "status")
+        require(args, "channel_id", "status")
         status = args["status"]
         if status not in SESSION_STATUSES:
             raise SlackError("invalid_arguments", detail="status")
@@ -93,7 +93,7 @@ class AgentsMixin:
     def _session_rename(self, args: Json) -> Json:
         if self.agent_sessions_error:
             raise SlackError(self.agent_sessions_error)
-        _require(args, "channel_id", "title")
+        require(args, "channel_id", "title")
         session = self.sessions.get((args["channel_id"], str(args.get("thread_ts") or "")))
         if session is None:
             raise SlackError("session_not_found")
@@ -115,7 +115,7 @@ class AgentsMixin:
     # ---- Real-time Search -------------------------------------------------------------
 
     def _search(self, args: Json) -> Json:
-        _require(args, "query")
+        require(args, "query")
         token = self.caller_token or ""
         if token.startswith("xoxp-"):
             user = self.user_tokens.get(token)

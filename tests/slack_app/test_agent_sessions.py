@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from bot import texts
-from bot.db.store import ThreadKey
+from bot.db.records import ThreadKey
 from bot.testing.harness import Harness, dm, next_ts, text_of
 from bot.testing.openai import text_reply, tool_call_reply
 from bot.usage.record import UsageLedger

@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot import texts
-from bot.db.store import ThreadKey
+from bot.db.records import ThreadKey
 from bot.slack.reply.markup import STOP_ACTION
 from bot.testing.harness import Harness, text_of
 from bot.testing.interactive import click

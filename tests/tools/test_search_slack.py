@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.db.store import ThreadKey
+from bot.db.records import ThreadKey
 from bot.testing.harness import Harness, channel_message, dm, next_ts, text_of
 from bot.testing.openai import text_reply, tool_call_reply
 from bot.tools.slack_search import REFUSED
