@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     usage_limit_channel_daily_tokens: int | None = Field(default=None, gt=0)
     usage_limit_team_monthly_tokens: int | None = Field(default=None, gt=0)
     usage_limit_exempt: Literal["", "none", "admins"] = ""
+    # Tokens an answer in flight holds against the limits for each model round, until the
+    # round's usage is known (near a limit, an answer that would not fit runs alone).
+    usage_reserve_tokens: int = Field(default=2000, ge=1)
     usage_timezone: str = "UTC"  # where a day and a month begin and end
     usage_command: str = "/llm-usage"  # slash command showing usage ("" = off)
     model_prices: Prices = Field(default_factory=dict)  # JSON, price per 1M tokens

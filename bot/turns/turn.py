@@ -40,6 +40,7 @@ from bot.turns.chat_history import DisplayNames, to_chat  # noqa: F401 - to_chat
 from bot.turns.progress import TurnProgress
 from bot.turns.request import TurnConfig, TurnRequest
 from bot.usage.meter import UsageMeter
+from bot.usage.reservations import Hold
 from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class Turn:
         self._thinking_shown = -1  # the whole seconds last shown
         reply.on_roll = self._save_soon  # save where each message starts as soon as it exists
         self._lost = False  # another replica took the reply over: it is theirs to end
+        self.hold: Hold | None = None  # what admission reserved against the usage limits
 
     def stop(self) -> None:
         """Stop this turn: the model request is closed and the reply says it was stopped."""
@@ -186,7 +188,9 @@ class Turn:
 
     async def _record_usage(self, status: ReplyStatus) -> None:
         if self.deps.usage is not None:
-            await self.deps.usage.record(self.meter, status, self.deps.clock.now() - self.started)
+            duration = self.deps.clock.now() - self.started
+            stopped = status == ReplyStatus.STOPPED
+            await self.deps.usage.record(self.meter, status, duration, self.hold, stopped=stopped)
 
     def _finishing_touches(self) -> str:
         """Offer feedback buttons and return the usage footer (if on) for a complete answer."""
@@ -242,6 +246,10 @@ class Turn:
         retried_context = False
         rounds = 0
         while True:
+            if self.hold is not None and deps.usage is not None:  # settle, check again, hold
+                check = self.meter.rounds > 0
+                if reached := await deps.usage.next_round(self.hold, self.meter, check=check):
+                    return ("\n\n" if self.shown else "") + reached.sentence()
             stored = await deps.store.history(self.key, limit=deps.config.history_rows)
             self.participants = frozenset(
                 [self.request.user_id, *(m.user_id for m in stored if m.user_id)]
