@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     turn_deadline: float = Field(default=600.0, gt=0)
     # Answers streaming at once in this process; later ones wait for a slot (0 = no cap).
     max_concurrent_answers: int = Field(default=500, ge=0)
+    # One person's answers streaming at once; the rest of theirs wait (0: no cap of its own).
+    max_concurrent_answers_per_user: int = Field(default=0, ge=0)
     shutdown_grace: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
 

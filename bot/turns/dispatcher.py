@@ -103,11 +103,11 @@ class Dispatcher:
     admission: Admission = field(init=False)  # MAX_CONCURRENT_ANSWERS
 
     def __post_init__(self) -> None:
-        self.admission = Admission(self.config.max_concurrent)
+        self.admission = Admission(self.config.max_concurrent, self.config.max_concurrent_per_user)
 
     async def handle(self, request: TurnRequest) -> None:
         """Answer `request` once, even when Slack delivers it several times."""
-        target = ReplyTarget(request.team_id, request.channel, request.thread_ts)
+        target = ReplyTarget(request.team_id, request.channel, request.thread_ts, request.user_id)
         key = ThreadKey(request.team_id, request.channel, request.thread_ts)
         held = False  # the claim is ours
         try:
@@ -174,7 +174,7 @@ class Dispatcher:
 
     async def decline(self, request: TurnRequest) -> None:
         """Tell the asker a message that arrived while shutting down was not answered."""
-        target = ReplyTarget(request.team_id, request.channel, request.thread_ts)
+        target = ReplyTarget(request.team_id, request.channel, request.thread_ts, request.user_id)
         try:
             claimed = await self.store.claim(
                 request.team_id, request.channel, request.message_ts, request.event_id

@@ -68,7 +68,8 @@ class TurnDeps:
     clock: Clock
     metrics: Metrics
     config: TurnConfig
-    answer_slot: Callable[[], AbstractAsyncContextManager[None]]  # a streaming slot (FIFO)
+    # a streaming slot for an asker ("team:user"), handed out person by person
+    answer_slot: Callable[[str], AbstractAsyncContextManager[None]]
     names: DisplayNames | None = None  # labels who said what in threads with several people
     usage: UsageTracker | None = None  # usage records and limits
     files: FileReader | None = None  # reads files on questions; knows which models are blind
@@ -234,7 +235,7 @@ class Turn:
         The deadline is made once the slot is held (asyncio.timeout fixes its end when it is
         created), so time spent waiting does not count; Stop works while waiting too.
         """
-        async with self.deps.answer_slot():
+        async with self.deps.answer_slot(f"{self.key.team_id}:{self.request.user_id}"):
             self.started = self.deps.clock.now()
             self._deadline = asyncio.timeout(self.deps.config.turn_deadline)
             async with self._deadline:
