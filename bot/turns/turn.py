@@ -56,6 +56,10 @@ class _Stopped(Exception):  # noqa: N818 - internal control flow, never leaves t
     """The user stopped the reply in Slack."""
 
 
+class _OverLimit(Exception):  # noqa: N818 - internal control flow, never leaves this module
+    """A usage limit stops the answer before its next model request (the sentence)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TurnDeps:
     """What a turn works with, handed over by whoever starts it (`Dispatcher.turn_deps`)."""
@@ -247,10 +251,6 @@ class Turn:
         retried_context = False
         rounds = 0
         while True:
-            if self.hold is not None and deps.usage is not None:  # settle, check again, hold
-                check = self.meter.rounds > 0
-                if reached := await deps.usage.next_round(self.hold, self.meter, check=check):
-                    return ("\n\n" if self.shown else "") + reached.sentence()
             stored = await deps.store.history(self.key, limit=deps.config.history_rows)
             self.participants = frozenset(
                 [self.request.user_id, *(m.user_id for m in stored if m.user_id)]
@@ -276,6 +276,8 @@ class Turn:
                 messages = parts.without_images(messages)
             try:
                 outcome = await self._one_round(messages)
+            except _OverLimit as reached:  # a usage limit stops the answer before this request
+                return ("\n\n" if self.shown else "") + str(reached)
             except ContextTooLong:
                 if retried_context or self.round_text:
                     raise
@@ -293,6 +295,12 @@ class Turn:
             return {"length": texts.LENGTH_LIMIT, "content_filter": texts.CONTENT_FILTERED}.get(
                 outcome, ""
             )
+
+    async def _hold_request(self) -> None:
+        """Settle the usage so far and hold the next request; raise _OverLimit at a limit."""
+        if self.hold is not None and self.deps.usage is not None:
+            if reached := await self.deps.usage.next_round(self.hold, self.meter):
+                raise _OverLimit(reached.sentence())
 
     def _sees_images(self) -> bool:
         """Tell whether images (in history too) go to this turn's model (VISION)."""
@@ -319,6 +327,7 @@ class Turn:
         calls: ToolCallsReady | None = None
         finish = "stop"
         self.meter.asked(messages, tools)
+        await self._hold_request()
         async for event in deps.model.stream(
             messages,
             tools=tools,
@@ -350,6 +359,7 @@ class Turn:
                 self._persist_maybe()
             elif isinstance(event, StreamRetry):
                 logger.info("resuming stream (attempt %d)", event.attempt)
+                await self._hold_request()  # a resumed attempt is a request of its own
             elif isinstance(event, ToolCallsReady):
                 calls = event  # run once the stream has ended, whatever its finish_reason
             elif isinstance(event, RoundDone):

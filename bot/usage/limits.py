@@ -46,15 +46,16 @@ class Reached:
         return texts.usage_limit_reached(self.scope, self.limit, self.resets)
 
 
-def refusal(scopes: list[Scope], *, estimate: int | None) -> Verdict:
-    """Return the verdict for admission (`estimate` set) or for a next round (None)."""
+def refusal(scopes: list[Scope], *, estimate: int, own: bool) -> Verdict:
+    """Return the verdict for a new answer, or (`own`: its row is counted) for a next round."""
 
     def verdict(tallies: dict[str, Tally]) -> str | None:
         for scope in scopes:
             tally = tallies[scope.name]
+            others = tally.answers - own  # other answers in flight for this limit
             if tally.total >= scope.cap:
                 return scope.name
-            if estimate is not None and tally.total + estimate > scope.cap and tally.answers:
+            if tally.total + estimate > scope.cap and others > 0:
                 return scope.name  # near the limit: one answer at a time
         return None
 
@@ -101,7 +102,7 @@ class LimitCheck:
     ) -> Reached | None:
         """Reserve `estimate` for a new answer, or return the limit that refuses it."""
         scopes = self.scopes(hold, now)
-        verdict = refusal(scopes, estimate=estimate)
+        verdict = refusal(scopes, estimate=estimate, own=False)
         refused, tallies = await self.book.admit(
             hold, scopes, verdict, estimate=estimate, now=now, expires=expires
         )
@@ -109,18 +110,19 @@ class LimitCheck:
             return None
         if self.limits.exempt_admins and is_admin is not None and await is_admin(hold.user_id):
             await self.book.force(hold, estimate=estimate, now=now, expires=expires)
+            hold.exempt = True
             return None
         return _reached(scopes, refused, tallies)
 
     async def next_round(
         self, hold: Hold, now: datetime, *, spent: int, estimate: int, expires: datetime
     ) -> Reached | None:
-        """Settle what the answer spent; return the limit it used up (it stops), or None."""
+        """Settle what the answer spent; return the limit that stops it before its next round."""
         scopes = self.scopes(hold, now)
         refused = await self.book.settle(
             hold,
             scopes,
-            refusal(scopes, estimate=None),
+            None if hold.exempt else refusal(scopes, estimate=estimate, own=True),
             spent=spent,
             estimate=estimate,
             now=now,

@@ -90,6 +90,11 @@ class UsageMeter:
             self._prompt_estimate += estimate_tokens(json.dumps(tools))
         self._begin()
 
+    @property
+    def prompt_estimate(self) -> int:
+        """Return the estimated prompt tokens of the round under way."""
+        return self._prompt_estimate
+
     def saw(self, event: StreamEvent) -> None:
         """Note one stream event of the current round."""
         if isinstance(event, TextDelta):

@@ -59,6 +59,7 @@ class Hold:
     channel_id: str
     user_id: str
     id: int | None = None
+    exempt: bool = False  # an admin exempt from the limits: held (others see it), never stopped
 
 
 # Decide from the tallies: the name of the scope that refuses, or None to go ahead.

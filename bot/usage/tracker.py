@@ -78,36 +78,29 @@ class UsageTracker:
         )
         return reached
 
-    async def next_round(self, hold: Hold, meter: UsageMeter, *, check: bool) -> Reached | None:
-        """Settle what the answer spent so far and hold its next round; None: go on.
+    async def next_round(self, hold: Hold, meter: UsageMeter) -> Reached | None:
+        """Before each model request: settle what the answer spent, check, hold the request.
 
-        With `check` (after a tool round) the limit is checked again: a used-up limit stops
-        the answer. A database that does not answer lets the round go on (logged).
+        The hold is the request's prompt (as `meter.asked` estimated it) plus `reserve` for
+        what comes back. Returns the limit that stops the answer here, or None to go on. A
+        database that does not answer lets the request go (logged).
         """
         if hold.id is None:
             return None
-        now, expires = self.now(), self._expiry(self.now())
+        now = self.now()
         try:
-            if check:
-                reached = await self._check.next_round(
-                    hold, now, spent=meter.tokens.total, estimate=self.reserve, expires=expires
-                )
-            else:  # the first round: renew the hold (the answer may have waited for a slot)
-                reached = None
-                await self.book.settle(
-                    hold,
-                    [],
-                    None,
-                    spent=meter.tokens.total,
-                    estimate=self.reserve,
-                    now=now,
-                    expires=expires,
-                )
+            reached = await self._check.next_round(
+                hold,
+                now,
+                spent=meter.tokens.total,
+                estimate=meter.prompt_estimate + self.reserve,
+                expires=self._expiry(now),
+            )
         except StorageUnavailable:
             logger.warning("could not settle the usage of the answer to %s", meter.message_ts)
             return None
         if reached is not None:
-            logger.info("usage limit used up (%s) between tool rounds", reached.scope)
+            logger.info("usage limit reached (%s) before a model request", reached.scope)
         return reached
 
     async def release(self, hold: Hold) -> None:
