@@ -46,16 +46,19 @@ class Reached:
         return texts.usage_limit_reached(self.scope, self.limit, self.resets)
 
 
-def refusal(scopes: list[Scope], *, estimate: int, own: bool) -> Verdict:
-    """Return the verdict for a new answer, or (`own`: its row is counted) for a next round."""
+def refusal(scopes: list[Scope], *, estimate: int) -> Verdict:
+    """Return the verdict on a request of `estimate` tokens, for a new answer or a next round.
+
+    For a next round the tallies count its own spending and only the answers admitted
+    before it, so near a limit the oldest answer goes on and the younger ones stop.
+    """
 
     def verdict(tallies: dict[str, Tally]) -> str | None:
         for scope in scopes:
             tally = tallies[scope.name]
-            others = tally.answers - own  # other answers in flight for this limit
             if tally.total >= scope.cap:
                 return scope.name
-            if tally.total + estimate > scope.cap and others > 0:
+            if tally.total + estimate > scope.cap and tally.answers:
                 return scope.name  # near the limit: one answer at a time
         return None
 
@@ -102,7 +105,7 @@ class LimitCheck:
     ) -> Reached | None:
         """Reserve `estimate` for a new answer, or return the limit that refuses it."""
         scopes = self.scopes(hold, now)
-        verdict = refusal(scopes, estimate=estimate, own=False)
+        verdict = refusal(scopes, estimate=estimate)
         refused, tallies = await self.book.admit(
             hold, scopes, verdict, estimate=estimate, now=now, expires=expires
         )
@@ -122,7 +125,7 @@ class LimitCheck:
         refused = await self.book.settle(
             hold,
             scopes,
-            None if hold.exempt else refusal(scopes, estimate=estimate, own=True),
+            None if hold.exempt else refusal(scopes, estimate=estimate),
             spent=spent,
             estimate=estimate,
             now=now,

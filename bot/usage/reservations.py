@@ -44,7 +44,7 @@ class Tally:
 
     used: int = 0  # stored records since the period began
     in_flight: int = 0  # live reservations: spent + held
-    answers: int = 0  # live reservations
+    answers: int = 0  # live reservations (for a next round: the older ones only)
 
     @property
     def total(self) -> int:
@@ -128,8 +128,9 @@ class Reservations:
             found = await session.execute(update(r).where(r.id == hold.id).values(**values))
             if not found.rowcount:  # type: ignore[attr-defined]  # expired while it waited
                 hold.id = await _insert(session, hold, 0, spent, expires)
-            if verdict is not None:
-                refused = verdict(await _tallies(session, hold.team_id, scopes, now))
+            if verdict is not None:  # the older answers go first near a limit
+                tallies = await _tallies(session, hold.team_id, scopes, now, before=hold.id)
+                refused = verdict(tallies)
                 if refused is not None:
                     return refused
             await session.execute(update(r).where(r.id == hold.id).values(held=estimate))
@@ -164,9 +165,17 @@ async def _insert(
 
 
 async def _tallies(
-    session: AsyncSession, team_id: str, scopes: list[Scope], now: datetime
+    session: AsyncSession,
+    team_id: str,
+    scopes: list[Scope],
+    now: datetime,
+    *,
+    before: int | None = None,
 ) -> dict[str, Tally]:
-    """Sum records and live reservations for every scope, in one query."""
+    """Sum records and live reservations for every scope, in one query.
+
+    `before`: count only the answers admitted before that reservation (older ones).
+    """
     if not scopes:
         return {}
     rec, res = UsageRecord, UsageReservation
@@ -186,7 +195,10 @@ async def _tallies(
             )
             .scalar_subquery(),
             select(func.coalesce(func.sum(res.spent + res.held), 0)).where(*live).scalar_subquery(),
-            select(func.count()).select_from(res).where(*live).scalar_subquery(),
+            select(func.count())
+            .select_from(res)
+            .where(*live, *([res.id < before] if before is not None else []))
+            .scalar_subquery(),
         ]
     row = (await session.execute(select(*columns))).one()
     return {

@@ -26,9 +26,10 @@ from bot.testing.slack import FakeSlack
 
 PUBLIC, PRIVATE = "C1", "G1"
 USERS = ("U1", "U2")
-FAULTS = ("none", "slow", "cut", "400", "5xx", "lone_think", "refusal")
-CAP = 160  # USAGE_LIMIT_USER_DAILY_TOKENS: a few answers each, then clear refusals
-USAGE = {"prompt_tokens": 10, "completion_tokens": 10}
+FAULTS = ("none", "slow", "cut", "400", "5xx", "refusal")
+LONE_THINK = "lone_think"  # an answer about markup with a literal </think> (finding 1)
+CAP = 3000  # USAGE_LIMIT_USER_DAILY_TOKENS: a few answers each, then clear refusals
+USAGE = {"prompt_tokens": 300, "completion_tokens": 100}
 TOKEN = re.compile(r"\bq(\d+)\b")
 
 
@@ -90,6 +91,8 @@ def last_user_token(body: dict[str, Any]) -> int | None:
 class Interplay(RuleBasedStateMachine):
     """Mentions, follow-ups, Stop clicks, edits, deletions, files and faults, interleaved."""
 
+    faults: tuple[str, ...] = FAULTS
+
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
@@ -111,7 +114,7 @@ class Interplay(RuleBasedStateMachine):
         self.llm.responder = self._respond
         url = f"sqlite+aiosqlite:///{Path(self.tmp.name) / 'bot.db'}"
         self.bot = Harness(slack=self.slack, llm=self.llm, database_url=url)
-        await self.bot.start(usage_limit_user_daily_tokens=CAP, usage_reserve_tokens=20)
+        await self.bot.start(usage_limit_user_daily_tokens=CAP, usage_reserve_tokens=100)
 
     def _respond(self, body: dict[str, Any]) -> Reply:
         n = last_user_token(body)
@@ -147,7 +150,7 @@ class Interplay(RuleBasedStateMachine):
     @rule(
         user=st.sampled_from(USERS),
         private=st.booleans(),
-        fault=st.sampled_from(FAULTS),
+        fault=st.runner().flatmap(lambda m: st.sampled_from(m.faults)),
         twice=st.booleans(),
     )
     def mention(self, user: str, private: bool, fault: str, twice: bool) -> None:
@@ -156,7 +159,11 @@ class Interplay(RuleBasedStateMachine):
         self.run(self._send(question, twice=twice))
 
     @precondition(lambda self: bool(self.roots))
-    @rule(pick=st.integers(0, 99), user=st.sampled_from(USERS), fault=st.sampled_from(FAULTS))
+    @rule(
+        pick=st.integers(0, 99),
+        user=st.sampled_from(USERS),
+        fault=st.runner().flatmap(lambda m: st.sampled_from(m.faults)),
+    )
     def follow_up(self, pick: int, user: str, fault: str) -> None:
         root = self.roots[pick % len(self.roots)]
         question = self._new(root.channel, user, fault, thread_ts=root.ts)
@@ -275,6 +282,15 @@ class Interplay(RuleBasedStateMachine):
             for reply in replies:
                 shown = text_of(reply).strip()
                 assert shown and shown != "_Thinking…_", reply
+            if len(asked) == 1 and len(replies) == 1 and not asked[0].deleted:
+                self.a_whole_answer_or_a_clear_refusal(asked[0], text_of(replies[0]))
+
+    def a_whole_answer_or_a_clear_refusal(self, question: Question, shown: str) -> None:
+        """A question the model answers (no model error) shows its answer, or says why not."""
+        if question.fault in ("400", "5xx", "refusal"):
+            return  # the model failed or refused: the bot's clear sentence, or the refusal
+        clear = ("daily limit", "Stopped.", "Answer " + str(question.n))
+        assert any(part in shown for part in clear), (question, shown)
 
     async def no_limit_exceeded_by_more_than_one_round(self) -> None:
         from bot.usage.record import UsageLedger
@@ -290,3 +306,9 @@ class Interplay(RuleBasedStateMachine):
         await self.bot.close()
         await self.llm.__aexit__(None, None, None)
         await self.slack.__aexit__(None, None, None)
+
+
+class InterplayWithThinkTags(Interplay):
+    """The same, with answers that carry a literal `</think>` among the model's faults."""
+
+    faults = (*FAULTS, LONE_THINK)
