@@ -22,6 +22,7 @@ from typing import Any
 import openai
 
 from bot import texts
+from bot.llm.context_window import ContextWindows
 from bot.llm.errors import ModelError, give_up, http_transport, is_transient
 from bot.llm.events import (
     ReasoningDelta,
@@ -117,8 +118,10 @@ class ChatModel:
         max_tokens: int | None = None,
         reasoning_effort: str = "",
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        windows: ContextWindows | None = None,
     ) -> None:
         self.client = client
+        self.windows = windows  # the context windows the server reports (None: not asked)
         self.model = model
         self.policy = policy or StreamPolicy()
         self.max_tokens = max_tokens
@@ -126,6 +129,15 @@ class ChatModel:
         self.fallbacks = ParameterFallbacks()
         self._opens_think: set[str] = set()  # models whose template opens <think> itself
         self._sleep = sleep
+
+    async def history_budget(self, model: str, configured: int) -> int:
+        """Return the history budget for `model`: `configured`, or less to fit its window."""
+        return configured if self.windows is None else await self.windows.budget(model)
+
+    async def close(self) -> None:
+        """Close the HTTP session of the context-window lookups (the client is the owner's)."""
+        if self.windows is not None:
+            await self.windows.close()
 
     async def stream(
         self,
@@ -290,6 +302,8 @@ class ChatModel:
         if assembled:
             fields = {"reasoning_content": "".join(kept_reasoning)} if kept_reasoning else None
             yield ToolCallsReady(assembled, provider_fields=fields)
+        if self.windows is not None:
+            self.windows.answer_ended(kwargs["model"], finish_reason, usage)
         yield RoundDone(finish_reason=finish_reason, usage=usage)
 
     def _split(

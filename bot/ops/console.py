@@ -33,7 +33,6 @@ from bot.db.migrate import upgrade_async
 from bot.db.store import Store
 from bot.files.download import LocalFiles
 from bot.llm.client import openai_client
-from bot.runtime import chat_model, edit_limits, file_reader, turn_config
 from bot.settings import Settings
 from bot.slack.budget import EditBudget
 from bot.slack.reply.format import from_slack
@@ -45,6 +44,7 @@ from bot.tools.mcp.supervisor import McpSupervisor
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.request import TurnRequest
+from bot.wiring.builders import chat_model, edit_limits, file_reader, turn_config
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ async def run_console(
     config.reply_buttons = False
     dispatcher = Dispatcher(
         store=store,
-        model=chat_model(settings, llm),
+        model=(model := chat_model(settings, llm)),
         writer=writer,
         client=client,
         config=config,
@@ -246,6 +246,7 @@ async def run_console(
         out.write("\n")
         await budget.close()
         await mcp.stop()
+        await model.close()
         await llm.close()
         await engine.dispose()
         if files is not None:

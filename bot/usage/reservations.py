@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db.engine import create_sessionmaker
 from bot.db.models import UsageRecord, UsageReservation
-from bot.db.store import transaction
+from bot.db.transactions import transaction
 from bot.usage.record import utc
 
 

@@ -9,38 +9,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-
 from bot import texts
-from bot.db.engine import create_sessionmaker
-from bot.db.models import UsageRecord, UsageReservation
 from bot.slack.reply.markup import STOP_ACTION
 from bot.testing.clock import FakeWallClock
 from bot.testing.harness import Harness, text_of
 from bot.testing.interactive import click
 from bot.testing.openai import error_reply, text_reply, tool_call_reply
+from bot.testing.usage_checks import REFUSED_25, counted, reservations, used
 
-REFUSED = (
-    ":no_entry: You have used your daily limit of 25 tokens; it resets on 26 November at 00:00 UTC."
-)
-
-
-def used(prompt: int, completion: int) -> dict[str, int]:
-    return {"prompt_tokens": prompt, "completion_tokens": completion}
-
-
-async def counted(bot: Harness) -> tuple[int, int]:
-    """Return (usage records, total tokens) stored so far."""
-    assert bot.runtime is not None
-    async with create_sessionmaker(bot.runtime.engine)() as session:
-        rows = (await session.execute(select(UsageRecord.total_tokens))).scalars().all()
-    return len(rows), sum(rows)
-
-
-async def reservations(bot: Harness) -> int:
-    assert bot.runtime is not None
-    async with create_sessionmaker(bot.runtime.engine)() as session:
-        return int(await session.scalar(select(func.count()).select_from(UsageReservation)) or 0)
+REFUSED = REFUSED_25
 
 
 async def final_text(bot: Harness, event: dict, channel: str = "C1") -> str:

@@ -12,7 +12,8 @@ from bot.testing.clock import FakeWallClock
 from bot.testing.harness import Harness, text_of
 from bot.testing.openai import FakeOpenAI, text_reply
 from bot.testing.slack import FakeSlack
-from tests.usage.test_limits_hold import REFUSED, counted, reservations, used
+from bot.testing.usage_checks import REFUSED_25 as REFUSED
+from bot.testing.usage_checks import counted, reservations, used
 
 
 @pytest.fixture
