@@ -190,7 +190,7 @@ class FakeOpenAI(FakeServer, ContextWindowMixin):
         self.open_streams = 0
         self.disconnects = 0
         self.vision = True  # False: refuse requests with image parts, as text-only servers do
-        self._init_window()
+        self._init_window()  # context_window, window_reported_by, chat_template (/props)
         self._queue: deque[Reply] = deque()
         self._ids = 0
 

@@ -10,6 +10,7 @@ from bot.files.reader import FileReader
 from bot.files.workers import Extractors
 from bot.llm.client import ChatModel, StreamPolicy
 from bot.llm.context_window import ContextWindows
+from bot.llm.model_facts import ModelFacts
 from bot.settings import Settings
 from bot.slack.budget import Limit
 from bot.slack.reply.choose import ReplyStyle, budget_limits
@@ -25,6 +26,7 @@ def chat_model(s: Settings, client: openai.AsyncOpenAI) -> ChatModel:
         max_tokens=s.max_output_tokens,
         reasoning_effort=s.reasoning_effort.strip(),
         windows=context_windows(s),
+        facts=ModelFacts(ttl=s.model_facts_ttl),
     )
 
 
@@ -77,7 +79,9 @@ def file_reader(s: Settings, fetcher: Any) -> FileReader | None:
         return None
     return FileReader(
         fetcher=fetcher,
-        extractors=Extractors(s.file_workers),
+        extractors=Extractors(
+            s.file_workers, timeout=s.file_read_timeout, memory_mb=s.file_worker_memory_mb
+        ),
         max_bytes=s.file_max_bytes,
         max_files=s.files_max_per_question,
         vision=s.vision,
