@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from tests.interplay.machine import Interplay, InterplayWithThinkTags
+from tests.interplay.machine import Interplay
 
 
 def interplay_settings() -> settings:
@@ -39,14 +39,3 @@ LONG = pytest.mark.timeout(0 if os.environ.get("INTERPLAY_EXAMPLES") else 120)
 @LONG
 def test_interplay() -> None:
     run_state_machine_as_test(Interplay, settings=interplay_settings())
-
-
-@LONG
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 22 finding 1: one answer with a literal </think> makes the bot take every "
-    "later answer of that model as reasoning (':warning: Something went wrong'); fixed by "
-    "issue 22 item 1 (model facts, another branch). Remove this mark once that is merged.",
-)
-def test_interplay_with_lone_think_tags() -> None:
-    run_state_machine_as_test(InterplayWithThinkTags, settings=interplay_settings())
