@@ -299,3 +299,10 @@ async def test_a_server_that_echoes_the_key_does_not_print_it(
     code, text = await doctor()  # `doctor` fails the test on any secret in the output
     assert code == 1
     assert "Incorrect API key provided: [secret]" in line(text, "Streamed answer")
+
+
+async def test_search_scopes_are_optional(env: dict[str, str], slack: FakeSlack) -> None:
+    slack.granted_scopes.remove("search:read.private")
+    code, text = await doctor(no_model=True)
+    assert code == 0, text
+    assert "search_slack cannot use them: search:read.private" in line(text, "Slack scopes")
