@@ -122,8 +122,11 @@ class Rounds(ModelRound):
         if not parts.has_images(messages) or not parts.refused_images(exc):
             return False
         logger.warning("the model refused image parts (%s); asking again without", exc)
+        self.blind = True
+        if not parts.says_model_is_blind(exc):  # one file's trouble is this answer's alone
+            self.notes.append(texts.IMAGES_REFUSED)
+            return True
         why = f"an error naming the image input ({exc})"
         self.deps.model.learn(NO_IMAGES, why, self.settings.model)
-        self.blind = True
         self.notes.append(texts.VISION_REFUSED)
         return True
