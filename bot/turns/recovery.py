@@ -30,6 +30,7 @@ from bot.db.resumable import Question, Resumable
 from bot.db.store import Store
 from bot.slack.reply.interrupted import mark_interrupted, mark_not_answered
 from bot.slack.reply.markup import FEEDBACK_ACTION, STOP_ACTION, markdown_of
+from bot.slack.sessions import AgentSessions
 from bot.slack.writer import SlackWriter
 from bot.telemetry.scope import turn_scope
 
@@ -49,15 +50,21 @@ async def recover(
     resume: Resume | None = None,
     resumable: Resumable | None = None,
     max_age: float = 600.0,
+    sessions: AgentSessions | None = None,
 ) -> None:
-    """Resume, keep or mark orphaned replies; answer orphaned claims, in Slack and the DB."""
+    """Resume, keep or mark orphaned replies; answer orphaned claims, in Slack and the DB.
+
+    A thread's agent session left `processing` by a reply that is kept or marked (not
+    resumed) is set `active`.
+    """
 
     async def handle(left: UnfinishedReply) -> None:
         if not await replicas.take_over(left, ReplyStatus.STREAMING):
             return  # another replica got there first
         try:
             with turn_scope(left.key.team_id, left.key.channel_id):
-                await _finish(left, store, writer, limit, resume, resumable, max_age)
+                if not await _finish(left, store, writer, limit, resume, resumable, max_age):
+                    await _end_session(sessions, left.key, left.key.thread_ts)
         except Exception:
             logger.exception("could not finish reply %s; the next look tries again", left.slack_ts)
             with contextlib.suppress(Exception):
@@ -74,6 +81,7 @@ async def recover(
             with turn_scope(claim.key.team_id, claim.key.channel_id):
                 reply_ts = claim.reply_ts or await find_placeholder(writer, claim)
                 await mark_not_answered(writer, claim.key, reply_ts)
+                await _end_session(sessions, claim.key, claim.key.thread_ts or claim.message_ts)
         except Exception:
             logger.exception("could not mark message %s in Slack", claim.message_ts)
 
@@ -86,11 +94,11 @@ async def _finish(
     resume: Resume | None,
     resumable: Resumable | None,
     max_age: float,
-) -> None:
-    """Handle one reply this replica just took over (it is ours and still `streaming`)."""
+) -> bool:
+    """Handle one reply this replica just took over; tell whether it is being resumed."""
     if not left.slack_ts:  # nothing was ever shown
         await store.set_reply(left.id, status=ReplyStatus.INTERRUPTED)
-        return
+        return False
     # A round after tools starts a new row: the parts may be saved on an earlier one.
     parts = left.parts or await store.reply_parts(left.key, left.slack_ts)
     layout = [list(p) for p in parts] if parts else [[left.slack_ts, 0, ""]]
@@ -100,19 +108,20 @@ async def _finish(
         whole = len(layout) == 1 and left.content == await store.reply_text(left.key, left.slack_ts)
         content = final if whole and len(final) > len(left.content) else None
         await store.set_reply(left.id, content=content, status=ReplyStatus.COMPLETE)
-        return
+        return False
     if resume is not None and resumable is not None:
         age = await resumable.age(left.key, left.slack_ts)
         question = await resumable.question(left.key, left.slack_ts) if age <= max_age else None
         if question is not None:
             logger.warning("reply %s was left unfinished; resuming it", left.slack_ts)
             resume(left, question, layout)
-            return
+            return True
         logger.warning("reply %s is too old (%.0fs) or unknown to resume", left.slack_ts, age)
     logger.warning("reply %s was left unfinished; marking it interrupted", left.slack_ts)
     await store.set_reply(left.id, status=ReplyStatus.INTERRUPTED)
     shown = await store.reply_text(left.key, left.slack_ts)
     await mark_interrupted(writer, left.key, left.slack_ts, shown, limit=limit, parts=parts)
+    return False
 
 
 async def read_back_final(
@@ -150,6 +159,12 @@ async def read_back_final(
         shown = markdown_of(message)
         return shown if shown and shown != texts.PLACEHOLDER else None
     return None
+
+
+async def _end_session(sessions: AgentSessions | None, key: ThreadKey, thread_ts: str) -> None:
+    """Leave the thread's agent session `active` (a top-level DM reply has none to end)."""
+    if sessions is not None and thread_ts:
+        await sessions.set_status(key.team_id, key.channel_id, thread_ts, "active")
 
 
 async def find_placeholder(writer: SlackWriter, claim: OpenClaim) -> str | None:

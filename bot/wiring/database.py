@@ -16,6 +16,7 @@ from bot.db.replicas import ReplicaRegistry, default_replica_id
 from bot.db.resumable import Resumable
 from bot.db.store import Store
 from bot.settings import Settings
+from bot.slack.sessions import AgentSessions
 from bot.slack.writer import SlackWriter
 from bot.turns.recovery import Resume, recover
 
@@ -54,7 +55,9 @@ class Database:
         replicas = ReplicaRegistry(heartbeat_engine, replica_id, stale_after=s.replica_stale_after)
         return cls(s, engine, heartbeat_engine, Store(engine, owner=replica_id), replicas)
 
-    async def recover(self, writer: SlackWriter, *, startup: bool = False) -> None:
+    async def recover(
+        self, writer: SlackWriter, *, startup: bool = False, sessions: AgentSessions | None = None
+    ) -> None:
         """End replies and claimed messages a crashed process left, in Slack and the DB."""
         await recover(
             self.replicas,
@@ -65,17 +68,20 @@ class Database:
             resume=self.resume,
             resumable=Resumable(self.engine),
             max_age=self.settings.resume_max_age,
+            sessions=sessions,
         )
         if self.after_recover is not None:
             await self.after_recover()
 
-    async def watch_replicas(self, writer: SlackWriter) -> None:
+    async def watch_replicas(
+        self, writer: SlackWriter, sessions: AgentSessions | None = None
+    ) -> None:
         """Beat for this replica and take over replies of replicas that stopped beating."""
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval)
             try:
                 await self.replicas.beat()
-                await self.recover(writer)
+                await self.recover(writer, sessions=sessions)
             except Exception as exc:  # noqa: BLE001 - the next beat tries again
                 logger.warning("replica heartbeat failed (%s)", type(exc).__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ class ReplyTarget:
     team_id: str
     channel: str
     thread_ts: str
+    asker: str = ""  # whose question it answers: the edit budget serves people in turn
 
 
 @dataclass(slots=True)
@@ -127,7 +128,9 @@ class StreamingReply:
         self._dirty.set()
         self._task = asyncio.create_task(self._run(), name=f"reply-{self._parts[0].ts}")
 
-    def task(self, task_id: str, title: str, status: str) -> None:
+    def task(
+        self, task_id: str, title: str, status: str, sources: Sequence[tuple[str, str]] = ()
+    ) -> None:
         """Report tool progress; update mode shows it through `update`'s status line instead."""
 
     def update(self, text: str, status: str | None = None) -> None:
@@ -152,7 +155,7 @@ class StreamingReply:
 
     async def _run(self) -> None:
         if self.budget is not None:
-            self._lease = self.budget.lease(self.target.team_id, "chat.update")
+            self._lease = self.budget.lease(self.target.team_id, "chat.update", self.target.asker)
             if self._closing:
                 self._lease.promote()
         try:
