@@ -148,12 +148,13 @@ class Runtime:
             step_answer_chars=s.workflow_answer_chars,
         )
 
-    async def _resume_stranded(self) -> None:
+    async def _resume_stranded(self, startup: bool) -> None:
         """Go on with answers that waited for approval in a process now gone."""
-        if self.bot is None:
+        if self.bot is None or self.database is None:
             return
         dispatcher = self.bot.dispatcher
-        for message_id in await stranded_rounds(dispatcher):
+        replicas = self.database.replicas
+        for message_id in await stranded_rounds(dispatcher, replicas, startup=startup):
             self.bot.spawn(resume_round(dispatcher, message_id), f"turn-resume-{message_id}")
 
     def _spawn(self, job: Any) -> None:

@@ -61,7 +61,7 @@ class ReplicaRegistry:
         async with self._sessions() as session, session.begin():
             await session.execute(delete(Replica).where(Replica.id == self.replica_id))
 
-    def _gone(self, owner: Any, *, startup: bool) -> Any:
+    def gone(self, owner: Any, *, startup: bool) -> Any:
         """Return the condition "`owner` is not a live replica" (or us, at startup)."""
         stale = time.time() - self.stale_after
         owner_gone = or_(owner.is_(None), Replica.id.is_(None), Replica.heartbeat_at < stale)
@@ -79,7 +79,7 @@ class ReplicaRegistry:
                     .where(
                         Claim.settled.is_(False),
                         Claim.owner.is_not(None),  # the console claims without an owner
-                        self._gone(Claim.owner, startup=startup),
+                        self.gone(Claim.owner, startup=startup),
                     )
                     .order_by(Claim.claimed_at)
                 )
@@ -113,7 +113,7 @@ class ReplicaRegistry:
 
     async def orphaned_replies(self, *, startup: bool = False) -> list[UnfinishedReply]:
         """Return streaming replies no live replica owns (and, at startup, our own old ones)."""
-        condition = self._gone(Message.owner, startup=startup)
+        condition = self.gone(Message.owner, startup=startup)
         async with self._sessions() as session:
             rows = (
                 await session.scalars(

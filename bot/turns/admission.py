@@ -19,6 +19,30 @@ from bot.errors import ShuttingDown
 logger = logging.getLogger(__name__)
 
 
+class Slot:
+    """One answer's streaming slot, which it can lend back while it waits for a person."""
+
+    def __init__(self, admission: Admission) -> None:
+        self.admission = admission
+        self.held = True
+
+    @asynccontextmanager
+    async def lent(self) -> AsyncIterator[None]:
+        """Give the slot back meanwhile; queue for one again (FIFO) once the wait is over.
+
+        A wait that ends by an exception (a shutdown) does not queue again: the answer ends.
+        """
+        slots = self.admission._slots
+        if slots is None or not self.held:
+            yield
+            return
+        slots.release()
+        self.held = False
+        yield
+        await self.admission._acquire()
+        self.held = True
+
+
 class Admission:
     """Streaming slots for answers (MAX_CONCURRENT_ANSWERS; 0 or less: no cap)."""
 
@@ -29,11 +53,23 @@ class Admission:
         self._slots = asyncio.Semaphore(limit) if limit > 0 else None
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self) -> AsyncIterator[Slot]:
         """Hold one slot while the answer streams; raise ShuttingDown if closing meanwhile."""
+        held = Slot(self)
         if self._slots is None:
-            yield
+            yield held
             return
+        await self._acquire()
+        try:
+            if self.closing:  # a slot freed during shutdown: do not start a new stream
+                raise ShuttingDown(texts.NOT_ANSWERED)
+            yield held
+        finally:
+            if held.held:  # not when lent and the wait ended by an exception
+                self._slots.release()
+
+    async def _acquire(self) -> None:
+        assert self._slots is not None
         if self._slots.locked():
             logger.info("%d answers streaming; this one waits for a slot", self.limit)
         self.waiting += 1
@@ -41,9 +77,3 @@ class Admission:
             await self._slots.acquire()
         finally:
             self.waiting -= 1
-        try:
-            if self.closing:  # a slot freed during shutdown: do not start a new stream
-                raise ShuttingDown(texts.NOT_ANSWERED)
-            yield
-        finally:
-            self._slots.release()

@@ -192,6 +192,14 @@ class Approvals:
         for approval in await self.store.of_round(message_id):
             if approval.status == Decision.PENDING:
                 await self.decide(approval, Decision.EXPIRED, None)
+        await self.store.finish_round(message_id)
+
+    async def finish(self, message_id: int) -> None:
+        """Note that a round's results are stored: nothing is left to carry on."""
+        try:
+            await self.store.finish_round(message_id)
+        except Exception as exc:  # noqa: BLE001 - a later sweep finds the results and retries
+            logger.warning("could not note round %s as done (%s)", message_id, type(exc).__name__)
 
     async def _post_request(self, approval: StoredApproval) -> None:
         call = approval.call

@@ -115,7 +115,7 @@ class Dispatcher:
         try:
             # Queue on the thread before the first await, so that follow-ups are answered
             # in the order they arrived (and the claim of a twin event waits its turn).
-            async with self._thread_lock(key, request.message_ts):
+            async with self.thread_lock(key, request.message_ts):
                 asked = (request.team_id, request.channel, request.message_ts)
                 if asked in self._claimed:  # the twin event (app_mention + message), a retry
                     logger.info("message %s already claimed here", request.message_ts)
@@ -192,7 +192,8 @@ class Dispatcher:
         return _remember(self._spoken, (request.team_id, request.channel, request.message_ts))
 
     @asynccontextmanager
-    async def _thread_lock(self, key: ThreadKey, order: str = "") -> AsyncIterator[None]:
+    async def thread_lock(self, key: ThreadKey, order: str = "") -> AsyncIterator[None]:
+        """Hold the thread's lock: answers in a thread run one at a time, in `order` (a ts)."""
         locks = self.locks if self.locks is not None else self._local_locks
         async with locks.hold(key, order):
             yield

@@ -42,7 +42,7 @@ class Rounds(ModelRound):
         The deadline is made once the slot is held (asyncio.timeout fixes its end when it is
         created), so time spent waiting does not count; Stop works while waiting too.
         """
-        async with self.deps.answer_slot():
+        async with self.deps.answer_slot() as self.slot:
             self.started = self.deps.clock.now()
             self._deadline = asyncio.timeout(self.deps.config.turn_deadline)
             async with self._deadline:

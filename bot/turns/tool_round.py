@@ -63,6 +63,7 @@ class ToolRound(TurnState):
             NewMessage("assistant", "", slack_ts=self.reply.ts, status=ReplyStatus.STREAMING)
         )
         ids = await deps.store.append(self.key, rows)
+        await self.suspension.done()
         self.row_id = ids[-1]
         self.round_text = ""
         self.reply.update(self.shown, status=texts.tool_status(names, done=True))

@@ -22,6 +22,7 @@ from bot.slack.reply.status import ThreadStatus
 from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolRegistry
+from bot.turns.admission import Slot
 from bot.turns.approval import Approvals
 from bot.turns.approved_tools import Suspension
 from bot.turns.channel_settings import TurnSettings
@@ -57,7 +58,7 @@ class TurnDeps:
     clock: Clock
     metrics: Metrics
     config: TurnConfig
-    answer_slot: Callable[[], AbstractAsyncContextManager[None]]  # a streaming slot (FIFO)
+    answer_slot: Callable[[], AbstractAsyncContextManager[Slot]]  # a streaming slot (FIFO)
     names: DisplayNames | None = None  # labels who said what in threads with several people
     usage: UsageTracker | None = None  # usage records and limits
     files: FileReader | None = None  # reads files on questions; knows which models are blind
@@ -113,6 +114,7 @@ class TurnState:
         self._lost = False  # another replica took the reply over: it is theirs to end
         self.resumed: ToolCallsReady | None = None  # a stored round to run first (resume)
         self.suspension = Suspension(self)  # waiting for a person's approval
+        self.slot: Slot | None = None  # the streaming slot, while held
         self.outcome = ""  # how the turn ended, a ReplyStatus value (a workflow step reads it)
 
     def stop(self) -> None:

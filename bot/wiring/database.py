@@ -37,8 +37,9 @@ class Database:
     heartbeat_engine: AsyncEngine
     store: Store
     replicas: ReplicaRegistry
-    # Called after each recovery: goes on with answers that waited for approval in a dead process.
-    after_recover: Callable[[], Awaitable[None]] | None = None
+    # Called after each recovery (with `startup`): carries on answers that waited for
+    # approval in a process that is gone.
+    after_recover: Callable[[bool], Awaitable[None]] | None = None
 
     @classmethod
     async def open(cls, s: Settings) -> Database:
@@ -57,7 +58,7 @@ class Database:
         limit = self.settings.slack_message_max_chars
         await recover(self.replicas, self.store, writer, limit=limit, startup=startup)
         if self.after_recover is not None:
-            await self.after_recover()
+            await self.after_recover(startup)
 
     async def watch_replicas(self, writer: SlackWriter) -> None:
         """Beat for this replica and take over replies of replicas that stopped beating."""
