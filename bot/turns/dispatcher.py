@@ -20,6 +20,7 @@ from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.files.reader import FileReader, Reading, files_off
 from bot.llm.client import ChatModel
+from bot.llm.model_facts import NO_IMAGES
 from bot.slack.budget import EditBudget
 from bot.slack.reply.choose import Reply, make_reply
 from bot.slack.reply.update import ReplyTarget
@@ -193,7 +194,7 @@ class Dispatcher:
 
     @asynccontextmanager
     async def thread_lock(self, key: ThreadKey, order: str = "") -> AsyncIterator[None]:
-        """Hold the thread's lock: answers in a thread run one at a time, in `order` (a ts)."""
+        """Hold the thread's turn lock (across replicas with Redis), queued by `order` (a ts)."""
         locks = self.locks if self.locks is not None else self._local_locks
         async with locks.hold(key, order):
             yield
@@ -311,7 +312,7 @@ class Dispatcher:
             request.team_id,
             request.channel,
             request.user_id,
-            model=model or self.model.model,
+            blind=self.model.knows(NO_IMAGES, model),
             history_budget=self.config.history_budget,
         )
 

@@ -118,6 +118,7 @@ class McpSupervisor:
             context_param=CONTEXT_KEY,
             source=SOURCE_PREFIX + link.name,
             needs_approval=needs_approval(link.config.approval, tool),
+            origin=tool.name,
         )
 
 
