@@ -1,0 +1,201 @@
+"""Real bot replicas: `python -m bot run` processes on one PostgreSQL database and Redis.
+
+`running_cluster` starts a fake Slack and a fake model server in this process, a database
+and a Redis key prefix of their own, and the replicas; tests deliver signed events to
+either replica and kill one when they need to (tests/db/test_replicas.py,
+tests/tools/mcp/test_mcp_approval_replicas.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from bot.testing.harness import SECRET
+from bot.testing.openai import FakeOpenAI
+from bot.testing.ports import free_port, wait_until_ready
+from bot.testing.postgres import PG_ADMIN, pg_exec
+from bot.testing.signing import event_body, signed_headers
+from bot.testing.slack import FakeSlack
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@dataclass
+class Replica:
+    """One `python -m bot run` process."""
+
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def kill(self) -> None:
+        """SIGKILL the process: nothing it would do on a clean stop happens."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+@dataclass
+class Cluster:
+    """Replicas, the fakes they talk to, and a way to post signed requests to either."""
+
+    slack: FakeSlack
+    llm: FakeOpenAI
+    database_url: str
+    replicas: list[Replica]
+    http: aiohttp.ClientSession
+
+    async def send(
+        self,
+        replica: Replica,
+        event: dict[str, Any],
+        *,
+        event_id: str,
+        retry_num: int | None = None,
+    ) -> None:
+        body = event_body(event, event_id=event_id)
+        headers = signed_headers(SECRET, body)
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        async with self.http.post(f"{replica.url}/slack/events", data=body, headers=headers) as r:
+            assert r.status == 200, (r.status, await r.text(), replica.output())
+
+    async def interact(self, replica: Replica, payload: dict[str, Any]) -> None:
+        """Deliver an interaction (a button click) to `replica`, signed like Slack."""
+        body = urlencode({"payload": json.dumps(payload)})
+        headers = signed_headers(SECRET, body)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        async with self.http.post(f"{replica.url}/slack/events", data=body, headers=headers) as r:
+            assert r.status == 200, (r.status, await r.text(), replica.output())
+
+    def bot_replies(self, channel: str, thread_ts: str) -> list[dict]:
+        return [m for m in self.slack.replies(channel, thread_ts) if m.get("bot_id")]
+
+    async def wait(self, predicate: Any, what: str, timeout: float = 20.0) -> None:  # noqa: ASYNC109
+        try:
+            await self.slack.wait_for(predicate, timeout=timeout, what=what)
+        except AssertionError as exc:
+            logs = "\n".join(f"--- {r.name}\n{r.output()}" for r in self.replicas)
+            raise AssertionError(f"{exc}\n{logs}") from None
+
+    async def rows(self, sql: str) -> list[tuple]:
+        """Return the rows of a query on the replicas' database."""
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            return [tuple(r) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+
+def _start(name: str, env: dict[str, str], tmp: Path) -> Replica:
+    port = free_port()
+    log = tmp / f"{name}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp,
+        env={**env, "PORT": str(port), "REPLICA_ID": name},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    return Replica(name, port, process, log)
+
+
+async def _healthy(replica: Replica) -> None:
+    await wait_until_ready(
+        f"{replica.url}/healthz",
+        alive=lambda: replica.process.poll() is None,
+        describe=lambda: f"{replica.name}:\n{replica.output()}",
+        timeout=30,
+    )
+
+
+@asynccontextmanager
+async def running_cluster(
+    tmp_path: Path, names: Sequence[str] = ("replica-a", "replica-b"), **extra: str
+) -> AsyncIterator[Cluster]:
+    """Run replicas named `names` with `extra` settings; skip when PostgreSQL or Redis is
+    missing (fail in CI)."""
+    required = os.environ.get("CI") or os.environ.get("REQUIRE_POSTGRES")
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+        await pg_exec("SELECT 1")
+    except Exception as exc:
+        await client.aclose()
+        if required:
+            pytest.fail(f"PostgreSQL and Redis are required in CI ({exc})")
+        pytest.skip("PostgreSQL or Redis is not reachable here (CI runs these)")
+    slack, llm = FakeSlack(), FakeOpenAI()
+    await slack.start()
+    await llm.start()
+    name = f"bot_replicas_{uuid.uuid4().hex[:10]}"
+    await pg_exec(f'CREATE DATABASE "{name}"')
+    database_url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    prefix = f"test-{uuid.uuid4().hex[:8]}:"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))}
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=slack.api_url,
+        OPENAI_API_KEY="sk-test",
+        OPENAI_BASE_URL=llm.base_url,
+        OPENAI_MODEL="fake-model",
+        DATABASE_URL=database_url,
+        HOST="127.0.0.1",
+        REDIS_URL=REDIS_URL,
+        REDIS_KEY_PREFIX=prefix,
+        HEARTBEAT_INTERVAL="0.3",
+        REPLICA_STALE_AFTER="1.5",
+        SLACK_UPDATE_INTERVAL="0.2",
+        SHUTDOWN_GRACE="1",
+        LOG_FORMAT="json",
+        EDIT_BUDGET_PER_MINUTE="600",  # the budget has tests of its own
+    )
+    env.update(extra)
+    http = aiohttp.ClientSession()
+    replicas = [_start(n, env, tmp_path) for n in names]
+    try:
+        for replica in replicas:
+            await _healthy(replica)
+        yield Cluster(slack, llm, database_url, replicas, http)
+    finally:
+        for replica in replicas:
+            if replica.process.poll() is None:
+                replica.process.send_signal(signal.SIGTERM)
+        for replica in replicas:
+            try:
+                replica.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                replica.process.kill()
+        await http.close()
+        await slack.stop()
+        await llm.stop()
+        keys = [k async for k in client.scan_iter(f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+        await pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
