@@ -92,6 +92,13 @@ class Cluster:
         async with self.http.post(f"{replica.url}/slack/events", data=body, headers=headers) as r:
             assert r.status == 200, (r.status, await r.text(), replica.output())
 
+    def cleared(self) -> Cluster:
+        """Return the cluster with the fakes' scripts and records of earlier tests cleared."""
+        self.llm.responder = None
+        self.llm.requests.clear()
+        self.slack.clear_calls()
+        return self
+
     def bot_replies(self, channel: str, thread_ts: str) -> list[dict]:
         return [m for m in self.slack.replies(channel, thread_ts) if m.get("bot_id")]
 

@@ -33,10 +33,7 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
 @pytest.fixture
 def fresh(cluster: Cluster) -> Cluster:
     """The shared cluster with the fakes' scripts and records of earlier tests cleared."""
-    cluster.llm.responder = None
-    cluster.llm.requests.clear()
-    cluster.slack.clear_calls()
-    return cluster
+    return cluster.cleared()
 
 
 async def test_redelivery_to_the_other_replica_is_answered_once(fresh: Cluster) -> None:

@@ -41,10 +41,7 @@ async def cluster(place: Path) -> AsyncIterator[Cluster]:
 
 @pytest.fixture
 def fresh(cluster: Cluster) -> Cluster:
-    cluster.llm.responder = None
-    cluster.llm.requests.clear()
-    cluster.slack.clear_calls()
-    return cluster
+    return cluster.cleared()
 
 
 def filed(place: Path) -> list[str]:
