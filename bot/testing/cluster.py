@@ -8,6 +8,7 @@ tests/tools/mcp/test_mcp_approval_replicas.py).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -108,6 +109,15 @@ class Cluster:
         except AssertionError as exc:
             logs = "\n".join(f"--- {r.name}\n{r.output()}" for r in self.replicas)
             raise AssertionError(f"{exc}\n{logs}") from None
+
+    async def rows_become(self, sql: str, expected: list[tuple], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until a query on the replicas' database returns `expected` (or fail)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (rows := await self.rows(sql)) != expected:
+            if loop.time() >= deadline:
+                raise AssertionError(f"{sql}\n{rows} != {expected}")
+            await asyncio.sleep(0.05)
 
     async def rows(self, sql: str) -> list[tuple]:
         """Return the rows of a query on the replicas' database."""

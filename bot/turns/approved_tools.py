@@ -32,6 +32,10 @@ Turn = Any
 logger = logging.getLogger(__name__)
 
 
+class TakenOver(Exception):  # noqa: N818 - control flow between these modules and the turn
+    """This replica looked gone while the round waited; another one carries the answer on."""
+
+
 class Suspension:
     """A turn's wait for approval: what it shows, and what a shutdown meanwhile leaves."""
 
@@ -118,6 +122,12 @@ async def run_calls(
         turn.suspension.asked = where.message_id
         async with turn.suspension.waiting(shown):
             decisions = await approvals.settle(where, asking)
+            # This replica may have looked gone meanwhile (a pause longer than
+            # REPLICA_STALE_AFTER): then another one took the round and runs it, not us.
+            owner, _ = await approvals.store.owner_of_round(where.message_id, 0)
+            if owner != approvals.store.owner:
+                turn.suspension.asked = None
+                raise TakenOver
         for decision in decisions.values():
             key = str(decision)
             turn.meter.approvals[key] = turn.meter.approvals.get(key, 0) + 1

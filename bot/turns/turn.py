@@ -9,6 +9,7 @@ from bot import texts
 from bot.db.records import ReplyStatus
 from bot.errors import ShuttingDown, UserFacingError
 from bot.llm.errors import StreamBroken
+from bot.turns.approved_tools import TakenOver
 from bot.turns.rounds import Rounds
 from bot.turns.turn_state import Stopped
 
@@ -29,6 +30,12 @@ class Turn(Rounds):
         try:
             self.status.thinking()
             note = await self._rounds_unless_stopped()
+        except TakenOver:
+            logger.warning("round %s was taken over by another replica", self.row_id)
+            await self.reply.abort()  # the reply is theirs now: no edit from here
+            self.observed.finish("interrupted")
+            await self._record_usage(ReplyStatus.INTERRUPTED)  # the tokens were spent
+            return
         except Stopped:
             status, note = ReplyStatus.STOPPED, texts.STOPPED_BY_USER
             logger.info("reply %s was stopped by the user", self.reply.ts)

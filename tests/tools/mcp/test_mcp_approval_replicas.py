@@ -8,6 +8,7 @@ replica that owns a waiting answer; the click on the survivor carries the answer
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from bot.slack.reply.markup import STOP_ACTION
 from bot.testing.cluster import Cluster, running_cluster
 from bot.testing.harness import channel_message, text_of
 from bot.testing.interactive import click, element
@@ -61,6 +63,12 @@ def reply_of(cluster: Cluster, channel: str, thread_ts: str, request_ts: str) ->
     return [m for m in cluster.bot_replies(channel, thread_ts) if m["ts"] != request_ts]
 
 
+def ended(cluster: Cluster, channel: str, mention: dict, request: dict) -> bool:
+    """Tell whether the answer ended with the model's last words, its Stop button gone."""
+    reply = reply_of(cluster, channel, mention["ts"], request["ts"])
+    return text_of(reply[-1]).endswith("Done here.") and not stale_stop_buttons(reply)
+
+
 async def ask_for_ticket(
     cluster: Cluster, channel: str, title: str, *, before: str = ""
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -79,13 +87,17 @@ async def ask_for_ticket(
     )
     request = request_of(cluster, channel, mention["ts"])
     assert request is not None
-    await cluster.wait(
-        lambda: (
-            "Waiting for approval"
-            in text_of(reply_of(cluster, channel, mention["ts"], request["ts"])[-1])
-        ),
-        "the reply says it waits",
-    )
+    # Settled: the whole text shown (the last message may lag behind the request), waiting,
+    # and the last message saved (its Stop button comes once the bot stored where it is).
+    last_words = (before or "Waiting").split()[-1]
+
+    def waits() -> bool:
+        last = reply_of(cluster, channel, mention["ts"], request["ts"])[-1]
+        shown = text_of(last)
+        saved = element(last, STOP_ACTION) is not None
+        return "Waiting for approval" in shown and last_words in shown and saved
+
+    await cluster.wait(waits, "the reply says it waits")
     return mention, request
 
 
@@ -97,12 +109,10 @@ async def test_approve_on_the_other_replica_goes_on_where_the_answer_waits(
     mention, request = await ask_for_ticket(cluster, "C1", "first")
     await cluster.interact(b, click(request, APPROVE_ACTION, user="U1"))
     await cluster.wait(
-        lambda: text_of(reply_of(cluster, "C1", mention["ts"], request["ts"])[-1]).endswith(
-            "Done here."
-        ),
+        lambda: ended(cluster, "C1", mention, request),
         "the answer ends",
     )
-    assert filed(place) == ["first"]
+    assert filed(place).count("first") == 1
     assert len(cluster.llm.requests) == 2
     owners = await cluster.rows(
         "SELECT DISTINCT owner FROM messages WHERE role='assistant' AND channel_id='C1'"
@@ -111,6 +121,31 @@ async def test_approve_on_the_other_replica_goes_on_where_the_answer_waits(
     assert "carrying on" not in b.output()
     rows = await cluster.rows("SELECT status, decided_by, done FROM approvals")
     assert rows == [("approved", "U1", True)]
+
+
+async def test_an_owner_that_only_looked_gone_leaves_the_round_to_the_survivor(
+    fresh: Cluster, place: Path
+) -> None:
+    cluster = fresh
+    a, b = cluster.replicas
+    mention, request = await ask_for_ticket(cluster, "C3", "third")
+    a.process.send_signal(signal.SIGSTOP)  # alive, but silent past REPLICA_STALE_AFTER
+    try:
+        await cluster.wait(lambda: "carrying on the answer" in b.output(), "b takes the round")
+        await cluster.interact(b, click(request, APPROVE_ACTION, user="U1"))
+        await cluster.wait(
+            lambda: ended(cluster, "C3", mention, request),
+            "the answer ends on b",
+            timeout=45,
+        )
+    finally:
+        a.process.send_signal(signal.SIGCONT)
+    await cluster.wait(lambda: "taken over by another replica" in a.output(), "a steps aside")
+    assert filed(place).count("third") == 1, "the approved call ran once, on b"
+    assert text_of(reply_of(cluster, "C3", mention["ts"], request["ts"])[-1]).endswith(
+        "Done here."
+    ), "a left the reply alone"
+    assert len(cluster.llm.requests) == 2
 
 
 async def test_owner_killed_while_waiting_the_click_on_the_survivor_carries_it_on(
@@ -125,23 +160,23 @@ async def test_owner_killed_while_waiting_the_click_on_the_survivor_carries_it_o
     a.kill()
     await cluster.interact(b, click(request, APPROVE_ACTION, user="U1"))
     await cluster.wait(
-        lambda: text_of(reply_of(cluster, "C2", mention["ts"], request["ts"])[-1]).endswith(
-            "Done here."
-        ),
+        lambda: ended(cluster, "C2", mention, request),
         "the answer carried on by the survivor",
         timeout=45,
     )
-    assert filed(place) == ["first", "second"], "the approved call ran once"
+    assert filed(place).count("second") == 1, "the approved call ran once"
     after = [(m["ts"], text_of(m)) for m in reply_of(cluster, "C2", mention["ts"], request["ts"])]
-    assert [ts for ts, _ in after] == [ts for ts, _ in before], "no message posted anew"
-    assert after[:-1] == before[:-1], "the earlier messages stay as they were"
+    # The answer goes on in the last message (which may roll over again as it grows).
+    assert after[: len(before) - 1] == before[:-1], "the earlier messages stay as they were"
+    assert after[len(before) - 1][0] == before[-1][0]
+    assert "Waiting for approval" not in after[len(before) - 1][1]
     shown = " ".join(text for _, text in after)
     assert [w for w in shown.split() if w.startswith("word")] == long.split(), "each word once"
     assert not stale_stop_buttons(reply_of(cluster, "C2", mention["ts"], request["ts"]))
-    rows = await cluster.rows(
-        "SELECT owner, status FROM messages WHERE role='assistant' AND channel_id='C2' ORDER BY id"
+    await cluster.rows_become(  # the end is stored just after it shows
+        "SELECT owner, status FROM messages WHERE role='assistant' AND channel_id='C2' ORDER BY id",
+        [("replica-b", "complete"), ("replica-b", "complete")],
     )
-    assert rows == [("replica-b", "complete"), ("replica-b", "complete")]
     assert await cluster.rows("SELECT count(*) FROM approvals WHERE NOT done") == [(0,)]
     # The model heard the ticket's result and the question once: the answer went on whole.
     last = cluster.llm.requests[-1]["messages"]
