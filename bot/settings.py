@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     turn_deadline: float = Field(default=600.0, gt=0)
     # Answers streaming at once in this process; later ones wait for a slot (0 = no cap).
     max_concurrent_answers: int = Field(default=500, ge=0)
+    # One person's answers streaming at once; the rest of theirs wait (0: no cap of its own).
+    max_concurrent_answers_per_user: int = Field(default=0, ge=0)
     shutdown_grace: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
 
@@ -93,6 +95,12 @@ class Settings(BaseSettings):
     usage_footer: bool = False  # tokens, time and tokens/s under each finished answer
     config_command: str = "/llm-config"  # slash command for per-channel settings ("" = off)
     dm_threads: bool = False  # each top-level DM message its own thread (agent_view's model)
+    # Thread status and title: agents.sessions.* (Slack's agent platform, Stop included),
+    # assistant.threads.* (apps from the older manifest), or auto: learned per workspace.
+    agent_sessions: Literal["auto", "agent", "assistant"] = "auto"
+    # search_slack with a user token (xoxp-, search:read.public) when an event brings no
+    # action_token; it searches public channels only, with that user's access.
+    slack_search_user_token: str | None = None
     config_editors: str = ""  # who may change them: user ids and/or "admins" ("" = everyone)
     allowed_models: str = ""  # models the settings may pick ("" = any name)
 
@@ -144,7 +152,8 @@ class Settings(BaseSettings):
     slack_scopes: str = (
         "app_mentions:read,chat:write,channels:history,groups:history,im:history,"
         "mpim:history,im:read,im:write,channels:read,groups:read,mpim:read,users:read,"
-        "assistant:write,commands,files:read"
+        "assistant:write,commands,files:read,search:read.public,search:read.private,"
+        "search:read.im,search:read.mpim,search:read.files"
     )
     slack_redirect_uri: str | None = None
     # Fernet key(s), comma-separated, newest first: stored bot tokens are encrypted with them.
@@ -160,6 +169,9 @@ class Settings(BaseSettings):
     usage_limit_channel_daily_tokens: int | None = Field(default=None, gt=0)
     usage_limit_team_monthly_tokens: int | None = Field(default=None, gt=0)
     usage_limit_exempt: Literal["", "none", "admins"] = ""
+    # Tokens an answer in flight holds against the limits for each model round, until the
+    # round's usage is known (near a limit, an answer that would not fit runs alone).
+    usage_reserve_tokens: int = Field(default=2000, ge=1)
     usage_timezone: str = "UTC"  # where a day and a month begin and end
     usage_command: str = "/llm-usage"  # slash command showing usage ("" = off)
     model_prices: Prices = Field(default_factory=dict)  # JSON, price per 1M tokens

@@ -51,6 +51,7 @@ def tool_status(names: str, *, done: bool = False) -> str:
 STOP_BUTTON = "Stop"
 STOP_NOT_ALLOWED = "Only <@{asker}>, who asked, or a workspace admin can stop this answer."
 STOP_TOO_LATE = "This answer is no longer being written, so there is nothing to stop."
+NEW_CONVERSATION = "New conversation"  # a thread title when the question has no words
 FEEDBACK_GOOD = "👍 Helpful"
 FEEDBACK_BAD = "👎 Not helpful"
 FEEDBACK_GOOD_LABEL = "Mark this answer as helpful"
@@ -228,6 +229,9 @@ FILE_READING_OFF = "reading files is turned off for this bot (`FILES_MAX_PER_QUE
 FILE_VISION_OFF = "images are turned off for this bot (`VISION=false`)"
 FILE_BLIND_MODEL = "this model cannot see images"
 VISION_REFUSED = "_:see_no_evil: This model cannot see images, so I answered without them._"
+IMAGES_REFUSED = (
+    "_:see_no_evil: The model could not take these images, so I answered without them._"
+)
 
 
 def file_name(name: str) -> str:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -23,7 +23,9 @@ from bot.llm.client import ChatModel
 from bot.llm.model_facts import NO_IMAGES
 from bot.slack.budget import EditBudget
 from bot.slack.reply.choose import Reply, make_reply
+from bot.slack.reply.session import ThreadSession, title_from
 from bot.slack.reply.update import ReplyTarget
+from bot.slack.sessions import AgentSessions
 from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolRegistry
@@ -36,6 +38,8 @@ from bot.turns.request import TurnConfig, TurnRequest
 from bot.turns.thread_import import import_thread
 from bot.turns.turn import Turn
 from bot.turns.turn_state import TurnDeps
+from bot.usage.limits import Reached
+from bot.usage.reservations import Hold
 from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
@@ -99,6 +103,7 @@ class Dispatcher:
     live: dict[tuple[str, str, str], LiveAnswer] = field(default_factory=dict)  # by message
     names: DisplayNames | None = None  # labels who said what in threads with several people
     approvals: Approvals | None = None  # tool calls that wait for a person's Approve
+    sessions: AgentSessions | None = None  # the thread's agent session (or assistant thread)
     _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     _claimed: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
@@ -106,11 +111,11 @@ class Dispatcher:
     admission: Admission = field(init=False)  # MAX_CONCURRENT_ANSWERS
 
     def __post_init__(self) -> None:
-        self.admission = Admission(self.config.max_concurrent)
+        self.admission = Admission(self.config.max_concurrent, self.config.max_concurrent_per_user)
 
     async def handle(self, request: TurnRequest) -> None:
         """Answer `request` once, even when Slack delivers it several times."""
-        target = ReplyTarget(request.team_id, request.channel, request.thread_ts)
+        target = ReplyTarget(request.team_id, request.channel, request.thread_ts, request.user_id)
         key = ThreadKey(request.team_id, request.channel, request.thread_ts)
         held = False  # the claim is ours
         try:
@@ -164,11 +169,28 @@ class Dispatcher:
             files=self.files,
             names=self.names,
             approvals=self.approvals,
+            sessions=self.sessions,
         )
 
     def live_turn(self, team_id: str, channel: str, message_ts: str) -> LiveAnswer | None:
         """Return the answer to a message while it starts or runs in this process."""
         return self.live.get((team_id, channel, message_ts))
+
+    def live_in_thread(
+        self, team_id: str, channel: str, thread_ts: str, message_ts: Sequence[str] = ()
+    ) -> list[LiveAnswer]:
+        """Return the answers running here in a thread (or streaming into `message_ts`)."""
+        shown = set(message_ts)
+        return [
+            live
+            for (team, chan, asked), live in list(self.live.items())
+            if team == team_id
+            and chan == channel
+            and (
+                (live.request.thread_ts or asked) == thread_ts
+                or bool(shown.intersection(live.reply.message_ts))
+            )
+        ]
 
     async def settings_for(self, request: TurnRequest) -> TurnSettings:
         """Return the prompt, model and temperature a turn in this channel uses."""
@@ -178,7 +200,7 @@ class Dispatcher:
 
     async def decline(self, request: TurnRequest) -> None:
         """Tell the asker a message that arrived while shutting down was not answered."""
-        target = ReplyTarget(request.team_id, request.channel, request.thread_ts)
+        target = ReplyTarget(request.team_id, request.channel, request.thread_ts, request.user_id)
         try:
             claimed = await self.store.claim(
                 request.team_id, request.channel, request.message_ts, request.event_id
@@ -220,6 +242,15 @@ class Dispatcher:
         )
         if config.reply_buttons:
             reply.offer_stop(request.message_ts)
+        session = ThreadSession(
+            self.sessions,
+            request.team_id,
+            request.channel,
+            request.thread_ts or request.message_ts,
+            user_id=request.user_id,
+            title=title_from(text, texts.NEW_CONVERSATION),
+        )
+        session.begin()  # `processing`: Slack shows the bot at work, with its Stop button
         # The placeholder goes out right after the claim: the asker sees the bot at work
         # before any further database work, which under load can take a while.
         await reply.start()
@@ -228,80 +259,91 @@ class Dispatcher:
         # Stop works from the moment the placeholder shows its button, before the turn exists.
         self.live[live_key] = StartingAnswer(request, reply)
         try:
-            await self._start_and_run(request, key, reply, text)
+            await self._start_and_run(request, key, reply, text, session)
         finally:
             self.live.pop(live_key, None)
+            await asyncio.shield(session.end())  # a turn that never ran leaves it `active` too
 
     async def _start_and_run(
-        self, request: TurnRequest, key: ThreadKey, reply: Reply, text: str
+        self, request: TurnRequest, key: ThreadKey, reply: Reply, text: str, session: ThreadSession
     ) -> None:
         """Write the question and the reply's row (after any thread import), then run the turn."""
+        hold: Hold | None = None  # held against the usage limits until the turn owns it
         try:
-            if reply.ts:  # recovery ends this placeholder if the process dies before the row
-                await self.store.placeholder_posted(
-                    request.team_id, request.channel, request.message_ts, reply.ts
-                )
-            if self.usage is not None and (
-                reached := await self.usage.over_limit(
-                    request.team_id, request.channel, request.user_id, self.client
-                )
-            ):  # over a usage limit: one sentence, and the model is not asked
-                await reply.finish(reached.sentence())
-                await self._settle(request)
-                return
-            settings = await self.settings_for(request)
-            reading = self._reading(request, settings.model)
-            files = await reading.read(request.files) if reading and request.files else ()
-            if (
-                request.thread_ts
-                and request.message_ts != request.thread_ts
-                and not await self.store.has_thread(key)
-            ):
-                await import_thread(
-                    self.client,
-                    self.store,
-                    request,
+            try:
+                if reply.ts:  # recovery ends this placeholder if the process dies before the row
+                    await self.store.placeholder_posted(
+                        request.team_id, request.channel, request.message_ts, reply.ts
+                    )
+                if self.usage is not None:
+                    held = await self.usage.admit(
+                        request.team_id, request.channel, request.user_id, self.client
+                    )
+                    if isinstance(held, Reached):  # one sentence, and the model is not asked
+                        await reply.finish(held.sentence())
+                        await self._settle(request)
+                        return
+                    hold = held
+                settings = await self.settings_for(request)
+                reading = self._reading(request, settings.model)
+                files = await reading.read(request.files) if reading and request.files else ()
+                if (
+                    request.thread_ts
+                    and request.message_ts != request.thread_ts
+                    and not await self.store.has_thread(key)
+                ):
+                    await import_thread(
+                        self.client,
+                        self.store,
+                        request,
+                        key,
+                        bot_user_id=request.bot_user_id or self.bot_user_id,
+                        own_ts=reply.ts,
+                        reading=reading,
+                    )
+                notes = reading.notes if reading else files_off(request.files)
+                if not text and not files:  # only files, and none could be read
+                    await reply.finish("\n".join(notes) or texts.EMPTY_MENTION)
+                    await self._settle(request)
+                    return
+                # The question and the reply's row in one transaction.
+                _, row_id = await self.store.append(
                     key,
-                    bot_user_id=request.bot_user_id or self.bot_user_id,
-                    own_ts=reply.ts,
-                    reading=reading,
+                    [
+                        NewMessage(
+                            "user",
+                            text,
+                            user_id=request.user_id,
+                            slack_ts=request.message_ts,
+                            files=files,
+                        ),
+                        NewMessage(
+                            "assistant", "", slack_ts=reply.ts, status=ReplyStatus.STREAMING
+                        ),
+                    ],
+                    settles=request.message_ts,
                 )
-            notes = reading.notes if reading else files_off(request.files)
-            if not text and not files:  # only files, and none could be read
-                await reply.finish("\n".join(notes) or texts.EMPTY_MENTION)
+            except StorageUnavailable as exc:
+                await reply.finish(exc.user_message)
                 await self._settle(request)
                 return
-            # The question and the reply's row in one transaction.
-            _, row_id = await self.store.append(
-                key,
-                [
-                    NewMessage(
-                        "user",
-                        text,
-                        user_id=request.user_id,
-                        slack_ts=request.message_ts,
-                        files=files,
-                    ),
-                    NewMessage("assistant", "", slack_ts=reply.ts, status=ReplyStatus.STREAMING),
-                ],
-                settles=request.message_ts,
-            )
-        except StorageUnavailable as exc:
-            await reply.finish(exc.user_message)
-            await self._settle(request)
-            return
-        except asyncio.CancelledError:  # shutting down before the turn started
-            await asyncio.shield(reply.finish(texts.NOT_ANSWERED))
-            await asyncio.shield(self._settle(request))
-            raise
-        except Exception:
-            logger.exception("could not start the turn")
-            await reply.finish(texts.INTERNAL_ERROR)
-            await self._settle(request)
-            return
-        turn = Turn(self.turn_deps(), request, key, reply, settings, row_id=row_id)
-        turn.notes = notes
-        self.live[(request.team_id, request.channel, request.message_ts)] = turn
+            except asyncio.CancelledError:  # shutting down before the turn started
+                await asyncio.shield(reply.finish(texts.NOT_ANSWERED))
+                await asyncio.shield(self._settle(request))
+                raise
+            except Exception:
+                logger.exception("could not start the turn")
+                await reply.finish(texts.INTERNAL_ERROR)
+                await self._settle(request)
+                return
+            turn = Turn(self.turn_deps(), request, key, reply, settings, row_id=row_id)
+            turn.notes = notes
+            turn.session = session
+            self.live[(request.team_id, request.channel, request.message_ts)] = turn
+            turn.hold, hold = hold, None
+        finally:
+            if hold is not None and self.usage is not None:  # no turn: nothing will be counted
+                await asyncio.shield(self.usage.release(hold))
         await turn.run()  # a Stop pressed while starting ends it at once
 
     def _reading(self, request: TurnRequest, model: str | None) -> Reading | None:

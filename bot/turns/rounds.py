@@ -14,7 +14,7 @@ from bot.llm.model_facts import NO_IMAGES
 from bot.tools import images as tool_images
 from bot.turns import chat_history
 from bot.turns.model_round import ModelRound
-from bot.turns.turn_state import Stopped
+from bot.turns.turn_state import OverLimit, Stopped
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class Rounds(ModelRound):
         The deadline is made once the slot is held (asyncio.timeout fixes its end when it is
         created), so time spent waiting does not count; Stop works while waiting too.
         """
-        async with self.deps.answer_slot() as self.slot:
+        async with self.deps.answer_slot(f"{self.key.team_id}:{self.request.user_id}") as self.slot:
             self.started = self.deps.clock.now()
             self._deadline = asyncio.timeout(self.deps.config.turn_deadline)
             async with self._deadline:
@@ -72,6 +72,9 @@ class Rounds(ModelRound):
                 if m.id != self.row_id and (m.role != "assistant" or m.content or m.tool_calls)
             ]
             chat = await chat_history.build(kept, team_id=self.key.team_id, names=deps.names)
+            for message in chat:  # what this turn's tools found but the history does not keep
+                if message.get("role") == "tool" and message.get("tool_call_id") in self.unstored:
+                    message["content"] = self.unstored[message["tool_call_id"]]
             # Strict chat templates (Gemma, Mistral, Llama, Qwen) refuse anything but one
             # system message and alternating turns: merge and fold after fitting.
             messages = template.alternate(history.fit(self.settings.system_prompt, chat, budget))
@@ -85,6 +88,8 @@ class Rounds(ModelRound):
                 outcome = await self._one_round(messages)
                 if parts.has_images(messages):  # VISION=true after a refusal: it took them
                     deps.model.forget(NO_IMAGES, "an answer took images", self.settings.model)
+            except OverLimit as reached:  # a usage limit stops the answer before this request
+                return ("\n\n" if self.shown else "") + str(reached)
             except ContextTooLong:
                 if retried_context or self.round_text:
                     raise
@@ -117,8 +122,11 @@ class Rounds(ModelRound):
         if not parts.has_images(messages) or not parts.refused_images(exc):
             return False
         logger.warning("the model refused image parts (%s); asking again without", exc)
+        self.blind = True
+        if not parts.says_model_is_blind(exc):  # one file's trouble is this answer's alone
+            self.notes.append(texts.IMAGES_REFUSED)
+            return True
         why = f"an error naming the image input ({exc})"
         self.deps.model.learn(NO_IMAGES, why, self.settings.model)
-        self.blind = True
         self.notes.append(texts.VISION_REFUSED)
         return True

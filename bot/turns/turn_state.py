@@ -18,7 +18,9 @@ from bot.files.reader import FileReader
 from bot.llm.client import ChatModel
 from bot.llm.events import ToolCallsReady
 from bot.slack.reply.choose import Reply
+from bot.slack.reply.session import ThreadSession
 from bot.slack.reply.status import ThreadStatus
+from bot.slack.sessions import AgentSessions
 from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolRegistry
@@ -30,6 +32,7 @@ from bot.turns.chat_history import DisplayNames
 from bot.turns.progress import TurnProgress
 from bot.turns.request import TurnConfig, TurnRequest
 from bot.usage.meter import UsageMeter
+from bot.usage.reservations import Hold
 from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
@@ -46,6 +49,10 @@ class Stopped(Exception):  # noqa: N818 - control flow inside the turn modules
     """The user stopped the reply in Slack."""
 
 
+class OverLimit(Exception):  # noqa: N818 - control flow inside the turn modules
+    """A usage limit stops the answer before its next model request (the sentence)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TurnDeps:
     """What a turn works with, handed over by whoever starts it (`Dispatcher.turn_deps`)."""
@@ -58,11 +65,13 @@ class TurnDeps:
     clock: Clock
     metrics: Metrics
     config: TurnConfig
-    answer_slot: Callable[[], AbstractAsyncContextManager[Slot]]  # a streaming slot (FIFO)
+    # a streaming slot for an asker ("team:user"), handed out person by person
+    answer_slot: Callable[[str], AbstractAsyncContextManager[Slot]]
     names: DisplayNames | None = None  # labels who said what in threads with several people
     usage: UsageTracker | None = None  # usage records and limits
     files: FileReader | None = None  # reads files on questions; knows which models are blind
     approvals: Approvals | None = None  # tool calls that wait for a person's Approve
+    sessions: AgentSessions | None = None  # agent sessions or assistant threads, per workspace
 
 
 class TurnState:
@@ -83,13 +92,19 @@ class TurnState:
         self.key = key
         self.reply = reply
         self.settings = settings
-        # Only DMs (assistant threads included) show a loading status under the thread.
+        # The thread's agent session; the dispatcher begins it when the placeholder shows.
+        self.session = ThreadSession(
+            None, request.team_id, request.channel, "", user_id=request.user_id, title=""
+        )
+        # Only DMs (assistant threads included) show a loading status under the thread, and
+        # only without an agent session (its `processing` shows the bot at work).
         self.status = ThreadStatus(
             deps.writer,
             request.team_id,
             request.channel,
             request.thread_ts or request.message_ts,
             enabled=request.channel.startswith("D"),
+            session=lambda: self.session,
         )
         self.progress = TurnProgress(reply)  # task cards on native streams
         self.started = deps.clock.now()
@@ -116,6 +131,8 @@ class TurnState:
         self.suspension = Suspension(self)  # waiting for a person's approval
         self.slot: Slot | None = None  # the streaming slot, while held
         self.outcome = ""  # how the turn ended, a ReplyStatus value (a workflow step reads it)
+        self.unstored: dict[str, str] = {}  # tool results used in this turn, never stored
+        self.hold: Hold | None = None  # what admission reserved against the usage limits
 
     def stop(self) -> None:
         """Stop this turn: the model request is closed and the reply says it was stopped."""

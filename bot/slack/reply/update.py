@@ -41,6 +41,7 @@ class ReplyTarget:
     team_id: str
     channel: str
     thread_ts: str
+    asker: str = ""  # whose question it answers: the edit budget serves people in turn
 
 
 @dataclass(slots=True)
@@ -125,7 +126,9 @@ class StreamingReply:
         last.sent = self._prefix + shown[self._offset :]
         self._task = asyncio.create_task(self._run(), name=f"reply-{ts}")
 
-    def task(self, task_id: str, title: str, status: str) -> None:
+    def task(
+        self, task_id: str, title: str, status: str, sources: Sequence[tuple[str, str]] = ()
+    ) -> None:
         """Report tool progress; update mode shows it through `update`'s status line instead."""
 
     def update(self, text: str, status: str | None = None) -> None:
@@ -150,7 +153,7 @@ class StreamingReply:
 
     async def _run(self) -> None:
         if self.budget is not None:
-            self._lease = self.budget.lease(self.target.team_id, "chat.update")
+            self._lease = self.budget.lease(self.target.team_id, "chat.update", self.target.asker)
             if self._closing:
                 self._lease.promote()
         try:

@@ -117,8 +117,8 @@ class McpSupervisor:
             func=call,
             context_param=CONTEXT_KEY,
             source=SOURCE_PREFIX + link.name,
-            needs_approval=needs_approval(link.config.approval, tool),
             origin=tool.name,
+            needs_approval=needs_approval(link.config.approval, tool),
         )
 
 
