@@ -63,6 +63,7 @@ class ToolRound(TurnState):
             self._lost = True
             self.reply.stopped.set()
             raise Stopped
+        await self.suspension.done()  # its approvals are done: no sweep carries it on
         self.row_id = ids[-1]
         self.round_text = ""
         self.reply.update(self.shown, status=texts.tool_status(names, done=True))

@@ -10,6 +10,7 @@ from bot.db.records import ReplyStatus
 from bot.errors import ShuttingDown, UserFacingError
 from bot.llm.errors import StreamBroken
 from bot.slack.reply.native import NativeReply
+from bot.turns.approved_tools import TakenOver
 from bot.turns.rounds import Rounds
 from bot.turns.turn_state import Stopped
 
@@ -30,6 +31,9 @@ class Turn(Rounds):
         try:
             self.status.thinking()
             note = await self._rounds_unless_stopped()
+        except TakenOver:  # looked gone while a person decided: like any reply taken over
+            logger.warning("round %s was taken over by another replica", self.row_id)
+            self._lost = True
         except Stopped:
             status, note = ReplyStatus.STOPPED, texts.STOPPED_BY_USER
             logger.info("reply %s was stopped by the user", self.reply.ts)
