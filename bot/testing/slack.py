@@ -105,6 +105,8 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         self._delays: dict[str, float] = {}
         self._stalled: set[str] = set()
         self.held: list[str] = []  # stalled calls that arrived (never applied)
+        self._cut_after: dict[str, int] = {}
+        self.cut: list[Call] = []  # calls applied whose answer was dropped  # method -> calls to apply, then drop unanswered
         self._init_socket_mode()
         self._init_files()
 
@@ -146,6 +148,14 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         """Never apply nor answer ``method`` from now on, as if the caller died sending it."""
         self._stalled.add(method)
 
+    def cut_after_applying(self, method: str, *, times: int = 1) -> None:
+        """Apply the next ``times`` calls of ``method``, then drop the connection unanswered.
+
+        The caller sees a dropped connection (or a timeout) and cannot tell that Slack
+        applied the call: the case a non-idempotent write must look up before retrying.
+        """
+        self._cut_after[method] = self._cut_after.get(method, 0) + times
+
     def unstall(self, method: str) -> None:
         """Let later calls of ``method`` through again (stalled ones stay lost)."""
         self._stalled.discard(method)
@@ -176,6 +186,11 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         token = args.pop("token", None)
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else token
         call, headers = await self._shielded(self._answer(method, args, token, at))
+        if self._cut_after.get(method, 0) > 0 and call.status == 200:
+            self._cut_after[method] -= 1
+            self.cut.append(call)
+            if request.transport is not None:
+                request.transport.abort()  # applied, and the answer never leaves
         return web.json_response(call.response, status=call.status, headers=headers)
 
     async def _answer(

@@ -6,18 +6,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bot.testing.slack_limits import (
+    TEXT_LIMIT,
+    UPDATE_TEXT_LIMIT,
+    SlackError,
+    blocks_error,
+    limit_error,
+    metadata_of,
+    stream_text,
+)
+
 Json = dict[str, Any]
-TEXT_LIMIT = 40_000
-UPDATE_TEXT_LIMIT = 4_000
-MARKDOWN_LIMIT = 12_000
-
-
-class SlackError(Exception):
-    """Abort an API method with ``{"ok": false, "error": ...}``."""
-
-    def __init__(self, error: str, **extra: Any) -> None:
-        super().__init__(error)
-        self.body: Json = {"ok": False, "error": error, **extra}
 
 
 def _require(args: Json, *fields: str) -> None:
@@ -31,34 +30,6 @@ def _require(args: Json, *fields: str) -> None:
 
 def _ts_key(ts: str) -> tuple[int, ...]:
     return tuple(int(part) for part in ts.split("."))
-
-
-TASK_STATUSES = {"pending", "in_progress", "complete", "error"}
-
-
-def _check_chunk(chunk: Any) -> None:
-    """Refuse a chunk Slack's reference would refuse (task ids, titles and statuses)."""
-    kind = chunk.get("type") if isinstance(chunk, dict) else None
-    if kind == "task_update":
-        if not (chunk.get("id") and chunk.get("title")) or chunk.get("status") not in TASK_STATUSES:
-            raise SlackError("invalid_chunks")
-    elif kind == "plan_update":
-        if not chunk.get("title"):
-            raise SlackError("invalid_chunks")
-    elif kind not in ("markdown_text", "blocks"):
-        raise SlackError("invalid_chunks")
-
-
-def _stream_text(args: Json) -> str:
-    parts = [args.get("markdown_text") or ""]
-    for chunk in args.get("chunks") or []:
-        _check_chunk(chunk)
-        if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
-            parts.append(str(chunk.get("text", "")))
-    text = "".join(parts)
-    if len(text) > MARKDOWN_LIMIT:
-        raise SlackError("msg_too_long")
-    return text
 
 
 class SlackWorkspace:
@@ -209,8 +180,8 @@ class SlackWorkspace:
             if now - started > self.stream_ttl:
                 self.expire_stream(*key)
 
-    def _wire(self, m: Json) -> Json:
-        """Render a stored message in Slack's wire shape."""
+    def _wire(self, m: Json, *, metadata: bool = False) -> Json:
+        """Render a stored message in Slack's wire shape (`metadata` only when asked for)."""
         text = m["text"] or m["markdown_text"] or ""
         out: Json = {
             "type": "message",
@@ -225,6 +196,8 @@ class SlackWorkspace:
             out["blocks"] = m["blocks"]
         if m.get("files"):
             out["files"], out["upload"] = m["files"], True
+        if metadata and m.get("metadata"):
+            out["metadata"] = m["metadata"]
         count = sum(
             1
             for o in self.messages.values()
@@ -259,10 +232,9 @@ class SlackWorkspace:
             raise SlackError("no_text")
         if markdown and (text or "blocks" in args):  # not even `blocks: []`, say the docs
             raise SlackError("markdown_text_conflict")
-        if (markdown and len(markdown) > MARKDOWN_LIMIT) or (
-            text and text_limit is not None and len(text) > text_limit
-        ):
-            raise SlackError("msg_too_long")
+        error = limit_error(args, text_limit)
+        if error is not None:
+            raise SlackError(error)
 
     # ---- API methods ------------------------------------------------------------------
 
@@ -307,20 +279,21 @@ class SlackWorkspace:
     def _post_message(self, args: Json) -> Json:
         if not args.get("channel"):
             raise SlackError("channel_not_found")
-        self._check_content(args, None)
+        self._check_content(args, TEXT_LIMIT)
         message = self._store(
             args["channel"],
             self._next_ts(),
             thread_ts=args.get("thread_ts"),
-            text=(args.get("text") or "")[:TEXT_LIMIT],
+            text=args.get("text") or "",
             markdown_text=args.get("markdown_text"),
             blocks=args.get("blocks"),
+            metadata=metadata_of(args.get("metadata")),
         )
         return {
             "ok": True,
             "channel": message["channel"],
             "ts": message["ts"],
-            "message": self._wire(message),
+            "message": self._wire(message, metadata=True),
         }
 
     def _update(self, args: Json) -> Json:
@@ -372,7 +345,7 @@ class SlackWorkspace:
             channel,
             self._next_ts(),
             thread_ts=args["thread_ts"],
-            markdown_text=_stream_text(args),
+            markdown_text=stream_text(args),
             streaming=True,
         )
         self._stream_started[(channel, message["ts"])] = time.monotonic()
@@ -380,7 +353,7 @@ class SlackWorkspace:
 
     def _append_stream(self, args: Json) -> Json:
         message = self._streaming(args)
-        text = _stream_text(args)
+        text = stream_text(args)
         if not text and not args.get("chunks"):
             raise SlackError("no_text")
         message["markdown_text"] = (message["markdown_text"] or "") + text
@@ -388,7 +361,9 @@ class SlackWorkspace:
 
     def _stop_stream(self, args: Json) -> Json:
         message = self._streaming(args)
-        message["markdown_text"] = (message["markdown_text"] or "") + _stream_text(args)
+        if blocks_error(args.get("blocks")):
+            raise SlackError("invalid_blocks")
+        message["markdown_text"] = (message["markdown_text"] or "") + stream_text(args)
         if args.get("blocks"):
             message["blocks"] = args["blocks"]
         self.expire_stream(message["channel"], message["ts"])
@@ -408,9 +383,10 @@ class SlackWorkspace:
             raise SlackError("thread_not_found")
         start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 1000)
         page, rest = thread[start : start + limit], thread[start + limit :]
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
         return {
             "ok": True,
-            "messages": [self._wire(m) for m in page],
+            "messages": [self._wire(m, metadata=with_metadata) for m in page],
             "has_more": bool(rest),
             "response_metadata": {"next_cursor": str(start + limit) if rest else ""},
         }
