@@ -29,6 +29,7 @@ from bot.settings import Settings
 from bot.slack.budget import EditBudget, Limit
 from bot.slack.budget_redis import SharedEditBudget
 from bot.slack.reply.choose import ReplyStyle, budget_limits
+from bot.slack.retry import retry_handlers
 from bot.slack.writer import SlackWriter
 from bot.slack_app.access import AccessLists, Gate
 from bot.slack_app.app import BotApp, create_app
@@ -168,11 +169,17 @@ class Runtime:
             tokens = InstalledTokens(oauth.installation_store)
             token_for = tokens.bot_token
             self.client = TeamTokenClient(
-                tokens=tokens, base_url=s.slack_api_url, session=self._slack_session
+                tokens=tokens,
+                base_url=s.slack_api_url,
+                session=self._slack_session,
+                retry_handlers=retry_handlers(),
             )
         else:
             self.client = AsyncWebClient(
-                token=s.slack_bot_token, base_url=s.slack_api_url, session=self._slack_session
+                token=s.slack_bot_token,
+                base_url=s.slack_api_url,
+                session=self._slack_session,
+                retry_handlers=retry_handlers(),
             )
         self.openai = openai_client(
             api_key=s.openai_api_key,

@@ -106,7 +106,9 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         self._stalled: set[str] = set()
         self.held: list[str] = []  # stalled calls that arrived (never applied)
         self._cut_after: dict[str, int] = {}
-        self.cut: list[Call] = []  # calls applied whose answer was dropped  # method -> calls to apply, then drop unanswered
+        self.cut: list[
+            Call
+        ] = []  # calls applied whose answer was dropped  # method -> calls to apply, then drop unanswered
         self._init_socket_mode()
         self._init_files()
 

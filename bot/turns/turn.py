@@ -163,7 +163,10 @@ class Turn:
             await self.status.close()
             self.progress.ended(ReplyStatus.INTERRUPTED)
             try:
-                await self.reply.finish((self.shown + texts.INTERRUPTED).strip())
+                # Never strip the front: the reply's offsets count from the answer's start.
+                await self.reply.finish(
+                    self.shown + texts.INTERRUPTED if self.shown else texts.INTERRUPTED.lstrip()
+                )
             except Exception:
                 logger.exception("final edit failed")
             self.observed.finish("interrupted")
