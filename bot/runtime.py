@@ -188,6 +188,7 @@ class Runtime:
             timeout=s.openai_timeout,
         )
         writer = SlackWriter(self.client, clock=self.clock)
+        self.writer = writer  # tests tune its backoff
         # One edit budget per process: every reply in a workspace shares its Slack rate limits.
         limits = edit_limits(s)
         self.redis = aioredis.from_url(s.redis_url) if s.redis_url else None
@@ -353,7 +354,7 @@ class Runtime:
             self.bot.accepting = False
             if self._socket_handler is not None:
                 await self._socket_handler.close_async()
-            await self.bot.drain(grace)
+            await self.bot.drain(grace, before_interrupt=self.budget.close)
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()

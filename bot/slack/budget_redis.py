@@ -74,7 +74,7 @@ class SharedLease(Lease):
         await self._shared.share_pause(self._team, self._method)
         await self._inner.acquire(final=final)
         self.final = self._inner.final
-        await self._shared.take(self._team, self._method)
+        await self._shared.take(self._team, self._method, final=self.final)
 
     def promote(self) -> None:
         """Make this reply's requests final."""
@@ -121,24 +121,33 @@ class SharedEditBudget(EditBudget):
         except RedisError as exc:
             logger.warning("could not share a 429 pause (%s)", exc)
 
-    async def take(self, team_id: str, method: str) -> None:
-        """Take one token of (team, method) from Redis, waiting in turn for it."""
-        limit = self.limits[method]
+    async def take(self, team_id: str, method: str, *, final: bool = False) -> None:
+        """Take one token of (team, method) from Redis, waiting in turn for it.
+
+        Intermediate edits queue for Redis one at a time, in order; a final edit does not
+        queue behind them (it won its local turn as a final already): it asks Redis
+        directly, so the next token the workspace gets is its.
+        """
+        if final:
+            await self._take(team_id, method)
+            return
         serial = self._serial.setdefault((team_id, method), asyncio.Lock())
-        keys = (f"{self.prefix}budget:{team_id}:{method}", f"{self.prefix}pause:{team_id}:{method}")
         async with serial:  # this replica's replies ask Redis one at a time, in order
-            while not self._shared_closed:
-                seen = int(self.paused_for(team_id, method) * 1000)
-                try:
-                    wait_ms = int(
-                        await self.redis.eval(TAKE, 2, *keys, limit.rate, limit.burst, seen)
-                    )
-                except RedisError as exc:
-                    logger.warning("shared edit budget unavailable (%s); pacing locally", exc)
-                    return
-                if wait_ms <= 0:
-                    return
-                await self.clock.sleep(wait_ms / 1000)
+            await self._take(team_id, method)
+
+    async def _take(self, team_id: str, method: str) -> None:
+        limit = self.limits[method]
+        keys = (f"{self.prefix}budget:{team_id}:{method}", f"{self.prefix}pause:{team_id}:{method}")
+        while not self._shared_closed:
+            seen = int(self.paused_for(team_id, method) * 1000)
+            try:
+                wait_ms = int(await self.redis.eval(TAKE, 2, *keys, limit.rate, limit.burst, seen))
+            except RedisError as exc:
+                logger.warning("shared edit budget unavailable (%s); pacing locally", exc)
+                return
+            if wait_ms <= 0:
+                return
+            await self.clock.sleep(wait_ms / 1000)
 
     async def close(self) -> None:
         """Stop pacing (shutdown): waiting and later requests go through at once."""
