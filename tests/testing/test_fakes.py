@@ -113,6 +113,7 @@ def section(text: str) -> dict[str, object]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
+@pytest.mark.slack_limits_tested
 async def test_slack_validation_errors(slack: FakeSlack, web: AsyncWebClient) -> None:
     # Slack cuts a longer `text` at 40,000; the fake refuses it, so no test passes on a cut.
     with pytest.raises(SlackApiError) as err:
