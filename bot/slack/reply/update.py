@@ -269,7 +269,9 @@ class StreamingReply:
         del self._parts[keep + 1 :]
         current = self._parts[-1]
         self._offset, self._prefix = current.start, current.prefix
-        self._head = self._text[: self._offset]
+        # From the text as it was split (it may have changed again meanwhile): a later
+        # change is found by the next flush the same way.
+        self._head = self._head[: self._offset]
         if self.on_roll is not None:
             await self.on_roll()  # the saved layout loses the deleted messages
 
@@ -285,6 +287,7 @@ class StreamingReply:
         """
         room = self.limit - (0 if final else ROLLOVER_MARGIN)  # keep space for a status line
         while self._pending() > room:
+            text = self._text  # the text being split; it may change while a call is made
             part_text, cut, next_prefix = self._next_part(room)
             current = self._parts[-1]
             closed = self._content(part_text, True, "closed")
@@ -311,7 +314,7 @@ class StreamingReply:
                     await self._cut_short(room)
                 raise
             self._offset, self._prefix = offset, next_prefix
-            self._head = self._text[:offset]
+            self._head = text[:offset]
             self._parts.append(
                 _Part(ts=ts, sent=body, shown=shown, start=self._offset, prefix=self._prefix)
             )
