@@ -22,8 +22,9 @@ from aiohttp import web
 
 from bot.testing.server import FakeServer
 from bot.testing.slack_files import SlackFilesMixin
+from bot.testing.slack_rules import Json, SlackError
 from bot.testing.slack_surfaces import SurfacesMixin
-from bot.testing.slack_workspace import Json, SlackError, SlackWorkspace
+from bot.testing.slack_workspace import SlackWorkspace
 from bot.testing.socket_mode import SocketModeMixin
 
 __all__ = ["Call", "FakeSlack", "SlackError"]

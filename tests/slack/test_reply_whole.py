@@ -48,7 +48,8 @@ async def test_retraction_across_rollover(harness: Harness) -> None:
 async def test_rollover_post_fails_keeps_text(harness: Harness) -> None:
     bot = await harness.start(slack_message_max_chars=400)
     assert bot.runtime is not None
-    bot.runtime.writer.backoff = 0.01
+    assert bot.runtime.slack is not None
+    bot.runtime.slack.writer.backoff = 0.01
     gate = asyncio.Event()
     bot.llm.script(text_reply(WORDS, pieces=120, delay=0.01, hold=gate, hold_at=3))
     event = await bot.mention("go")
@@ -66,7 +67,8 @@ async def test_rollover_post_fails_keeps_text(harness: Harness) -> None:
 async def test_rollover_post_fails_at_the_end_says_so(harness: Harness) -> None:
     bot = await harness.start(slack_message_max_chars=400)
     assert bot.runtime is not None
-    bot.runtime.writer.backoff = 0.01
+    assert bot.runtime.slack is not None
+    bot.runtime.slack.writer.backoff = 0.01
     gate = asyncio.Event()
     bot.llm.script(text_reply(WORDS, pieces=len(WORDS), hold=gate, hold_at=1))
     event = await bot.mention("go")
