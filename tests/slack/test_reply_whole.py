@@ -11,7 +11,7 @@ import asyncio
 import pytest
 
 from bot import texts
-from bot.db.store import ReplyStatus
+from bot.db.records import ReplyStatus
 from bot.testing.harness import Harness, dm, text_of
 from bot.testing.invariant import assert_reply_shows
 from bot.testing.openai import text_reply
