@@ -1,7 +1,8 @@
 """Find a message the bot posted, by the identity it carries in its `metadata`.
 
 Every message of a reply is posted with `metadata` naming the reply and the part
-(`event_type` REPLY_EVENT, `event_payload` {"reply": id, "part": n}). When a post's answer
+(`event_type` REPLY_EVENT, `event_payload` {"reply": id, "part": n}); any other post gets a
+one-off identity (POST_EVENT) from the writer. When a post's answer
 is lost (a timeout, a dropped connection), the thread is read back with
 `conversations.replies(include_all_metadata=true)` to tell a post that landed from one that
 did not, instead of posting again and showing the part twice.
@@ -9,15 +10,22 @@ did not, instead of posting again and showing the part twice.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 REPLY_EVENT = "bot_reply_part"
+POST_EVENT = "bot_post"  # any other post: a one-off identity
 MAX_PAGES = 5  # a lookup reads at most this many pages of a thread (200 messages each)
 
 
 def part_metadata(reply_id: str, part: int) -> dict[str, Any]:
     """Return the metadata that names one message of a reply."""
     return {"event_type": REPLY_EVENT, "event_payload": {"reply": reply_id, "part": part}}
+
+
+def post_metadata() -> dict[str, Any]:
+    """Return metadata that names one post (not a reply's part) so it can be looked up."""
+    return {"event_type": POST_EVENT, "event_payload": {"id": uuid.uuid4().hex}}
 
 
 async def find_posted(client: Any, args: dict[str, Any]) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.clock import Clock, SystemClock
 from bot.errors import BotError
 from bot.slack.mentions import defuse_args
-from bot.slack.posted import find_posted
+from bot.slack.posted import find_posted, post_metadata
 from bot.slack.retry import NOT_IDEMPOTENT
 
 logger = logging.getLogger(__name__)
@@ -88,6 +88,8 @@ class SlackWriter:
         """
         failures = limited = 0
         args = defuse_args(args)  # the last line of defence: no write pings a whole channel
+        if method == "chat.postMessage" and not args.get("metadata"):
+            args["metadata"] = post_metadata()  # so that a lost answer can be looked up
         while True:
             pause = self.paused_for(team_id, method)
             if pause > 0:

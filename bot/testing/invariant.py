@@ -5,7 +5,8 @@ answer as rendered (`to_slack`), nothing missing and nothing twice; and every me
 is within Slack's limits. What a split adds is allowed: a code fence closed at the end of
 one message and reopened at the top of the next, and a table's header repeated at the top
 of the next message. Tables are compared without their alignment padding (each message
-aligns its own rows), and whitespace never counts. A reply Slack refused to take whole may
+aligns its own rows; a row longer than a message is cut and shown as text), so whitespace
+and table pipes never count. A reply Slack refused to take whole may
 instead end with `texts.REPLY_CUT_SHORT` after a leading part of the answer.
 """
 
@@ -19,10 +20,11 @@ from bot import texts
 from bot.slack.posted import REPLY_EVENT
 from bot.slack.reply.format import to_slack
 from bot.slack.reply.markup import markdown_of
+from bot.slack.reply.split import DELIMITER
 
 FENCE_LINE = re.compile(r"^\s*(```+|~~~+)[^`\s]*\s*$")
 RULE_LINE = re.compile(r"^\s*-[-+]*\s*$")  # a rendered table's `---+---` row
-SPACE = re.compile(r"\s+")
+SPACE = re.compile(r"[\s|]+")  # whitespace, and the pipes a table is drawn with
 LIMIT_ERRORS = {"msg_too_long", "invalid_blocks", "msg_blocks_too_long"}
 MESSAGE_CALLS = {"chat.postMessage", "chat.update", "chat.startStream", "chat.appendStream"}
 
@@ -47,8 +49,13 @@ def _content_lines(markdown: str, repeated_header: str | None) -> tuple[list[str
     for above, line in zip(lines, lines[1:], strict=False):
         if RULE_LINE.match(line) and above.strip() and not FENCE_LINE.match(above):
             header = _squash(above)
-    kept = [line for line in lines if not FENCE_LINE.match(line) and not RULE_LINE.match(line)]
+    kept = [line for line in lines if not _drawing(line)]
     return kept, header
+
+
+def _drawing(line: str) -> bool:
+    """Tell whether a line only draws: a fence, a table's rule or delimiter row."""
+    return bool(FENCE_LINE.match(line) or RULE_LINE.match(line) or DELIMITER.match(line))
 
 
 def shown_text(markdowns: Sequence[str]) -> str:
