@@ -13,6 +13,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 REPLY_EVENT = "bot_reply_part"
 POST_EVENT = "bot_post"  # any other post: a one-off identity
 MAX_PAGES = 5  # a lookup reads at most this many pages of a thread (200 messages each)
@@ -38,9 +40,14 @@ async def find_posted(client: Any, args: dict[str, Any]) -> dict[str, Any] | Non
         if cursor:
             query["cursor"] = cursor
         if thread_ts:
-            page = await client.api_call(
-                "conversations.replies", http_verb="GET", params={**query, "ts": thread_ts}
-            )
+            try:
+                page = await client.api_call(
+                    "conversations.replies", http_verb="GET", params={**query, "ts": thread_ts}
+                )
+            except SlackApiError as exc:
+                if exc.response.get("error") == "thread_not_found":
+                    return None  # nothing in that thread: the post did not land
+                raise
         else:
             page = await client.api_call("conversations.history", http_verb="GET", params=query)
         for message in page.get("messages") or ():

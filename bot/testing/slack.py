@@ -107,6 +107,7 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         self._stalled: set[str] = set()
         self.held: list[str] = []  # stalled calls that arrived (never applied)
         self._cut_after: dict[str, int] = {}
+        self._hang = 0.0
         self.cut: list[
             Call
         ] = []  # calls applied whose answer was dropped  # method -> calls to apply, then drop unanswered
@@ -151,13 +152,15 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         """Never apply nor answer ``method`` from now on, as if the caller died sending it."""
         self._stalled.add(method)
 
-    def cut_after_applying(self, method: str, *, times: int = 1) -> None:
+    def cut_after_applying(self, method: str, *, times: int = 1, hang: float = 0.0) -> None:
         """Apply the next ``times`` calls of ``method``, then drop the connection unanswered.
 
-        The caller sees a dropped connection (or a timeout) and cannot tell that Slack
-        applied the call: the case a non-idempotent write must look up before retrying.
+        The caller sees a dropped connection (or, with ``hang`` seconds of silence first
+        longer than its timeout, a timeout) and cannot tell that Slack applied the call: the
+        case a non-idempotent write must look up before retrying.
         """
         self._cut_after[method] = self._cut_after.get(method, 0) + times
+        self._hang = hang
 
     def unstall(self, method: str) -> None:
         """Let later calls of ``method`` through again (stalled ones stay lost)."""
@@ -192,6 +195,7 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         if self._cut_after.get(method, 0) > 0 and call.status == 200:
             self._cut_after[method] -= 1
             self.cut.append(call)
+            await self._pause(self._hang)
             if request.transport is not None:
                 request.transport.abort()  # applied, and the answer never leaves
         return web.json_response(call.response, status=call.status, headers=headers)
