@@ -110,7 +110,9 @@ def table_header(part: str, following: str) -> str:
     """Return the header and delimiter rows of a table that `following` continues, or ""."""
     if not part.endswith("\n") or not following.lstrip(" ").startswith("|"):
         return ""
-    body = part.rstrip("\n")
+    body = part[:-1]
+    if not body.rsplit("\n", 1)[-1].strip():
+        return ""  # the part ends with a blank line: what follows is another table
     start = body.rfind("\n\n")
     lines = body[start + 2 if start >= 0 else 0 :].split("\n")
     if len(lines) >= 2 and "|" in lines[0] and DELIMITER.match(lines[1]):
