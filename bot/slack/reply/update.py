@@ -286,7 +286,11 @@ class StreamingReply:
         for a note saying the rest could not be shown).
         """
         room = self.limit - (0 if final else ROLLOVER_MARGIN)  # keep space for a status line
-        while self._pending() > room:
+        while True:
+            if self._diverged():  # taken back while the last call was made
+                await self._rewind()
+            if self._pending() <= room:
+                return
             text = self._text  # the text being split; it may change while a call is made
             part_text, cut, next_prefix = self._next_part(room)
             current = self._parts[-1]
