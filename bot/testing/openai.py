@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.testing.openai_window import ContextWindowMixin, window_exceeded
 from bot.testing.server import FakeServer
 from bot.testing.template_rules import violations
 
@@ -170,7 +171,7 @@ def _choice(chunk: Json, raw: bool) -> Json | None:
     return choices[0]
 
 
-class FakeOpenAI(FakeServer):
+class FakeOpenAI(FakeServer, ContextWindowMixin):
     """Serve scripted ``/v1/chat/completions`` answers, streamed as SSE or as JSON."""
 
     def __init__(self, *, model: str = "fake-model", strict_template: bool = True) -> None:
@@ -190,6 +191,7 @@ class FakeOpenAI(FakeServer):
         self.holding = 0  # streams that reached their `hold` (tests wait for it)
         self.disconnects = 0
         self.vision = True  # False: refuse requests with image parts, as text-only servers do
+        self._init_window()  # context_window, window_reported_by, chat_template (/props)
         self._queue: deque[Reply] = deque()
         self._ids = 0
 
@@ -206,6 +208,7 @@ class FakeOpenAI(FakeServer):
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/props", self._props)
         return app
 
     def _describe(self) -> str:
@@ -225,6 +228,7 @@ class FakeOpenAI(FakeServer):
 
     async def _models(self, request: web.Request) -> web.Response:
         model = {"id": self.model, "object": "model", "created": 0, "owned_by": "fake"}
+        model.update(self.window_of_model())
         return web.json_response({"object": "list", "data": [model]})
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
@@ -245,6 +249,11 @@ class FakeOpenAI(FakeServer):
             if name in body:
                 return web.json_response(refused_body, status=status)
         reply = self._next_reply(body)
+        if self.context_window:
+            prompt = self._usage(body, Reply())["prompt_tokens"]
+            if prompt >= self.context_window:
+                return window_exceeded()
+            reply = self.within_window(reply, prompt)
         if reply.error is not None or reply.status >= 400:
             error = reply.error or {
                 "message": "error",
