@@ -188,7 +188,6 @@ class FakeOpenAI(FakeServer, ContextWindowMixin):
         self.request_times: list[float] = []  # time.monotonic() of each request's arrival
         self.responder: Callable[[Json], Reply] | None = None
         self.open_streams = 0
-        self.holding = 0  # streams that reached their `hold` (tests wait for it)
         self.disconnects = 0
         self.vision = True  # False: refuse requests with image parts, as text-only servers do
         self._init_window()  # context_window, window_reported_by, chat_template (/props)
@@ -340,7 +339,6 @@ class FakeOpenAI(FakeServer, ContextWindowMixin):
 
     async def _hold(self, gate: asyncio.Event) -> None:
         """Wait for the test to open `gate` (or for shutdown)."""
-        self.holding += 1
         stopping = asyncio.ensure_future(self._stopping.wait())
         opened = asyncio.ensure_future(gate.wait())
         try:

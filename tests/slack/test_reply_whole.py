@@ -7,6 +7,7 @@ as rendered, nothing missing and nothing twice, and Slack refused no message for
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 import pytest
 
@@ -28,6 +29,16 @@ def table(rows: int, wide: str = "") -> str:
     return "\n".join(lines)
 
 
+class Gate(asyncio.Event):
+    """A model stream's `hold`: tells when the stream reached it."""
+
+    reached = False
+
+    async def wait(self) -> Literal[True]:
+        self.reached = True
+        return await super().wait()
+
+
 async def ask(bot: Harness, text: str = "go") -> str:
     event = await bot.mention(text)
     await bot.wait_reply_done("C1", event["ts"], timeout=30)
@@ -38,7 +49,13 @@ async def ask(bot: Harness, text: str = "go") -> str:
 async def test_retraction_across_rollover(harness: Harness) -> None:
     bot = await harness.start(slack_message_max_chars=400)
     reasoning = " ".join(f"thinking{i}" for i in range(400))  # ~4,000 characters
-    bot.llm.script(text_reply(f"{reasoning}</think>\n\nShort answer.", pieces=80, delay=0.03))
+    # One lone </think> is no proof that the template opens the block; two in a row are.
+    teach = text_reply("Hm.</think>\n\nShort answer.")
+    bot.llm.script(
+        teach, text_reply(f"{reasoning}</think>\n\nShort answer.", pieces=80, delay=0.03)
+    )
+    earlier = await bot.mention("first", channel="C2")
+    await bot.wait_reply_done("C2", earlier["ts"], timeout=30)
     ts = await ask(bot)
     assert len(bot.slack.calls_to("chat.postMessage")) > 2, "the reasoning rolled over"
     assert bot.slack.calls_to("chat.delete"), "the messages holding reasoning were deleted"
@@ -118,13 +135,13 @@ async def test_native_rollover_inside_code_block(harness: Harness) -> None:
     # After the block: text a stream must hold back until it is complete (a link, a table).
     after = "See <https://example.com/docs|the docs> now.\n\n| a | b |\n|---|---|\n| 1 | 2 |"
     answer = f"Here:\n\n```python\n{code}\n```\n\n{after}\n\nDone."
-    gate = asyncio.Event()
+    gate = Gate()
     held = 2 + (answer.index("|the ") + 4) // 6  # the model pauses inside the link
     bot.llm.script(text_reply(answer, pieces=6, delay=0.002, hold=gate, hold_at=held))
     root = bot.slack.add_message("D1", "hello", "U1")
     await bot.send(dm("code please", thread_ts=root))
 
-    await bot.slack.wait_for(lambda: bot.llm.holding == 1, timeout=20)
+    await bot.slack.wait_for(lambda: gate.reached, timeout=20)
     # The half-written link is not shown; this pause only gives a wrong append its chance
     # (the settle check used to take the closing fence for an opening one and show it).
     await asyncio.sleep(0.5)
