@@ -15,6 +15,7 @@ import asyncio
 import os
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.web.async_client import AsyncWebClient
@@ -170,6 +171,7 @@ async def stream(
         return problems
 
 
+@pytest.mark.timeout(max(120, EXAMPLES * 2))
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
