@@ -34,9 +34,9 @@ def _squash(text: str) -> str:
 
 
 def _content_lines(markdown: str, repeated_header: str | None) -> tuple[list[str], str | None]:
-    """Return a message's lines that carry answer text, and the last table header seen."""
+    """Return a message's lines that carry answer text, and the header of a table it ends in."""
     lines = markdown.split("\n")
-    header = None
+    ending = _ending_table(lines)
     if (
         repeated_header is not None
         and len(lines) > 2
@@ -45,12 +45,22 @@ def _content_lines(markdown: str, repeated_header: str | None) -> tuple[list[str
         and _squash(lines[1]) == repeated_header
     ):
         lines = [lines[0], *lines[2:]]  # the header a split repeats
-        header = repeated_header
-    for above, line in zip(lines, lines[1:], strict=False):
-        if RULE_LINE.match(line) and above.strip() and not FENCE_LINE.match(above):
-            header = _squash(above)
-    kept = [line for line in lines if not _drawing(line)]
-    return kept, header
+    return [line for line in lines if not _drawing(line)], ending
+
+
+def _ending_table(lines: list[str]) -> str | None:
+    """Return the header of the rendered table a message ends with (it may go on), if any."""
+    body = [line for line in lines if line.strip()]
+    if len(body) < 3 or not FENCE_LINE.match(body[-1]):
+        return None
+    opened = (
+        max(i for i, line in enumerate(body[:-1]) if FENCE_LINE.match(line))
+        if any(FENCE_LINE.match(line) for line in body[:-1])
+        else None
+    )
+    if opened is None or opened + 2 >= len(body) - 1 or not RULE_LINE.match(body[opened + 2]):
+        return None
+    return _squash(body[opened + 1]) or None
 
 
 def _drawing(line: str) -> bool:

@@ -32,3 +32,12 @@ def test_a_table_after_a_table_ending_a_part_gets_no_header_of_the_first() -> No
         parts = split_message(answer, 500, rendered)
         assert reply_problems([to_slack(p) for p in parts], answer) == [], rows
         assert not any("| h0 | h1 | h2 | h3 |\n|---|---|---|---|\n| h0 | h1 |" in p for p in parts)
+
+
+def test_checker_tells_a_new_table_with_the_same_header_from_a_continued_one() -> None:
+    first, second = table(2, 3), table(2, 4)
+    answer = f"{first}\n\nword\n\n{second}"
+    messages = [to_slack(f"{first}\n\nword"), to_slack(second)]
+    assert reply_problems(messages, answer) == []  # both headers are the answer's
+    continued = [to_slack(first), to_slack(table(2, 2))]
+    assert reply_problems(continued, f"{first}\n| r0c0 | r0c1 |\n| r1c0 | r1c1 |") == []
