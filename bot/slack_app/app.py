@@ -19,6 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.db.privacy import Privacy
 from bot.db.store import Store
 from bot.slack_app import (
+    agent_stop,
+    approval_buttons,
     assistant,
     config_modal,
     deletions,
@@ -29,6 +31,7 @@ from bot.slack_app import (
     shortcuts,
     uninstall,
     usage_command,
+    workflow,
 )
 from bot.slack_app.access import AccessLists
 from bot.slack_app.access_middleware import AccessMiddleware
@@ -44,6 +47,7 @@ from bot.telemetry.scope import turn_scope
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.request import TurnRequest
+from bot.turns.stop_relay import StopRelay
 from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
@@ -79,6 +83,21 @@ class BotApp:
         else:
             job = self._guarded(request, then)
         task = asyncio.create_task(job, name=f"turn-{request.message_ts}")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def spawn(self, job: Awaitable[Any], name: str) -> None:
+        """Run a turn's job that no event started (a resumed answer); drained like turns."""
+
+        async def logged() -> None:
+            try:
+                await job
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("%s failed", name)
+
+        task = asyncio.create_task(logged(), name=name)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -153,6 +172,9 @@ def create_app(
     metrics_token: str | None = None,
     access_lists: AccessLists | None = None,  # ALLOW_*/DENY_*; None or empty lets all in
     forget_tokens: Callable[[str | None], None] | None = None,
+    step_deadline: float = 60.0,  # WORKFLOW_STEP_DEADLINE
+    step_answer_chars: int = 4000,  # WORKFLOW_ANSWER_CHARS
+    stop_relay: StopRelay | None = None,  # agent_session_stopped across replicas
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -193,8 +215,18 @@ def create_app(
     else:  # one workspace, one token from the environment: nothing stored to delete
         uninstall.register_single_token(bolt)
     deletions.register(bolt, Privacy(store.engine), metrics)  # before the message listener
-    assistant.register(bolt, store=store, submit=bot.submit)
-    interactions.register(bolt, dispatcher=dispatcher, store=store)
+    assistant.register(bolt, store=store, submit=bot.submit, sessions=dispatcher.sessions)
+    relay = stop_relay or StopRelay(dispatcher, dispatcher.writer)
+    interactions.register(bolt, dispatcher=dispatcher, store=store, relay=relay)
+    agent_stop.register(bolt, relay=relay)
+    approval_buttons.register(bolt, dispatcher=dispatcher, spawn=bot.spawn)
+    workflow.register(
+        bolt,
+        dispatcher=dispatcher,
+        spawn=bot.spawn,
+        deadline=step_deadline,
+        limit=step_answer_chars,
+    )
     if channels is not None and config_command_name:
         config_modal.register(
             bolt,

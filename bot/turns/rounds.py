@@ -47,6 +47,8 @@ class Rounds(ModelRound):
             self.started = self.deps.clock.now()
             self._deadline = asyncio.timeout(self.deps.config.turn_deadline)
             async with self._deadline:
+                if self.resumed is not None:  # a round that waited in a process now gone
+                    await self._run_tools(self.resumed, stored=True)
                 return await self._rounds()
 
     async def _rounds(self) -> str:
@@ -70,6 +72,9 @@ class Rounds(ModelRound):
                 if m.id != self.row_id and (m.role != "assistant" or m.content or m.tool_calls)
             ]
             chat = await chat_history.build(kept, team_id=self.key.team_id, names=deps.names)
+            for message in chat:  # what this turn's tools found but the history does not keep
+                if message.get("role") == "tool" and message.get("tool_call_id") in self.unstored:
+                    message["content"] = self.unstored[message["tool_call_id"]]
             # Strict chat templates (Gemma, Mistral, Llama, Qwen) refuse anything but one
             # system message and alternating turns: merge and fold after fitting.
             messages = template.alternate(history.fit(self.settings.system_prompt, chat, budget))

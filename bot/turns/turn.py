@@ -9,6 +9,7 @@ from bot import texts
 from bot.db.records import ReplyStatus
 from bot.errors import ShuttingDown, UserFacingError
 from bot.llm.errors import StreamBroken
+from bot.slack.reply.native import NativeReply
 from bot.turns.rounds import Rounds
 from bot.turns.turn_state import Stopped
 
@@ -45,6 +46,9 @@ class Turn(Rounds):
             status, note = ReplyStatus.FAILED, ("\n\n" if self.shown else "") + exc.user_message
             logger.warning("turn failed: %s", exc)
         except asyncio.CancelledError:
+            if self.suspension.active:  # shutting down while a person decides: see Suspension
+                await asyncio.shield(self.suspension.pause())
+                raise
             status, note = ReplyStatus.INTERRUPTED, texts.INTERRUPTED
             await self._end_whole(status, note)
             raise
@@ -64,6 +68,7 @@ class Turn(Rounds):
             raise
 
     async def _end(self, status: ReplyStatus, note: str) -> None:
+        self.outcome = status if not self._lost else ReplyStatus.INTERRUPTED
         if self._lost:
             # Another replica took the reply over (this one looked dead) and marked it
             # interrupted; end the message the same way, and leave the row to its owner.
@@ -71,7 +76,7 @@ class Turn(Rounds):
             self.progress.ended(ReplyStatus.INTERRUPTED)
             try:
                 # Never strip the front: the reply's offsets count from the answer's start.
-                await self.reply.finish(
+                await self._finish_reply(
                     self.shown + texts.INTERRUPTED if self.shown else texts.INTERRUPTED.lstrip()
                 )
             except Exception:
@@ -80,6 +85,7 @@ class Turn(Rounds):
             await self._record_usage(ReplyStatus.INTERRUPTED)  # the tokens were spent all the same
             return
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
+        await self.suspension.withdraw()  # ended while a person was to decide: too late now
         await self.status.close()
         self.progress.ended(status)
         if self.notes:
@@ -87,12 +93,23 @@ class Turn(Rounds):
         if status == ReplyStatus.COMPLETE:
             final += self._finishing_touches()
         try:
-            await self.reply.finish(final)
+            await self._finish_reply(final)
         except Exception:
             logger.exception("final edit failed")
         self.observed.finish(status)
         await self._save_end(status)
         await self._record_usage(status)
+
+    async def _finish_reply(self, text: str) -> None:
+        """End the reply, and the thread's agent session (`active`) with it."""
+        agent = await self.session.is_agent()
+        native = self.reply if isinstance(self.reply, NativeReply) and agent else None
+        if native is not None:  # the last chat.stopStream moves the session on
+            native.session_status = "active"
+        try:
+            await self.reply.finish(text)
+        finally:
+            await self.session.end(by_stream=native is not None and native.session_ended)
 
     async def _record_usage(self, status: ReplyStatus) -> None:
         if self.deps.usage is not None:
