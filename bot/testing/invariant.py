@@ -23,7 +23,9 @@ from bot.slack.reply.markup import markdown_of
 from bot.slack.reply.split import DELIMITER
 
 FENCE_LINE = re.compile(r"^\s*(```+|~~~+)[^`\s]*\s*$")
-RULE_LINE = re.compile(r"^\s*-[-+]*\s*$")  # a rendered table's `---+---` row
+RULE_LINE = re.compile(
+    r"^\s*-(-+|-*\+[-+]*)\s*$"
+)  # a rendered table's `---+---` row, not a bare `-`
 SPACE = re.compile(r"[\s|]+")  # whitespace, and the pipes a table is drawn with
 LIMIT_ERRORS = {"msg_too_long", "invalid_blocks", "msg_blocks_too_long"}
 MESSAGE_CALLS = {"chat.postMessage", "chat.update", "chat.startStream", "chat.appendStream"}
@@ -65,7 +67,8 @@ def _ending_table(lines: list[str]) -> str | None:
 
 def _drawing(line: str) -> bool:
     """Tell whether a line only draws: a fence, a table's rule or delimiter row."""
-    return bool(FENCE_LINE.match(line) or RULE_LINE.match(line) or DELIMITER.match(line))
+    delimiter = "|" in line and DELIMITER.match(line)  # a bare `-` is a list item's marker
+    return bool(FENCE_LINE.match(line) or RULE_LINE.match(line) or delimiter)
 
 
 def shown_text(markdowns: Sequence[str]) -> str:

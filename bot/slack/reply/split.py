@@ -115,7 +115,7 @@ def table_header(part: str, following: str) -> str:
         return ""  # the part ends with a blank line: what follows is another table
     start = body.rfind("\n\n")
     lines = body[start + 2 if start >= 0 else 0 :].split("\n")
-    if len(lines) >= 2 and "|" in lines[0] and DELIMITER.match(lines[1]):
+    if len(lines) >= 2 and "|" in lines[0] and "|" in lines[1] and DELIMITER.match(lines[1]):
         return f"{lines[0]}\n{lines[1]}\n"
     return ""
 
