@@ -35,8 +35,14 @@ def _squash(text: str) -> str:
     return SPACE.sub("", text)
 
 
-def _content_lines(markdown: str, repeated_header: str | None) -> tuple[list[str], str | None]:
-    """Return a message's lines that carry answer text, and the header of a table it ends in."""
+def _content_lines(
+    markdown: str, repeated_header: str | None, expected: str | None, at: int
+) -> tuple[list[str], str | None]:
+    """Return a message's lines that carry answer text, and the header of a table it ends in.
+
+    A message that starts with the header of the table the previous one ended in repeats it
+    (a split), unless the answer itself goes on with that header there (a new table).
+    """
     lines = markdown.split("\n")
     ending = _ending_table(lines)
     if (
@@ -45,6 +51,7 @@ def _content_lines(markdown: str, repeated_header: str | None) -> tuple[list[str
         and FENCE_LINE.match(lines[0])
         and RULE_LINE.match(lines[2])
         and _squash(lines[1]) == repeated_header
+        and not (expected is not None and expected.startswith(repeated_header, at))
     ):
         lines = [lines[0], *lines[2:]]  # the header a split repeats
     return [line for line in lines if not _drawing(line)], ending
@@ -71,20 +78,24 @@ def _drawing(line: str) -> bool:
     return bool(FENCE_LINE.match(line) or RULE_LINE.match(line) or delimiter)
 
 
-def shown_text(markdowns: Sequence[str]) -> str:
-    """Return what a reply's messages show, as one whitespace-free string (split artifacts out)."""
-    out: list[str] = []
+def shown_text(markdowns: Sequence[str], expected: str | None = None) -> str:
+    """Return what a reply's messages show, as one whitespace-free string (split artifacts out).
+
+    `expected` (the answer, as `shown_text` gives it) tells a repeated table header from the
+    same header starting a new table.
+    """
+    out = ""
     header: str | None = None
     for markdown in markdowns:
-        lines, header = _content_lines(markdown, header)
-        out.extend(lines)
-    return _squash("".join(out))
+        lines, header = _content_lines(markdown, header, expected, len(out))
+        out += _squash("".join(lines))
+    return out
 
 
 def reply_problems(markdowns: Sequence[str], answer: str) -> list[str]:
     """Return how the messages (their Markdown, in order) fail to show `answer` once, whole."""
     expected = shown_text([to_slack(answer)])
-    actual = shown_text(markdowns)
+    actual = shown_text(markdowns, expected)
     if actual == expected:
         return []
     note = _squash(to_slack(texts.REPLY_CUT_SHORT))
