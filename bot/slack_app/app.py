@@ -130,8 +130,15 @@ class BotApp:
             return web.json_response({"ok": True})
         return web.json_response({"ok": False}, status=503)
 
-    async def drain(self, grace: float) -> None:
-        """Stop taking events, let turns finish for `grace` seconds, then interrupt the rest."""
+    async def drain(
+        self, grace: float, *, before_interrupt: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Stop taking events, let turns finish for `grace` seconds, then interrupt the rest.
+
+        `before_interrupt` runs once the grace is over, before any turn is cancelled: the
+        edit budget stops pacing there, so final edits waiting for a token land at once
+        instead of being cancelled (and the answers later marked interrupted).
+        """
         self.accepting = False
         self.dispatcher.admission.closing = True
         loop = asyncio.get_running_loop()
@@ -142,6 +149,8 @@ class BotApp:
         while (pending := {t for t in self.tasks if not t.done()}) and loop.time() < deadline:
             await asyncio.wait(pending, timeout=deadline - loop.time())
         still = {t for t in self.tasks if not t.done()}
+        if still and before_interrupt is not None:
+            await before_interrupt()
         for task in still:
             task.cancel()
         if still:
