@@ -34,7 +34,7 @@ from bot.llm.events import (
 )
 from bot.llm.overlap import continuation_start
 from bot.llm.params import ParameterFallbacks
-from bot.llm.reasoning import ThinkSplitter, reasoning_of
+from bot.llm.reasoning import REASONING_FIELDS, ThinkSplitter, reasoning_of
 from bot.llm.sse import read_events
 from bot.llm.toolcalls import ToolCallAssembler
 
@@ -152,12 +152,12 @@ class ChatModel:
             given = ""  # answer text this attempt passed on
             try:
                 async for event in self._attempt(request, tools, model, temperature, effort):
-                    if isinstance(event, TextDelta):
-                        text = resumed.feed(event.text)
+                    if type(event) is TextDelta:
+                        text = event.text if resumed.decided else resumed.feed(event.text)
                         if text:
                             shown += text
                             given += text
-                            yield TextDelta(text)
+                            yield event if text is event.text else TextDelta(text)
                         continue
                     if isinstance(event, TextRetracted):
                         # A lone </think>: what this attempt gave as answer was reasoning.
@@ -251,6 +251,7 @@ class ChatModel:
         # every read, so a stall (no byte for `idle_timeout`) raises APITimeoutError and the
         # round is resumed, at no per-chunk cost here.
         kwargs["timeout"] = self._timeout()
+        name = kwargs["model"]
         async with contextlib.AsyncExitStack() as stack:
             response = await self._open(stack, kwargs)
             request = response.http_response.request
@@ -262,30 +263,36 @@ class ChatModel:
                         continue  # n > 1 (or a server that sends extra choices): the first only
                     delta = choice.get("delta")
                     if delta:
-                        thought = reasoning_of(delta)
-                        if thought:
-                            if isinstance(delta.get("reasoning_content"), str):
-                                kept_reasoning.append(thought)
-                            yield ReasoningDelta(thought)
+                        if REASONING_FIELDS & delta.keys():
+                            thought = reasoning_of(delta)
+                            if thought:
+                                if isinstance(delta.get("reasoning_content"), str):
+                                    kept_reasoning.append(thought)
+                                yield ReasoningDelta(thought)
                         content = delta.get("content") or delta.get("refusal")
-                        if content and isinstance(content, str):
-                            for event in self._split(think, think.feed(content), kwargs["model"]):
-                                yield event
+                        if content and type(content) is str:
+                            if think.plain(content):  # the usual delta: no tag can start here
+                                yield TextDelta(content)
+                            else:
+                                for event in self._split(think, think.feed(content), name):
+                                    yield event
                         fragments = delta.get("tool_calls")
                         if fragments:
                             calls.feed(fragments)
-                    if choice.get("finish_reason"):
-                        finish_reason = choice["finish_reason"]
-            for event in self._split(think, think.flush(), kwargs["model"]):
+                    finish = choice.get("finish_reason")
+                    if finish == "error":
+                        # OpenRouter's way to say the model failed mid-answer: not a cut to
+                        # resume, and nothing after it is worth reading.
+                        raise ModelError(texts.MODEL_ERROR, detail="finish_reason error")
+                    if finish:
+                        finish_reason = finish
+            for event in self._split(think, think.flush(), name):
                 yield event
         if finish_reason is None:
             # The server closed the stream cleanly but never said it was done.
             raise openai.APIError(
                 "stream ended without a finish_reason", request=request, body=None
             )
-        if finish_reason == "error":
-            # OpenRouter's way to say the model failed mid-answer: not a cut to resume.
-            raise ModelError(texts.MODEL_ERROR, detail="finish_reason error")
         assembled = calls.finish()
         if assembled:
             fields = {"reasoning_content": "".join(kept_reasoning)} if kept_reasoning else None
