@@ -226,14 +226,19 @@ class ChatModel:
         temperature: float | None,
         reasoning_effort: str,
     ) -> AsyncIterator[StreamEvent]:
+        # The SDK checks every message and tool against its TypedDicts before sending, some
+        # hundred calls a message each round; ours are plain JSON already, so the body
+        # carries them as they are (`extra_body`; `messages` is a required argument).
+        body: dict[str, Any] = {"messages": messages}
+        if tools:
+            body["tools"] = tools
         kwargs: dict[str, Any] = {
             "model": model or self.model,
-            "messages": messages,
+            "messages": [],
+            "extra_body": body,
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        if tools:
-            kwargs["tools"] = tools
         if self.max_tokens:
             kwargs["max_tokens"] = self.max_tokens
         if temperature is not None:
