@@ -289,19 +289,28 @@ class Store:
         return found is not None
 
     async def append(
-        self, key: ThreadKey, items: Sequence[NewMessage], *, settles: str | None = None
+        self,
+        key: ThreadKey,
+        items: Sequence[NewMessage],
+        *,
+        settles: str | None = None,
+        placeholder: str | None = None,
     ) -> list[int]:
         """Append messages to a thread in order; return their ids.
 
         `settles`: the ts of a claimed message in this channel whose reply row this is; its
-        claim closes in the same transaction.
+        claim closes in the same transaction, noting `placeholder` (the reply's first
+        message) unless `placeholder_posted` already did.
         """
         async with self._tx() as session:
             if settles is not None:
+                values: dict[str, Any] = {"settled": True}
+                if placeholder is not None:
+                    values["reply_ts"] = placeholder
                 await session.execute(
                     update(Claim)
                     .where(*_claim_key(key.team_id, key.channel_id, settles))
-                    .values(settled=True)
+                    .values(**values)
                 )
             rows = [
                 Message(
