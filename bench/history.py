@@ -17,11 +17,12 @@ from bench.stats import median, percentile
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
 from bot.db.models import Message
-from bot.db.store import Store, ThreadKey
+from bot.db.records import ThreadKey
+from bot.db.store import Store
 from bot.llm import history
 from bot.settings import DEFAULT_SYSTEM_PROMPT
+from bot.turns.chat_history import to_chat
 from bot.turns.request import TurnConfig
-from bot.turns.turn import to_chat
 
 KEY = ThreadKey("T1", "CHIST", "1700000000.000001")
 

@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 
-from bot.ops import maintenance
+from bot.ops import doctor, maintenance
 from bot.settings import SettingsError, load_settings
 from bot.telemetry import logs
 from bot.usage import export as usage_export
@@ -92,12 +92,18 @@ def main(argv: list[str] | None = None) -> int:
         "console", help="chat with the bot in this terminal (no Slack needed; same pipeline)"
     )
     console.add_argument("--thread", help="continue an earlier console conversation")
+    doctor.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
             return asyncio.run(_run())
         if args.command == "console":
             return _console(args.thread)
+        if args.command == "doctor":
+            from bot.ops.doctor.run import run as run_doctor
+
+            logs.configure("WARNING", fmt="text")
+            return asyncio.run(run_doctor(no_model=args.no_model))
         if args.command in ("purge", "export-user", "erase-user"):
             return maintenance.run(args)
         if args.command == "usage":

@@ -6,16 +6,25 @@ import json
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.errors import BotError
-from bot.usage.prices import ModelPrice
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant in a Slack workspace. Answer concisely and use Markdown "
     "for formatting."
 )
+
+
+class ModelPrice(BaseModel):
+    """Price per million tokens; cached input costs `cached_input` when given, else `input`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
 
 
 # MODEL_PRICES is read as text and parsed here, so bad JSON is reported like any bad value.

@@ -1,4 +1,4 @@
-"""The package layout: no import cycles inside `bot/`, and no test module imports another."""
+"""The package layout: small modules and no import cycles inside `bot/`; no test imports another."""
 
 from __future__ import annotations
 
@@ -81,6 +81,31 @@ def test_no_import_cycles_in_bot() -> None:
     assert len(graph) > 50, "the graph should cover every module of bot/"
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+MAX_LINES = 400  # a module that fits in a head (most stay under 200)
+
+
+def too_long(root: Path = ROOT, package: str = "bot", limit: int = MAX_LINES) -> list[str]:
+    """Name each module of `package` over `limit` lines, with its count."""
+    found = []
+    for path in sorted((root / package).rglob("*.py")):
+        count = len(path.read_text().splitlines())
+        if count > limit:
+            found.append(f"{path.relative_to(root)}: {count} lines")
+    return found
+
+
+def test_too_long_names_the_file_and_its_count(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "short.py").write_text("x = 1\n" * 3)
+    (tmp_path / "pkg" / "long.py").write_text("x = 1\n" * 5)
+    assert too_long(tmp_path, "pkg", limit=4) == ["pkg/long.py: 5 lines"]
+
+
+def test_no_module_in_bot_is_over_400_lines() -> None:
+    offenders = too_long()
+    assert not offenders, f"split these modules (over {MAX_LINES} lines): " + ", ".join(offenders)
 
 
 def test_no_test_module_imports_another() -> None:

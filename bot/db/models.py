@@ -48,7 +48,7 @@ class Message(Base):
     # Fields a provider needs back on an assistant message with tool calls (DeepSeek's
     # reasoning_content); never shown, never counted as the answer.
     provider_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    # a ReplyStatus value (bot.db.store)
+    # a ReplyStatus value (bot.db.records)
     status: Mapped[str] = mapped_column(String(16), default="complete")
     owner: Mapped[str | None] = mapped_column(String(128))  # the replica streaming it
     # The Slack messages a reply spans: [ts, start in the answer, reopened fence] each.

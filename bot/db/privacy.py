@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.about_user import tool_results_about
 from bot.db.engine import create_sessionmaker
 from bot.db.models import ChannelSetting, Claim, Feedback, Message, MessageFile, UsageRecord
-from bot.db.store import ReplyStatus
+from bot.db.records import ReplyStatus
 
 PURGE_BATCH = 500  # rows per retention transaction
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db.engine import create_sessionmaker
 from bot.db.models import Base, Claim, Message
-from bot.db.store import OpenClaim, ReplyStatus, ThreadKey, UnfinishedReply
+from bot.db.records import OpenClaim, ReplyStatus, ThreadKey, UnfinishedReply
 
 
 class Replica(Base):

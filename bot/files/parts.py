@@ -13,7 +13,7 @@ from typing import Any
 
 import openai
 
-from bot.db.store import StoredFile
+from bot.db.records import StoredFile
 from bot.llm.errors import ContextTooLong
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bot import texts
-from bot.db.store import StoredFile
+from bot.db.records import StoredFile
 from bot.files.download import FileSkipped
 from bot.files.kinds import kind_of, label
 from bot.files.workers import Extractors

@@ -33,7 +33,6 @@ from bot.db.migrate import upgrade_async
 from bot.db.store import Store
 from bot.files.download import LocalFiles
 from bot.llm.client import openai_client
-from bot.runtime import chat_model, edit_limits, file_reader, turn_config
 from bot.settings import Settings
 from bot.slack.budget import EditBudget
 from bot.slack.reply.format import from_slack
@@ -45,6 +44,7 @@ from bot.tools.mcp.supervisor import McpSupervisor
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.request import TurnRequest
+from bot.wiring.builders import chat_model, edit_limits, file_reader, turn_config
 
 logger = logging.getLogger(__name__)
 

@@ -1,28 +1,18 @@
-"""Who may use the bot: allow and deny lists, checked before a message becomes a turn.
+"""Who may use the bot: allow and deny lists for workspaces, channels and users.
 
 Deny lists win over allow lists; an empty allow list allows everyone. `ALLOW_CHANNELS`
-also governs DMs: list a DM's id, or the word `im` for every DM. A refused message never
-starts a turn. Its sender gets one ephemeral note (only they see it) unless the whole
-workspace is refused, where the bot stays silent.
+also governs DMs: list a DM's id, or the word `im` for every DM. One Bolt middleware
+applies them to every surface (`bot.slack_app.access_middleware`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot import texts
-from bot.errors import StorageUnavailable
-from bot.telemetry.scope import turn_scope
-
 if TYPE_CHECKING:
-    from bot.db.store import Store
     from bot.settings import Settings
-    from bot.slack.writer import Writer
-    from bot.telemetry.metrics import Metrics
-    from bot.turns.request import TurnRequest
 
 logger = logging.getLogger(__name__)
 
@@ -71,52 +61,3 @@ class AccessLists:
             if keys & deny or (allow and not keys & allow):
                 return scope
         return None
-
-
-@dataclass
-class Gate:
-    """Let allowed messages start a turn; refuse the rest once, politely and quietly."""
-
-    lists: AccessLists
-    store: Store
-    writer: Writer
-    metrics: Metrics | None = None
-    _notes: set[asyncio.Task[None]] = field(default_factory=set)
-
-    def admit(self, request: TurnRequest) -> bool:
-        """Tell whether `request` may start a turn; schedule the refusal note when not."""
-        scope = self.lists.refuses(request.team_id, request.channel, request.user_id)
-        if scope is None:
-            return True
-        logger.info("message %s refused by the %s access list", request.message_ts, scope)
-        if self.metrics is not None:
-            self.metrics.denied.labels(scope=scope).inc()
-        if scope != "team":
-            task = asyncio.create_task(self._note(request), name=f"turn-note-{request.message_ts}")
-            self._notes.add(task)
-            task.add_done_callback(self._notes.discard)
-        return False
-
-    async def _note(self, request: TurnRequest) -> None:
-        """Tell the sender, once per message even when Slack redelivers it."""
-        with turn_scope(request.team_id, request.channel):  # the workspace's token
-            await self._tell(request)
-
-    async def _tell(self, request: TurnRequest) -> None:
-        try:
-            if not await self.store.claim(
-                request.team_id, request.channel, request.message_ts, request.event_id
-            ):
-                return
-            await self.writer.call(
-                request.team_id,
-                "chat.postEphemeral",
-                channel=request.channel,
-                user=request.user_id,
-                thread_ts=request.thread_ts or None,
-                text=texts.ACCESS_DENIED,
-            )
-        except StorageUnavailable:
-            pass
-        except Exception:
-            logger.exception("could not tell a refused user in %s", request.channel)

@@ -30,7 +30,8 @@ from bot.slack_app import (
     uninstall,
     usage_command,
 )
-from bot.slack_app.access import AccessLists, Gate
+from bot.slack_app.access import AccessLists
+from bot.slack_app.access_middleware import AccessMiddleware
 from bot.slack_app.config_access import ConfigPolicy
 from bot.slack_app.installs import InstallFlow
 from bot.slack_app.intake import bolt_request as read_bolt_request
@@ -58,7 +59,6 @@ class BotApp:
     store: Store
     accepting: bool = True
     ready: bool = False
-    gate: Gate | None = None  # the access lists; None lets everyone in
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def submit(
@@ -66,16 +66,12 @@ class BotApp:
         request: TurnRequest,
         *,
         then: Callable[[], Awaitable[None]] | None = None,
-        admitted: bool = False,
     ) -> None:
         """Start a turn in the background so that the event is acknowledged at once.
 
-        `then` runs once the turn has ended (a shortcut offers to share its summary).
-        `admitted`: the access lists were already checked where the request came from (a
-        shortcut checks the source channel, not the DM its private answer goes to).
+        `then` runs once the turn has ended (a shortcut offers to share its summary). The
+        access lists were checked before any listener ran (`bot.slack_app.access_middleware`).
         """
-        if not admitted and self.gate is not None and not self.gate.admit(request):
-            return
         if not self.accepting:
             # Acknowledged just before the shutdown began: Slack will not send it again.
             logger.info("shutting down; not starting a turn for %s", request.message_ts)
@@ -135,7 +131,6 @@ def create_app(
     store: Store,
     verify_requests: bool = True,
     metrics: Metrics | None = None,
-    gate: Gate | None = None,
     oauth: AsyncOAuthSettings | None = None,
     channels: ChannelSettings | None = None,
     mcp_servers: Sequence[str] = (),  # offered per channel in the config modal
@@ -147,7 +142,7 @@ def create_app(
     dm_threads: bool = False,
     config_policy: ConfigPolicy | None = None,
     metrics_token: str | None = None,
-    install_lists: AccessLists | None = None,
+    access_lists: AccessLists | None = None,  # ALLOW_*/DENY_*; None or empty lets all in
     forget_tokens: Callable[[str | None], None] | None = None,
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
@@ -158,11 +153,11 @@ def create_app(
         process_before_response=False,
         ignoring_self_events_enabled=True,
         # ALLOW_TEAMS/DENY_TEAMS refuse an install at the callback (bot.slack_app.installs).
-        oauth_flow=InstallFlow(settings=oauth, lists=install_lists or AccessLists())
+        oauth_flow=InstallFlow(settings=oauth, lists=access_lists or AccessLists())
         if oauth is not None
         else None,
     )
-    bot = BotApp(bolt=bolt, web=web.Application(), dispatcher=dispatcher, store=store, gate=gate)
+    bot = BotApp(bolt=bolt, web=web.Application(), dispatcher=dispatcher, store=store)
 
     @bolt.middleware
     async def learn_bot_user(context: Any, next: Any) -> Any:  # noqa: A002 - Bolt's name
@@ -170,6 +165,18 @@ def create_app(
             dispatcher.bot_user_id = context.bot_user_id
         return await next()
 
+    private = PrivateAnswers(dispatcher.writer, client, bot.submit)
+    if access_lists is not None and not access_lists.empty:  # before every listener
+        AccessMiddleware(
+            access_lists,
+            store,
+            dispatcher.writer,
+            private,
+            metrics,
+            answer_all=channels.answers_every_message if channels is not None else None,
+            dm_threads=dm_threads,
+            config_command=config_command_name if channels is not None else "",
+        ).register(bolt)
     if oauth is not None and oauth.installation_store is not None:
         uninstall.register(
             bolt, store=oauth.installation_store, forget=forget_tokens or (lambda team: None)
@@ -196,10 +203,7 @@ def create_app(
         config_command=config_command_name,
         usage_summary=usage_summary,
     )
-    private = PrivateAnswers(dispatcher.writer, client, bot.submit)
-    shortcuts.register(
-        bolt, store=store, private=private, refuses=gate.lists.refuses if gate else None
-    )
+    shortcuts.register(bolt, store=store, private=private)
     share.register(bolt, store=store, writer=dispatcher.writer)
     listeners.register(
         bolt,

@@ -18,7 +18,8 @@ from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 from slack_bolt.request.payload_utils import is_other_message_sub_event_in_assistant_thread
 
 from bot import texts
-from bot.db.store import Store, ThreadKey
+from bot.db.records import ThreadKey
+from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.slack_app import listeners
 from bot.turns.request import TurnRequest

@@ -1,6 +1,7 @@
 """Who may change a channel's settings (`/llm-config`), and which models they may pick.
 
-The access lists (ALLOW_/DENY_) decide who may use the command at all. Of those, guests
+The access lists (ALLOW_/DENY_) decide who may use the command at all, before it runs
+(`bot.slack_app.access_middleware`). Of those, guests
 and people from other organisations (Slack Connect) never change settings: a channel's
 system prompt reaches everyone there. `CONFIG_EDITORS` narrows editing further to listed
 user ids and, with the word `admins`, workspace admins and owners; empty lets every other
@@ -17,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot import texts
-from bot.slack_app.access import AccessLists
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -31,21 +31,16 @@ def _ids(value: str) -> frozenset[str]:
 
 @dataclass(frozen=True, slots=True)
 class ConfigPolicy:
-    """The rules for `/llm-config`: access lists, editors and the allowed models."""
+    """The rules for `/llm-config`: editors and the allowed models (access lists: middleware)."""
 
-    lists: AccessLists = AccessLists()
     editors: frozenset[str] = frozenset()  # user ids and/or "admins"; empty: everyone
     allowed_models: tuple[str, ...] = ()  # empty: any model name
 
     @classmethod
     def from_settings(cls, s: Settings) -> ConfigPolicy:
-        """Read ALLOW_*/DENY_*, CONFIG_EDITORS and ALLOWED_MODELS."""
+        """Read CONFIG_EDITORS and ALLOWED_MODELS."""
         models = tuple(dict.fromkeys(m.strip() for m in s.allowed_models.split(",") if m.strip()))
-        return cls(AccessLists.from_settings(s), _ids(s.config_editors), models)
-
-    def may_use(self, team_id: str, channel_id: str, user_id: str) -> bool:
-        """Tell whether the access lists let this user use the command here at all."""
-        return self.lists.refuses(team_id, channel_id, user_id) is None
+        return cls(_ids(s.config_editors), models)
 
     def model_allowed(self, model: str) -> bool:
         """Tell whether `model` (empty: the bot's default) may be chosen."""

@@ -222,6 +222,15 @@ def parse_submission(
     return config, errors
 
 
+def submitted_channel(view: dict[str, Any]) -> tuple[str, str]:
+    """Return the workspace and channel a submitted modal is for; ("", "") when lost."""
+    try:
+        where = json.loads(view.get("private_metadata") or "{}")
+        return str(where["team"]), str(where["channel"])
+    except (ValueError, KeyError, TypeError):
+        return "", ""
+
+
 def register(
     app: AsyncApp,
     *,
@@ -238,11 +247,7 @@ def register(
     async def open_config(ack: Any, body: dict[str, Any], client: Any) -> None:
         team_id, channel_id = body.get("team_id", ""), body.get("channel_id", "")
         user_id = body.get("user_id", "")
-        if not rules.may_use(team_id, channel_id, user_id):
-            logger.info("/llm-config refused by the access lists in %s", channel_id)
-            await ack(texts.ACCESS_DENIED)
-            return
-        await ack()
+        await ack()  # the access lists were checked before (bot.slack_app.access_middleware)
         try:
             config = await channels.get(team_id, channel_id)
         except StorageUnavailable:
@@ -273,17 +278,11 @@ def register(
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        try:
-            where = json.loads(view.get("private_metadata") or "{}")
-            team_id, channel_id = str(where["team"]), str(where["channel"])
-        except (ValueError, KeyError, TypeError):
+        team_id, channel_id = submitted_channel(view)
+        if not channel_id:
             await ack(response_action="errors", errors={"preset": texts.CONFIG_LOST_CHANNEL})
             return
-        refused = (
-            texts.ACCESS_DENIED
-            if not rules.may_use(team_id, channel_id, user_id)
-            else await rules.edit_refusal(client, team_id, user_id, user_team=user.get("team_id"))
-        )
+        refused = await rules.edit_refusal(client, team_id, user_id, user_team=user.get("team_id"))
         if refused is not None:
             logger.info("a settings submission for %s was refused", channel_id)
             await ack(response_action="errors", errors={"preset": refused})

@@ -9,7 +9,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.db.store import Store, ThreadKey
+from bot.db.records import ThreadKey
+from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.slack.reply.format import from_slack
 from bot.turns.request import TurnRequest

@@ -112,5 +112,5 @@ class PrivateAnswers:
             bot_user_id=bot_user_id,
         )
         after = None if then is None else (lambda: then(channel, ts))
-        await self.submit(request, then=after, admitted=True)  # the source was checked
+        await self.submit(request, then=after)  # the access lists checked the source
         return channel, ts

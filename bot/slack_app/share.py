@@ -14,7 +14,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot import texts
-from bot.db.store import NewMessage, Store, ThreadKey
+from bot.db.records import NewMessage, ThreadKey
+from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.slack.reply.format import to_slack
 from bot.slack.writer import Writer

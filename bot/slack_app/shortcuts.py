@@ -13,11 +13,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot import texts
-from bot.db.store import Store, ThreadKey
+from bot.db.records import ThreadKey
+from bot.db.store import Store
 from bot.slack.reply.format import from_slack
 from bot.slack_app import ask, share
 from bot.slack_app.private import PrivateAnswers, Source
-from bot.slack_app.source import Refuses, SourceGuard, transcript
+from bot.slack_app.source import SourceGuard, transcript
 from bot.telemetry.scope import turn_scope
 
 logger = logging.getLogger(__name__)
@@ -47,11 +48,10 @@ def register(
     *,
     store: Store,
     private: PrivateAnswers,
-    refuses: Refuses | None = None,
 ) -> None:
     """Attach the three message shortcuts (and the question modal)."""
 
-    guard = SourceGuard(store, private, refuses)
+    guard = SourceGuard(store, private)
     ask.register(app, guard=guard, private=private)
 
     @app.shortcut(SUMMARIZE)

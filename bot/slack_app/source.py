@@ -9,14 +9,14 @@ Marketplace may make 1 a minute, so no paging: what did not fit is said to the m
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot import texts
-from bot.db.store import Store, ThreadKey
+from bot.db.records import ThreadKey
+from bot.db.store import Store
 from bot.errors import StorageUnavailable, UserFacingError
 from bot.slack.reply.format import from_slack
 from bot.slack_app.private import PrivateAnswers, Source
@@ -25,8 +25,6 @@ from bot.tools.visibility import asker_can_read
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGES = 200  # of a thread given to the model (history fitting trims further)
-
-Refuses = Callable[[str, str, str], str | None]  # (team, channel, user) -> refusing list or None
 
 
 class SourceRefused(UserFacingError):
@@ -128,15 +126,10 @@ class SourceGuard:
 
     store: Store
     private: PrivateAnswers
-    refuses: Refuses | None = None  # the access lists (ALLOW_*/DENY_*), when configured
 
     async def admitted(self, source: Source, client: Any) -> bool:
         """Tell whether the asker may have this source read; if not, say why, privately."""
         try:
-            if self.refuses is not None and self.refuses(
-                source.team_id, source.channel_id, source.user_id
-            ):
-                raise SourceRefused(texts.ACCESS_DENIED)
             await check_access(
                 client, team_id=source.team_id, user_id=source.user_id, channel_id=source.channel_id
             )

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.testing.openai_window import ContextWindowMixin, cut_at, window_exceeded
 from bot.testing.server import FakeServer
 from bot.testing.template_rules import violations
 
@@ -170,7 +171,7 @@ def _choice(chunk: Json, raw: bool) -> Json | None:
     return choices[0]
 
 
-class FakeOpenAI(FakeServer):
+class FakeOpenAI(FakeServer, ContextWindowMixin):
     """Serve scripted ``/v1/chat/completions`` answers, streamed as SSE or as JSON."""
 
     def __init__(self, *, model: str = "fake-model", strict_template: bool = True) -> None:
@@ -189,6 +190,7 @@ class FakeOpenAI(FakeServer):
         self.open_streams = 0
         self.disconnects = 0
         self.vision = True  # False: refuse requests with image parts, as text-only servers do
+        self._init_window()
         self._queue: deque[Reply] = deque()
         self._ids = 0
 
@@ -205,6 +207,7 @@ class FakeOpenAI(FakeServer):
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/props", self._props)
         return app
 
     def _describe(self) -> str:
@@ -224,6 +227,7 @@ class FakeOpenAI(FakeServer):
 
     async def _models(self, request: web.Request) -> web.Response:
         model = {"id": self.model, "object": "model", "created": 0, "owned_by": "fake"}
+        model.update(self.window_of_model())
         return web.json_response({"object": "list", "data": [model]})
 
     async def _completions(self, request: web.Request) -> web.StreamResponse:
@@ -244,6 +248,11 @@ class FakeOpenAI(FakeServer):
             if name in body:
                 return web.json_response(refused_body, status=status)
         reply = self._next_reply(body)
+        if self.context_window:
+            prompt = self._usage(body, Reply())["prompt_tokens"]
+            if prompt >= self.context_window:
+                return window_exceeded()
+            reply = cut_at(reply, (self.context_window - prompt) * 4)
         if reply.error is not None or reply.status >= 400:
             error = reply.error or {
                 "message": "error",

@@ -20,11 +20,16 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from bot.settings import Settings
 from bot.testing.server import FakeServer
 from bot.testing.slack_files import SlackFilesMixin
+from bot.testing.slack_rules import Json, SlackError
 from bot.testing.slack_surfaces import SurfacesMixin
-from bot.testing.slack_workspace import Json, SlackError, SlackWorkspace
+from bot.testing.slack_workspace import SlackWorkspace
 from bot.testing.socket_mode import SocketModeMixin
+
+# What an install from app_manifest.yml grants (SLACK_SCOPES' default is the manifest's list).
+GRANTED_SCOPES = Settings.model_fields["slack_scopes"].default.split(",")
 
 __all__ = ["Call", "FakeSlack", "SlackError"]
 
@@ -105,6 +110,7 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         self._delays: dict[str, float] = {}
         self._stalled: set[str] = set()
         self.held: list[str] = []  # stalled calls that arrived (never applied)
+        self.granted_scopes: list[str] = list(GRANTED_SCOPES)  # what the bot token was given
         self._init_socket_mode()
         self._init_files()
 
@@ -209,10 +215,13 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         self.caller_token = token
         if method not in self.api_methods:
             return SlackError("unknown_method").body, 200, {}
+        # Slack names the token's granted scopes on every answer (x-oauth-scopes).
+        app_token = (token or "").startswith("xapp-")
+        scopes = {} if app_token else {"x-oauth-scopes": ",".join(self.granted_scopes)}
         try:
-            return self.api_methods[method](args), 200, {}
+            return self.api_methods[method](args), 200, scopes
         except SlackError as exc:
-            return exc.body, 200, {}
+            return exc.body, 200, scopes
 
     def _take_failure(self, method: str) -> _Failure | None:
         queue = self._failures.get(method)

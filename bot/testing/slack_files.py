@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.testing.slack_workspace import SlackError
+from bot.testing.slack_rules import SlackError
 
 Json = dict[str, Any]
 _ids = itertools.count(1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.testing.slack_workspace import Json, SlackError, _require, _ts_key
+from bot.testing.slack_rules import Json, SlackError, require, ts_key
 
 VIEW_BLOCKS = {"home": 100, "modal": 100}
 TITLE_CHARS = 24
@@ -67,13 +67,13 @@ class SurfacesMixin:
         return f"D{user}"
 
     def _views_publish(self, args: Json) -> Json:
-        _require(args, "user_id", "view")
+        require(args, "user_id", "view")
         view = _check_view(args["view"], "home")
         self.home_views[args["user_id"]] = view
         return {"ok": True, "view": {**view, "id": f"VH{args['user_id']}"}}
 
     def _views_open(self, args: Json) -> Json:
-        _require(args, "trigger_id", "view")
+        require(args, "trigger_id", "view")
         view = _check_view(args["view"], "modal")
         self.opened_views.append(view)
         return {"ok": True, "view": {**view, "id": "V" + self._next_ts().replace(".", "")}}
@@ -89,19 +89,19 @@ class SurfacesMixin:
         return {"ok": True, "channel": {"id": channel}}
 
     def _history(self, args: Json) -> Json:
-        _require(args, "channel")
+        require(args, "channel")
         channel = args["channel"]
         if self.channels.get(channel, {}).get("is_member") is False:
             raise SlackError("not_in_channel")
         limit = int(args.get("limit") or 100)
         if limit > HISTORY_MAX:
             raise SlackError("invalid_limit")
-        oldest = _ts_key(str(args.get("oldest") or "0.0"))
-        latest = _ts_key(str(args["latest"])) if args.get("latest") else None
+        oldest = ts_key(str(args.get("oldest") or "0.0"))
+        latest = ts_key(str(args["latest"])) if args.get("latest") else None
         inclusive = str(args.get("inclusive")).lower() in ("1", "true")
 
         def within(ts: str) -> bool:
-            key = _ts_key(ts)
+            key = ts_key(ts)
             low = key >= oldest if inclusive else key > oldest
             high = latest is None or (key <= latest if inclusive else key < latest)
             return low and high
@@ -111,7 +111,7 @@ class SurfacesMixin:
             for (ch, ts), m in self.messages.items()
             if ch == channel and m["thread_ts"] in (None, ts) and within(ts)
         ]
-        top.sort(key=lambda m: _ts_key(m["ts"]), reverse=True)
+        top.sort(key=lambda m: ts_key(m["ts"]), reverse=True)
         start = int(args.get("cursor") or 0)
         page, rest = top[start : start + limit], top[start + limit :]
         return {
@@ -123,7 +123,7 @@ class SurfacesMixin:
 
     def _suggested_prompts(self, args: Json) -> Json:
         # thread_ts is optional: under agent_view the prompts pin to the Messages tab.
-        _require(args, "channel_id", "prompts")
+        require(args, "channel_id", "prompts")
         prompts = args["prompts"]
         if not isinstance(prompts, list) or not 0 < len(prompts) <= PROMPTS_MAX:
             raise SlackError("invalid_arguments", detail="prompts")

@@ -1,4 +1,8 @@
-"""In-memory Slack workspace state and Web API method semantics for FakeSlack."""
+"""In-memory Slack workspace state and the chat.* Web API methods for FakeSlack.
+
+The rules every method shares live in `slack_rules`; the methods about tokens,
+conversations and users in `slack_directory`.
+"""
 
 from __future__ import annotations
 
@@ -6,62 +10,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-Json = dict[str, Any]
-TEXT_LIMIT = 40_000
-UPDATE_TEXT_LIMIT = 4_000
-MARKDOWN_LIMIT = 12_000
+from bot.testing.slack_directory import SlackDirectory
+from bot.testing.slack_rules import (
+    MARKDOWN_LIMIT,
+    TEXT_LIMIT,
+    UPDATE_TEXT_LIMIT,
+    Json,
+    SlackError,
+    require,
+    stream_text,
+    ts_key,
+)
 
 
-class SlackError(Exception):
-    """Abort an API method with ``{"ok": false, "error": ...}``."""
-
-    def __init__(self, error: str, **extra: Any) -> None:
-        super().__init__(error)
-        self.body: Json = {"ok": False, "error": error, **extra}
-
-
-def _require(args: Json, *fields: str) -> None:
-    for field in fields:
-        if not args.get(field):
-            raise SlackError(
-                "invalid_arguments",
-                response_metadata={"messages": [f"[ERROR] missing required field: {field}"]},
-            )
-
-
-def _ts_key(ts: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in ts.split("."))
-
-
-TASK_STATUSES = {"pending", "in_progress", "complete", "error"}
-
-
-def _check_chunk(chunk: Any) -> None:
-    """Refuse a chunk Slack's reference would refuse (task ids, titles and statuses)."""
-    kind = chunk.get("type") if isinstance(chunk, dict) else None
-    if kind == "task_update":
-        if not (chunk.get("id") and chunk.get("title")) or chunk.get("status") not in TASK_STATUSES:
-            raise SlackError("invalid_chunks")
-    elif kind == "plan_update":
-        if not chunk.get("title"):
-            raise SlackError("invalid_chunks")
-    elif kind not in ("markdown_text", "blocks"):
-        raise SlackError("invalid_chunks")
-
-
-def _stream_text(args: Json) -> str:
-    parts = [args.get("markdown_text") or ""]
-    for chunk in args.get("chunks") or []:
-        _check_chunk(chunk)
-        if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
-            parts.append(str(chunk.get("text", "")))
-    text = "".join(parts)
-    if len(text) > MARKDOWN_LIMIT:
-        raise SlackError("msg_too_long")
-    return text
-
-
-class SlackWorkspace:
+class SlackWorkspace(SlackDirectory):
     """Hold messages, channels and users, and implement the Web API methods on them."""
 
     def __init__(self, *, team_id: str, bot_user_id: str, bot_id: str, stream_ttl: float) -> None:
@@ -115,7 +77,7 @@ class SlackWorkspace:
             for (ch, ts), m in self.messages.items()
             if ch == channel and thread_ts in (ts, m["thread_ts"])
         ]
-        return sorted(thread, key=lambda m: _ts_key(m["ts"]))
+        return sorted(thread, key=lambda m: ts_key(m["ts"]))
 
     def bot_messages(self, channel: str | None = None) -> list[Json]:
         """Return messages posted by the bot, optionally in one channel, sorted by ts."""
@@ -125,7 +87,7 @@ class SlackWorkspace:
             for m in self.messages.values()
             if m["bot_id"] == self.bot_id and channel in (None, m["channel"])
         ]
-        return sorted(found, key=lambda m: _ts_key(m["ts"]))
+        return sorted(found, key=lambda m: ts_key(m["ts"]))
 
     def add_message(
         self,
@@ -243,7 +205,7 @@ class SlackWorkspace:
         return message
 
     def _streaming(self, args: Json) -> Json:
-        _require(args, "channel", "ts")
+        require(args, "channel", "ts")
         self._expire_stale()
         message = self._existing(args)
         if message.get("stopped_by_user"):
@@ -265,44 +227,6 @@ class SlackWorkspace:
             raise SlackError("msg_too_long")
 
     # ---- API methods ------------------------------------------------------------------
-
-    def _oauth_access(self, args: Json) -> Json:
-        if args.get("code") not in self.oauth_codes:
-            raise SlackError("invalid_code")
-        return self.oauth_codes.pop(args["code"])
-
-    def _auth_revoke(self, args: Json) -> Json:
-        """Revoke the token the call was made with (`test=true` only pretends)."""
-        token = self.caller_token or ""
-        if args.get("test") in (True, "true", "1"):
-            return {"ok": True, "revoked": False}
-        self.team_tokens.pop(token, None)
-        self.revoked_tokens.append(token)
-        return {"ok": True, "revoked": True}
-
-    def _auth_test(self, args: Json) -> Json:
-        team_id, bot_user_id = self.team_tokens.get(self.caller_token or "", (None, None))
-        if team_id is not None:
-            return {
-                "ok": True,
-                "url": f"https://{team_id.lower()}.slack.com/",
-                "team": team_id,
-                "user": "bot",
-                "team_id": team_id,
-                "user_id": bot_user_id,
-                "bot_id": self.bot_id,
-                "is_enterprise_install": False,
-            }
-        return {
-            "ok": True,
-            "url": "https://fake-workspace.slack.com/",
-            "team": "Fake Team",
-            "user": "bot",
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": self.bot_id,
-            "is_enterprise_install": False,
-        }
 
     def _post_message(self, args: Json) -> Json:
         if not args.get("channel"):
@@ -361,7 +285,7 @@ class SlackWorkspace:
         channel = args.get("channel")
         if not channel:
             raise SlackError("channel_not_found")
-        _require(args, "thread_ts")
+        require(args, "thread_ts")
         if args.get("task_display_mode") not in (None, "timeline", "plan"):
             raise SlackError("invalid_arguments", detail="task_display_mode")
         if not channel.startswith("D"):
@@ -372,7 +296,7 @@ class SlackWorkspace:
             channel,
             self._next_ts(),
             thread_ts=args["thread_ts"],
-            markdown_text=_stream_text(args),
+            markdown_text=stream_text(args),
             streaming=True,
         )
         self._stream_started[(channel, message["ts"])] = time.monotonic()
@@ -380,7 +304,7 @@ class SlackWorkspace:
 
     def _append_stream(self, args: Json) -> Json:
         message = self._streaming(args)
-        text = _stream_text(args)
+        text = stream_text(args)
         if not text and not args.get("chunks"):
             raise SlackError("no_text")
         message["markdown_text"] = (message["markdown_text"] or "") + text
@@ -388,7 +312,7 @@ class SlackWorkspace:
 
     def _stop_stream(self, args: Json) -> Json:
         message = self._streaming(args)
-        message["markdown_text"] = (message["markdown_text"] or "") + _stream_text(args)
+        message["markdown_text"] = (message["markdown_text"] or "") + stream_text(args)
         if args.get("blocks"):
             message["blocks"] = args["blocks"]
         self.expire_stream(message["channel"], message["ts"])
@@ -400,7 +324,7 @@ class SlackWorkspace:
         }
 
     def _replies(self, args: Json) -> Json:
-        _require(args, "channel", "ts")
+        require(args, "channel", "ts")
         if self.channels.get(args["channel"], {}).get("is_member") is False:
             raise SlackError("not_in_channel")
         thread = self.replies(args["channel"], args["ts"])
@@ -414,65 +338,3 @@ class SlackWorkspace:
             "has_more": bool(rest),
             "response_metadata": {"next_cursor": str(start + limit) if rest else ""},
         }
-
-    def _conversation_info(self, args: Json) -> Json:
-        if not args.get("channel"):
-            raise SlackError("channel_not_found")
-        channel_id: str = args["channel"]
-        is_im = channel_id.startswith("D")
-        topic = {"value": "", "creator": "", "last_set": 0}
-        channel = {
-            "id": channel_id,
-            "name": "general",
-            "is_channel": not is_im,
-            "is_group": False,
-            "is_im": is_im,
-            "is_mpim": False,
-            "is_private": False,
-            "is_archived": False,
-            "is_member": True,
-            "created": 1_600_000_000,
-            "topic": topic,
-            "purpose": dict(topic),
-            **self.channels.get(channel_id, {}),
-        }
-        return {"ok": True, "channel": channel}
-
-    def _conversation_members(self, args: Json) -> Json:
-        """Return a channel's seeded ``members`` (the bot alone by default), in pages."""
-        if not args.get("channel"):
-            raise SlackError("channel_not_found")
-        members = self.channels.get(args["channel"], {}).get("members", [self.bot_user_id])
-        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
-        page, rest = members[start : start + limit], members[start + limit :]
-        cursor = str(start + limit) if rest else ""
-        return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
-
-    def _user_info(self, args: Json) -> Json:
-        if not args.get("user"):
-            raise SlackError("user_not_found")
-        user_id: str = args["user"]
-        seeded = self.users.get(user_id, {})
-        name = seeded.get("name", user_id.lower())
-        real_name = seeded.get("real_name", f"User {user_id}")
-        profile = {"display_name": name, "real_name": real_name, **seeded.get("profile", {})}
-        user: Json = {
-            "id": user_id,
-            "team_id": self.team_id,
-            "name": name,
-            "real_name": real_name,
-            "deleted": False,
-            "tz": "Europe/Berlin",
-            "tz_label": "Central European Time",
-            "tz_offset": 3600,
-            "is_admin": False,
-            "is_owner": False,
-            "is_bot": user_id == self.bot_user_id,
-            **seeded,
-            "profile": profile,
-        }
-        if str(args.get("include_locale")).lower() in ("1", "true"):
-            user.setdefault("locale", "en-US")  # only returned when asked for
-        else:
-            user.pop("locale", None)
-        return {"ok": True, "user": user}

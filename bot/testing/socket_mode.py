@@ -26,8 +26,15 @@ class SocketModeMixin:
         self.acks: list[Json] = []
         self._ack_waiters: dict[str, asyncio.Future[Json]] = {}
         self.api_methods["apps.connections.open"] = self._connections_open
+        self.app_tokens_without_connections: set[str] = set()  # app tokens lacking the scope
 
     def _connections_open(self, args: Json) -> Json:
+        # Slack refuses any token but an app-level one, and one without connections:write.
+        token = getattr(self, "caller_token", None) or ""
+        if not token.startswith("xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        if token in self.app_tokens_without_connections:
+            return {"ok": False, "error": "missing_scope", "needed": "connections:write"}
         return {"ok": True, "url": self.origin.replace("http://", "ws://") + "/socket"}
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:

@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.db.store import StoredMessage
+from bot.db.records import StoredMessage
 from bot.files import parts
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import texts
 from bot.clock import Clock, SystemClock
-from bot.db.store import NewMessage, ReplyStatus, Store, ThreadKey
+from bot.db.records import NewMessage, ReplyStatus, ThreadKey
+from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.files.reader import FileReader, Reading, files_off
 from bot.llm.client import ChatModel
@@ -31,7 +32,8 @@ from bot.turns.chat_history import DisplayNames
 from bot.turns.locks import LocalThreadLocks, RedisThreadLocks
 from bot.turns.request import TurnConfig, TurnRequest
 from bot.turns.thread_import import import_thread
-from bot.turns.turn import Turn, TurnDeps
+from bot.turns.turn import Turn
+from bot.turns.turn_state import TurnDeps
 from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)

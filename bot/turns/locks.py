@@ -19,7 +19,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from bot.db.store import ThreadKey
+from bot.db.records import ThreadKey
 
 logger = logging.getLogger(__name__)
 

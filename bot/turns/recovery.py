@@ -17,8 +17,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import texts
+from bot.db.records import OpenClaim
 from bot.db.replicas import ReplicaRegistry
-from bot.db.store import OpenClaim, Store
+from bot.db.store import Store
 from bot.slack.reply.interrupted import mark_interrupted, mark_not_answered
 from bot.slack.reply.markup import STOP_ACTION
 from bot.slack.writer import SlackWriter

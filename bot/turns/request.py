@@ -25,7 +25,7 @@ class TurnRequest:
 
 @dataclass(slots=True)
 class TurnConfig:
-    """The knobs of a turn, taken from Settings (`bot.runtime.turn_config`)."""
+    """The knobs of a turn, taken from Settings (`bot.wiring.builders.turn_config`)."""
 
     system_prompt: str
     reply: ReplyStyle = field(default_factory=ReplyStyle)  # how the answer is shown

@@ -7,7 +7,8 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.db.store import NewMessage, Store, StoredFile, ThreadKey
+from bot.db.records import NewMessage, StoredFile, ThreadKey
+from bot.db.store import Store
 from bot.files.reader import Reading
 from bot.slack.reply.format import from_slack
 from bot.turns.request import TurnRequest

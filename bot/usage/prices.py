@@ -1,18 +1,8 @@
-"""MODEL_PRICES: what a million input and output tokens of each model cost."""
+"""MODEL_PRICES: what a million input and output tokens of each model cost (`ModelPrice`)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class ModelPrice(BaseModel):
-    """Price per million tokens; cached input costs `cached_input` when given, else `input`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
-    cached_input: float | None = Field(default=None, ge=0)
+from bot.settings import ModelPrice
 
 
 class PriceTable:

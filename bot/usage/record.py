@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db.engine import create_sessionmaker
 from bot.db.models import UsageRecord
-from bot.db.store import transaction
+from bot.db.transactions import transaction
 from bot.usage.meter import Tokens
 
 PAGE = 1000  # export rows read per query

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot import texts
-from bot.db.store import NewMessage, Store, ThreadKey
+from bot.db.records import NewMessage, ThreadKey
+from bot.db.store import Store
 from bot.testing.harness import Harness, dm, text_of
 from bot.testing.openai import text_reply, tool_call_reply
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bot import texts
-from bot.db.store import ThreadKey
+from bot.db.records import ThreadKey
 from bot.slack.reply.markup import FEEDBACK_ACTION
 from bot.testing.harness import Harness, dm, text_of
 from bot.testing.interactive import click, element

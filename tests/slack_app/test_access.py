@@ -46,6 +46,16 @@ async def test_channel_allow_list_limits_channels_and_dms(harness: Harness) -> N
     assert len(bot.llm.requests) == 1 and bot.slack.bot_messages("C2") == []
 
 
+async def test_refused_chatter_not_for_the_bot_gets_no_note(harness: Harness) -> None:
+    bot = await harness.start(deny_channels="C2")
+    await bot.send(channel_message("just talking among ourselves", channel="C2"))
+    await bot.send(channel_message("<@UBOT> and now to you", channel="C2"))
+    await bot.slack.wait_for(lambda: len(bot.slack.calls_to("chat.postEphemeral")) == 1)
+    await bot.settle()
+    assert len(bot.slack.calls_to("chat.postEphemeral")) == 1
+    assert 'slackbot_access_denied_total{scope="channel"} 1.0' in await bot.scrape()
+
+
 async def test_im_keyword_allows_every_dm(harness: Harness) -> None:
     bot = await harness.start(allow_channels="C1,im")
     bot.llm.script(text_reply("DMs are fine."))

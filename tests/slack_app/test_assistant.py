@@ -84,7 +84,7 @@ async def test_a_dm_that_refuses_a_status_is_answered_anyway(bot: Harness) -> No
 
 
 async def test_bolt_assistant_swallows_thread_deletions_unless_passed_on(bot: Harness) -> None:
-    from bot.db.store import ThreadKey
+    from bot.db.records import ThreadKey
 
     thread_ts = next_ts()
     bot.llm.script(text_reply("Noted."))

@@ -12,6 +12,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot import texts
+from bot.ops.doctor.scopes import needed_scopes
 from bot.settings import Settings
 from bot.slack_app import shortcuts
 from bot.testing.harness import Harness
@@ -175,6 +176,11 @@ def test_manifest_scopes_cover_every_method_the_bot_calls() -> None:
         assert not missing, f"{method} needs {missing}"
     default = {s for s in Settings.model_fields["slack_scopes"].default.split(",") if s}
     assert default == bot_scopes(), "SLACK_SCOPES' default must be the manifest's scopes"
+
+
+def test_doctor_asks_for_no_scope_the_manifest_lacks() -> None:
+    everything = Settings(openai_api_key="k", slack_bot_token="xoxb-1", slack_signing_secret="s")
+    assert set(needed_scopes(everything)) <= bot_scopes()
 
 
 def test_agent_view_suggested_prompts_are_the_ones_pinned() -> None:

@@ -178,6 +178,21 @@ async def test_access_lists_apply_to_the_channel_a_shortcut_was_used_in(harness:
     assert bot.llm.requests == [] and bot.slack.calls_to("conversations.info") == []
 
 
+async def test_a_question_about_a_message_in_a_refused_channel_is_refused_on_submission(
+    harness: Harness,
+) -> None:
+    bot = await harness.start(deny_channels="C1")
+    message = seed_thread(bot)
+    await bot.interact(message_shortcut(shortcuts.ASK, message))
+    await bot.slack.wait_for(lambda: bot.slack.calls_to("views.open"))
+    view = bot.slack.calls_to("views.open")[0].args["view"]
+    status, body = await bot.interact(submit(view, question_values("What is staging?")))
+    assert status == 200 and not body, body
+    await bot.slack.wait_for(lambda: bot.slack.bot_messages("DU1"))
+    assert text_of(bot.slack.bot_messages("DU1")[0]) == texts.ACCESS_DENIED
+    assert bot.llm.requests == [] and bot.slack.calls_to("conversations.replies") == []
+
+
 async def test_a_shortcut_in_an_allowed_channel_is_answered_in_the_dm(harness: Harness) -> None:
     bot = await harness.start(allow_channels="C1")  # the DM is not listed: the source counts
     message = seed_thread(bot)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import texts
-from bot.db.store import ThreadKey
+from bot.db.records import ThreadKey
 from bot.slack.reply.markup import FEEDBACK_ACTION, STOP_ACTION
 from bot.testing.harness import Harness, text_of
 from bot.testing.interactive import click, element

@@ -8,8 +8,9 @@ from contextlib import AsyncExitStack
 from bot import texts
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
+from bot.db.records import NewMessage, ThreadKey
 from bot.db.replicas import ReplicaRegistry
-from bot.db.store import NewMessage, Store, ThreadKey
+from bot.db.store import Store
 from bot.slack.reply.markup import STOP_ACTION, blocks_content, stop_block
 from bot.testing.harness import Harness, next_ts, text_of
 from bot.testing.interactive import element

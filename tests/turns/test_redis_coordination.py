@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from bot.db.store import ThreadKey
+from bot.db.records import ThreadKey
 from bot.slack.budget import Limit
 from bot.slack.budget_redis import SharedEditBudget
 from bot.turns.locks import RedisThreadLocks

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.db.store import ThreadKey
+from bot.db.records import ThreadKey
 from bot.llm.events import (
     ReasoningDelta,
     RoundDone,

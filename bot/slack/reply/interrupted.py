@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot import texts
-from bot.db.store import ThreadKey
+from bot.db.records import ThreadKey
 from bot.slack.reply.format import to_slack
 from bot.slack.reply.markup import blocks_content
 from bot.slack.reply.split import split_message

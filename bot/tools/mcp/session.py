@@ -55,6 +55,7 @@ class ServerLink:
         self.tools: list[types.Tool] = []
         self.up = False
         self.failures = 0  # attempts that failed, and connections that ended
+        self.last_error = ""  # why the last attempt or connection ended
         self.tried = asyncio.Event()  # the first attempt has succeeded or failed
         self._stale = asyncio.Event()  # the server said its tools changed
         self._fresh = asyncio.Event()  # the tools listed are the server's current ones
@@ -80,6 +81,7 @@ class ServerLink:
                 reason = _describe(exc)
             finally:
                 self._withdraw()
+            self.last_error = reason
             self.failures += 1
             if loop.time() - began >= STABLE_AFTER:
                 attempt = 0

@@ -1,0 +1,206 @@
+"""The context window a model server reports, and the history budget that fits it.
+
+Servers say how many tokens a request may hold in different places: vLLM as `max_model_len`
+and OpenRouter as `context_length` on the model's `/v1/models` entry, llama.cpp as `n_ctx` in
+`/props`, Ollama as `num_ctx` (or the model's `context_length`) from `/api/show`. OpenAI says
+nothing, and then the configured `HISTORY_TOKEN_BUDGET` stands.
+
+The window is a fact the server states about itself, so it is believed for a while (`ttl`)
+and asked again afterwards; a server that stops reporting it is forgotten at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+logger = logging.getLogger(__name__)
+
+ANSWER_SHARE = 4  # without MAX_OUTPUT_TOKENS, a quarter of the window is kept for the answer
+ANSWER_ROOM_MAX = 4096
+LOOKUP_TIMEOUT = 5.0
+
+
+def origin_of(base_url: str) -> str:
+    """Return the server's origin: the base URL without its `/v1` tail."""
+    base = base_url.rstrip("/")
+    return base[: -len("/v1")] if base.endswith("/v1") else base
+
+
+def _positive(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def from_models_list(body: Any, model: str) -> int | None:
+    """Read vLLM's `max_model_len` or OpenRouter's `context_length` from `/v1/models`."""
+    entries = body.get("data") if isinstance(body, dict) else None
+    for entry in entries if isinstance(entries, list) else ():
+        if isinstance(entry, dict) and entry.get("id") == model:
+            return _positive(entry.get("max_model_len")) or _positive(entry.get("context_length"))
+    return None
+
+
+def from_llama_props(body: Any) -> int | None:
+    """Read llama.cpp's `n_ctx` (per slot) from `/props`."""
+    if not isinstance(body, dict):
+        return None
+    settings = body.get("default_generation_settings")
+    if isinstance(settings, dict):
+        return _positive(settings.get("n_ctx")) or _positive(
+            (settings.get("params") or {}).get("n_ctx")
+        )
+    return _positive(body.get("n_ctx"))
+
+
+def from_ollama_show(body: Any) -> int | None:
+    """Read Ollama's `num_ctx` parameter, or else the model's own `context_length`."""
+    if not isinstance(body, dict):
+        return None
+    for line in str(body.get("parameters") or "").splitlines():
+        name, _, value = line.strip().partition(" ")
+        if name == "num_ctx" and value.strip().isdigit():
+            return int(value.strip())
+    info = body.get("model_info")
+    if isinstance(info, dict):
+        for key, value in info.items():
+            if key.endswith(".context_length"):
+                return _positive(value)
+    return None
+
+
+async def discover(
+    session: aiohttp.ClientSession, base_url: str, model: str, api_key: str = ""
+) -> tuple[int, str] | None:
+    """Ask the server for `model`'s context window; return (tokens, where it was read)."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    origin = origin_of(base_url)
+    asks: list[tuple[str, str, dict[str, Any] | None, Callable[[Any], int | None]]] = [
+        ("GET", base_url.rstrip("/") + "/models", None, lambda b: from_models_list(b, model)),
+        ("GET", origin + "/props", None, from_llama_props),
+        ("POST", origin + "/api/show", {"model": model}, from_ollama_show),
+    ]
+    timeout = aiohttp.ClientTimeout(total=LOOKUP_TIMEOUT)
+    for method, url, payload, read in asks:
+        try:
+            async with session.request(
+                method, url, json=payload, headers=headers, timeout=timeout
+            ) as response:
+                if response.status != 200:
+                    continue
+                window = read(await response.json(content_type=None))
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            continue
+        if window:
+            return window, url
+    return None
+
+
+def fitting_budget(window: int, max_output_tokens: int | None, configured: int) -> int:
+    """Return the history budget for a window: what is left after the answer's room.
+
+    The budget only follows the window downwards: a bigger window does not raise it (each
+    request would cost more), so `configured` stays the ceiling.
+    """
+    room = max_output_tokens or min(ANSWER_ROOM_MAX, window // ANSWER_SHARE)
+    return max(200, min(configured, window - room))
+
+
+@dataclass(slots=True)
+class _Known:
+    window: int | None
+    until: float
+
+
+class ContextWindows:
+    """Remember each model's reported window for `ttl` seconds and give its history budget."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        configured_budget: int,
+        budget_is_set: bool,
+        max_output_tokens: int | None,
+        ttl: float = 3600.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_url = base_url
+        self.api_key = api_key
+        self.configured = configured_budget
+        self.fixed = budget_is_set  # HISTORY_TOKEN_BUDGET set by the operator: never changed
+        self.max_output = max_output_tokens
+        self.ttl = ttl
+        self._now = now
+        self._known: dict[str, _Known] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._warned: set[str] = set()
+        self._session: aiohttp.ClientSession | None = None
+
+    async def budget(self, model: str) -> int:
+        """Return the history budget for `model` (the configured one if nothing is known)."""
+        if self.fixed:
+            return self.configured
+        window = await self.window(model)
+        if window is None:
+            return self.configured
+        return fitting_budget(window, self.max_output, self.configured)
+
+    async def window(self, model: str) -> int | None:
+        """Return `model`'s reported window, asking the server when it is unknown or old."""
+        known = self._known.get(model)
+        if known is not None and known.until > self._now():
+            return known.window
+        async with self._locks.setdefault(model, asyncio.Lock()):
+            known = self._known.get(model)
+            if known is not None and known.until > self._now():
+                return known.window
+            if self._session is None:
+                self._session = aiohttp.ClientSession()
+            found = await discover(self._session, self.base_url, model, self.api_key)
+            window = found[0] if found else None
+            if found and (known is None or known.window != window):
+                logger.info(
+                    "model %s: the server reports a context window of %d tokens (%s)",
+                    model,
+                    found[0],
+                    found[1],
+                )
+            elif not found and known is not None and known.window is not None:
+                logger.info("model %s: the server no longer reports a context window", model)
+            self._known[model] = _Known(window, self._now() + self.ttl)
+            return window
+
+    def answer_ended(
+        self, model: str, finish_reason: str | None, usage: dict[str, Any] | None
+    ) -> None:
+        """Log once per model when an answer ends at the window, with the fix."""
+        if finish_reason != "length" or model in self._warned:
+            return
+        known = self._known.get(model)
+        if known is None or known.window is None or not usage:
+            return
+        used = (usage.get("prompt_tokens") or 0) + (usage.get("completion_tokens") or 0)
+        if used < known.window * 0.95:
+            return  # ended at MAX_OUTPUT_TOKENS, not at the window
+        self._warned.add(model)
+        logger.warning(
+            "an answer from %s ended at the server's context window (%d tokens used of %d): "
+            "set HISTORY_TOKEN_BUDGET lower or start the server with a larger context "
+            "(llama.cpp: -c; Ollama: num_ctx; vLLM: --max-model-len)",
+            model,
+            used,
+            known.window,
+        )
+
+    async def close(self) -> None:
+        """Close the HTTP session used for the lookups."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

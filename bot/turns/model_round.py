@@ -1,0 +1,74 @@
+"""One model round: stream the model's answer into the reply, then run any tool calls."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.llm.events import (
+    ReasoningDelta,
+    RoundDone,
+    StreamRetry,
+    TextDelta,
+    TextRetracted,
+    ToolCallsReady,
+)
+from bot.slack.reply.native import NativeReply
+from bot.tools.mcp.choice import only_servers
+from bot.turns.tool_round import ToolRound
+
+logger = logging.getLogger(__name__)
+
+
+class ModelRound(ToolRound):
+    """Stream one request to the model into the Slack reply."""
+
+    async def _one_round(self, messages: list[dict[str, Any]]) -> str:
+        deps = self.deps
+        offered = deps.tools.only(only_servers(self.settings.mcp_servers))
+        tools = (offered.specs() or None) if self.settings.tools else None
+        calls: ToolCallsReady | None = None
+        finish = "stop"
+        self.meter.asked(messages, tools)
+        async for event in deps.model.stream(
+            messages,
+            tools=tools,
+            model=self.settings.model,
+            temperature=self.settings.temperature,
+            reasoning_effort=self.settings.reasoning_effort,
+        ):
+            self.observed.saw(event)
+            self.meter.saw(event)
+            if type(event) is TextDelta:  # nearly every event: checked first
+                self._thought()
+                self.status.text_arrived()
+                if not self.round_text and self.shown and not self.shown.endswith(("\n", " ")):
+                    self.shown += "\n\n"  # a new round after tools: a paragraph of its own
+                self.round_text += event.text
+                self.shown += event.text
+                self.reply.update(self.shown)
+                self._persist_maybe()
+            elif isinstance(event, ReasoningDelta):
+                self._thinking()
+            elif isinstance(event, TextRetracted):
+                # It was reasoning after all (a lone </think>): never stored as the answer,
+                # and taken back from Slack unless a native stream already appended it.
+                cut = len(event.text)
+                self.round_text = self.round_text[:-cut] if cut else self.round_text
+                if cut and not isinstance(self.reply, NativeReply):
+                    self.shown = self.shown[:-cut]
+                    self.reply.update(self.shown)
+                self._thinking()
+            elif isinstance(event, StreamRetry):
+                logger.info("resuming stream (attempt %d)", event.attempt)
+            elif isinstance(event, ToolCallsReady):
+                calls = event  # run once the stream has ended, whatever its finish_reason
+            elif isinstance(event, RoundDone):
+                finish = event.finish_reason
+                if event.usage:
+                    self.usage[0] += int(event.usage.get("prompt_tokens") or 0)
+                    self.usage[1] += int(event.usage.get("completion_tokens") or 0)
+        if calls is not None:
+            await self._run_tools(calls)
+            return "tool_calls"
+        return finish

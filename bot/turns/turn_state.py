@@ -1,0 +1,183 @@
+"""What one answer holds while it runs, how its stored row is saved, and its thinking display."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from bot import texts
+from bot.clock import Clock
+from bot.db.records import ReplyStatus, StoredMessage, ThreadKey
+from bot.db.store import Store
+from bot.errors import StorageUnavailable
+from bot.files.reader import FileReader
+from bot.llm.client import ChatModel
+from bot.slack.reply.choose import Reply
+from bot.slack.reply.status import ThreadStatus
+from bot.slack.writer import Writer
+from bot.telemetry.metrics import Metrics
+from bot.tools.registry import ToolRegistry
+from bot.turns.channel_settings import TurnSettings
+from bot.turns.chat_history import DisplayNames
+from bot.turns.progress import TurnProgress
+from bot.turns.request import TurnConfig, TurnRequest
+from bot.usage.meter import UsageMeter
+from bot.usage.tracker import UsageTracker
+
+logger = logging.getLogger(__name__)
+
+
+PERSIST_EVERY = 2.0  # seconds between saves of a streaming answer (for crash recovery)
+FINAL_SAVE_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # retries of the last save while the database is away
+ROLL_SAVE_WAIT = 2.0  # seconds a rollover waits for its save before the Stop button shows
+
+THINKING_STEP = 5  # seconds between updates of the thinking task card and thread status
+
+
+class Stopped(Exception):  # noqa: N818 - control flow inside the turn modules
+    """The user stopped the reply in Slack."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnDeps:
+    """What a turn works with, handed over by whoever starts it (`Dispatcher.turn_deps`)."""
+
+    store: Store
+    model: ChatModel
+    writer: Writer
+    client: Any  # the workspace's AsyncWebClient, for tools
+    tools: ToolRegistry
+    clock: Clock
+    metrics: Metrics
+    config: TurnConfig
+    answer_slot: Callable[[], AbstractAsyncContextManager[None]]  # a streaming slot (FIFO)
+    names: DisplayNames | None = None  # labels who said what in threads with several people
+    usage: UsageTracker | None = None  # usage records and limits
+    files: FileReader | None = None  # reads files on questions; knows which models are blind
+
+
+class TurnState:
+    """The state of one answer; the row saves and the thinking display work on it."""
+
+    def __init__(
+        self,
+        deps: TurnDeps,
+        request: TurnRequest,
+        key: ThreadKey,
+        reply: Reply,
+        settings: TurnSettings,
+        *,
+        row_id: int,
+    ) -> None:
+        self.deps = deps
+        self.request = request
+        self.key = key
+        self.reply = reply
+        self.settings = settings
+        # Only DMs (assistant threads included) show a loading status under the thread.
+        self.status = ThreadStatus(
+            deps.writer,
+            request.team_id,
+            request.channel,
+            request.thread_ts or request.message_ts,
+            enabled=request.channel.startswith("D"),
+        )
+        self.progress = TurnProgress(reply)  # task cards on native streams
+        self.started = deps.clock.now()
+        self.usage = [0, 0]  # prompt and completion tokens the server reported
+        self.meter = UsageMeter(  # what this answer costs, for the usage records
+            settings.model or deps.model.model, key, request.user_id, request.message_ts
+        )
+        self.shown = ""  # everything shown in Slack for this turn
+        self.round_text = ""  # text of the current model round
+        self.images: list[dict[str, Any]] = []  # image parts the last tool calls returned
+        self.row_id = row_id  # the stored assistant message of the current round
+        self._saved_at = self.started  # the first save comes PERSIST_EVERY in, as the next
+        self._saving: asyncio.Task[None] | None = None  # a progress save in flight
+        self.observed = deps.metrics.turn()
+        self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
+        self.notes: list[str] = []  # files not read (or cut), one line each, under the reply
+        self.blind = False  # the model refused image parts: send none (VISION=auto)
+        self.participants = frozenset([request.user_id])  # who wrote in the thread (tools)
+        # The thread as read at the first round, kept current through tool rounds: one read
+        # per turn (nothing else writes to a thread while its turn holds the thread's lock).
+        self.thread: list[StoredMessage] | None = None
+        self._thinking_since: float | None = None  # when the current reasoning began
+        self._thinking_shown = -1  # the whole seconds last shown
+        reply.on_roll = self._save_soon  # save where each message starts as soon as it exists
+        self._lost = False  # another replica took the reply over: it is theirs to end
+
+    def stop(self) -> None:
+        """Stop this turn: the model request is closed and the reply says it was stopped."""
+        self.reply.stopped.set()
+
+    async def _save_end(self, status: ReplyStatus) -> None:
+        """Store how the reply ended, waiting a little for a database that blinked."""
+        await self._saved()
+        for delay in (*FINAL_SAVE_BACKOFF, None):
+            try:
+                await self.deps.store.set_reply(self.row_id, content=self.round_text, status=status)
+                return
+            except StorageUnavailable:
+                if delay is None:
+                    logger.error("could not record the end of reply %s", self.reply.ts)
+                    return
+                await self.deps.clock.sleep(delay)
+
+    def _thinking(self) -> None:
+        """Show that the model is reasoning, and for how long ("Thinking… 12 s")."""
+        now = self.deps.clock.now()
+        if self._thinking_since is None:
+            self._thinking_since = now
+        seconds = int(now - self._thinking_since)
+        if seconds == self._thinking_shown:
+            return
+        self._thinking_shown = seconds
+        self.reply.update(self.shown, status=texts.thinking_for(seconds))
+        if seconds % THINKING_STEP == 0:  # the task card and the thread status: less often
+            self.progress.reasoning(seconds)
+            self.status.thinking(seconds)
+
+    def _thought(self) -> None:
+        """End the thinking display: the answer (or a tool call) came (called per delta)."""
+        if self._thinking_since is not None:  # the task card shows reasoning only then
+            self._thinking_since, self._thinking_shown = None, -1
+            self.progress.answering()
+
+    def _persist_maybe(self) -> None:
+        """Save the answer so far now and then, off the stream's path (one save at a time)."""
+        now = self.deps.clock.now()
+        if now - self._saved_at < PERSIST_EVERY:
+            return
+        if self._saving is not None and not self._saving.done():
+            return  # a busy database must not hold up the stream; the next delta tries again
+        self._saved_at = now
+        self._saving = asyncio.ensure_future(self._save_progress(self.row_id, self.round_text))
+
+    async def _save_soon(self) -> None:
+        """Save now where each message of the reply starts (a new one was posted)."""
+        await self._saved()
+        self._saved_at = self.deps.clock.now()
+        self._saving = asyncio.ensure_future(self._save_progress(self.row_id, self.round_text))
+        # A database that does not answer must not hold the reply up for long; the next
+        # periodic save carries the parts too.
+        await asyncio.wait({self._saving}, timeout=ROLL_SAVE_WAIT)
+
+    async def _save_progress(self, row_id: int, content: str) -> None:
+        try:
+            parts = self.reply.layout
+            if not await self.deps.store.set_reply(row_id, content=content, parts=parts):
+                logger.warning("reply %s was taken over by another replica", self.reply.ts)
+                self._lost = True
+                self.reply.stopped.set()  # ends the model request; see `_end`
+        except StorageUnavailable:
+            pass  # the final save reports it; the answer keeps streaming
+
+    async def _saved(self) -> None:
+        """Wait for a progress save in flight, so that a later write of the row lands last."""
+        if self._saving is not None:
+            await asyncio.wait({self._saving})

@@ -1,0 +1,74 @@
+"""The database of a process: migrations, the engines, the store and this replica's heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db.engine import create_engine
+from bot.db.migrate import upgrade_async
+from bot.db.replicas import ReplicaRegistry, default_replica_id
+from bot.db.store import Store
+from bot.settings import Settings
+from bot.slack.writer import SlackWriter
+from bot.turns.recovery import recover
+
+logger = logging.getLogger(__name__)
+
+
+def heartbeat_pool(url: str) -> dict[str, Any]:
+    """Return pool arguments for the heartbeat engine: one connection, never shared."""
+    if url.startswith("sqlite"):
+        return {}  # a file: every connection is local and cheap
+    return {"pool_size": 1, "max_overflow": 1}
+
+
+@dataclass
+class Database:
+    """Own the engines, the store and the replica registry; end what crashed processes left."""
+
+    settings: Settings
+    engine: AsyncEngine
+    heartbeat_engine: AsyncEngine
+    store: Store
+    replicas: ReplicaRegistry
+
+    @classmethod
+    async def open(cls, s: Settings) -> Database:
+        """Migrate to head and open the engines."""
+        await upgrade_async(s.database_url)
+        engine = create_engine(s.database_url)
+        replica_id = s.replica_id or default_replica_id(s.port)
+        # Heartbeats get a connection of their own: turns that exhaust the pool must not
+        # make this replica look dead to the others (which would take its replies over).
+        heartbeat_engine = create_engine(s.database_url, **heartbeat_pool(s.database_url))
+        replicas = ReplicaRegistry(heartbeat_engine, replica_id, stale_after=s.replica_stale_after)
+        return cls(s, engine, heartbeat_engine, Store(engine, owner=replica_id), replicas)
+
+    async def recover(self, writer: SlackWriter, *, startup: bool = False) -> None:
+        """End replies and claimed messages a crashed process left, in Slack and the DB."""
+        limit = self.settings.slack_message_max_chars
+        await recover(self.replicas, self.store, writer, limit=limit, startup=startup)
+
+    async def watch_replicas(self, writer: SlackWriter) -> None:
+        """Beat for this replica and take over replies of replicas that stopped beating."""
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval)
+            try:
+                await self.replicas.beat()
+                await self.recover(writer)
+            except Exception as exc:  # noqa: BLE001 - the next beat tries again
+                logger.warning("replica heartbeat failed (%s)", type(exc).__name__)
+
+    async def close(self) -> None:
+        """Leave the registry and close the engines."""
+        try:
+            await self.replicas.leave()
+        except Exception as exc:  # noqa: BLE001 - others notice the silence instead
+            logger.warning("could not deregister this replica (%s)", type(exc).__name__)
+        await self.engine.dispose()
+        await self.heartbeat_engine.dispose()
