@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db.engine import create_sessionmaker
 from bot.db.models import UsageRecord
-from bot.db.transactions import transaction
+from bot.db.transactions import core_transaction, transaction
 from bot.usage.meter import Tokens
 
 PAGE = 1000  # export rows read per query
@@ -64,6 +64,7 @@ class UsageLedger:
     """Store usage records and sum them, each call one short transaction."""
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
         self._sessions = create_sessionmaker(engine)
 
     def _session(self) -> AbstractAsyncContextManager[AsyncSession]:
@@ -72,7 +73,7 @@ class UsageLedger:
     async def add(self, usage: AnswerUsage) -> None:
         """Store one answer's usage."""
         t = usage.tokens
-        row = UsageRecord(
+        record = insert(UsageRecord).values(
             team_id=usage.team_id,
             channel_id=usage.channel_id,
             user_id=usage.user_id,
@@ -91,8 +92,8 @@ class UsageLedger:
             status=usage.status,
             created_at=utc(usage.created_at),
         )
-        async with self._session() as session:
-            session.add(row)
+        async with core_transaction(self._engine) as connection:  # one per answer: no ORM
+            await connection.execute(record)
 
     async def spent(
         self, team_id: str, checks: dict[str, tuple[ColumnElement[bool], datetime]]
