@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Integer, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db.models import Message, MessageFile
@@ -27,6 +27,25 @@ _STORED_COLUMNS = (
     Message.provider_fields,
     _HAS_FILES,
 )
+
+
+_THREAD = (  # the thread's parameters: team, channel, thread
+    Message.team_id == bindparam("team"),
+    Message.channel_id == bindparam("channel"),
+    Message.thread_ts == bindparam("thread"),
+)
+# Built once; each execution gives the thread and the limit.
+HISTORY = (
+    select(*_STORED_COLUMNS)
+    .where(*_THREAD)
+    .order_by(Message.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+ANY_MESSAGE = select(Message.id).where(*_THREAD).limit(1)
+
+
+def _thread(key: ThreadKey) -> dict[str, str]:
+    return {"team": key.team_id, "channel": key.channel_id, "thread": key.thread_ts}
 
 
 def _stored(row: Any) -> StoredMessage:
@@ -82,15 +101,7 @@ class HistoryReads(StorePart):
     async def has_thread(self, key: ThreadKey) -> bool:
         """Tell whether the bot has stored anything for this thread."""
         async with self._core() as connection:
-            found = await connection.scalar(
-                select(Message.id)
-                .where(
-                    Message.team_id == key.team_id,
-                    Message.channel_id == key.channel_id,
-                    Message.thread_ts == key.thread_ts,
-                )
-                .limit(1)
-            )
+            found = await connection.scalar(ANY_MESSAGE, _thread(key))
         return found is not None
 
     async def history(self, key: ThreadKey, *, limit: int) -> list[StoredMessage]:
@@ -98,18 +109,7 @@ class HistoryReads(StorePart):
         async with self._core() as connection:
             # Plain column rows, not ORM objects: building 400 tracked instances per turn
             # cost more than the query itself (bench/RESULTS.md, history load).
-            rows = (
-                await connection.execute(
-                    select(*_STORED_COLUMNS)
-                    .where(
-                        Message.team_id == key.team_id,
-                        Message.channel_id == key.channel_id,
-                        Message.thread_ts == key.thread_ts,
-                    )
-                    .order_by(Message.id.desc())
-                    .limit(limit)
-                )
-            ).all()
+            rows = (await connection.execute(HISTORY, {**_thread(key), "limit": limit})).all()
             files = await _files_of(connection, [row[0] for row in rows if row[-1]])
         if not files:
             return [_stored(row) for row in reversed(rows)]

@@ -6,14 +6,24 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, bindparam, insert, update
 
-from bot.db.claims import claim_key
-from bot.db.models import Claim, Message, MessageFile
+from bot.db.claims import UPDATE_CLAIM, claim_key
+from bot.db.models import Message, MessageFile
 from bot.db.records import NewMessage, ReplyStatus, ThreadKey
 from bot.db.transactions import StorePart
 
 logger = logging.getLogger(__name__)
+
+# Built once; each execution gives the values (SET: the columns named in the parameters).
+MESSAGES: Table = Message.__table__  # type: ignore[assignment]
+INSERT_MESSAGES = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
+UPDATE_OWNED = update(MESSAGES).where(
+    MESSAGES.c.id == bindparam("row_id"), MESSAGES.c.owner == bindparam("row_owner")
+)
+UPDATE_UNOWNED = update(MESSAGES).where(
+    MESSAGES.c.id == bindparam("row_id"), MESSAGES.c.owner.is_(None)
+)
 
 
 class MessageRows(StorePart):
@@ -56,19 +66,10 @@ class MessageRows(StorePart):
                 if placeholder is not None:
                     values["reply_ts"] = placeholder
                 await connection.execute(
-                    update(Claim)
-                    .where(*claim_key(key.team_id, key.channel_id, settles))
-                    .values(**values)
+                    UPDATE_CLAIM, {**claim_key(key.team_id, key.channel_id, settles), **values}
                 )
             # One INSERT for every row (RETURNING the ids in the order given).
-            ids = list(
-                (
-                    await connection.execute(
-                        insert(Message).returning(Message.id, sort_by_parameter_order=True),
-                        rows,
-                    )
-                ).scalars()
-            )
+            ids = list((await connection.execute(INSERT_MESSAGES, rows)).scalars())
             files = [
                 {
                     "message_id": message_id,
@@ -85,7 +86,7 @@ class MessageRows(StorePart):
                 for file in item.files
             ]
             if files:
-                await connection.execute(insert(MessageFile), files)
+                await connection.execute(insert(MessageFile.__table__), files)
         return ids
 
     async def set_reply(
@@ -117,11 +118,12 @@ class MessageRows(StorePart):
             return True
         # Only the replica that owns a reply writes it: once another took it over (this one
         # looked dead), a late write must not flip the reply back.
-        mine = Message.owner.is_(None) if self.owner is None else Message.owner == self.owner
+        values["row_id"] = message_id
+        statement = UPDATE_UNOWNED
+        if self.owner is not None:
+            statement, values["row_owner"] = UPDATE_OWNED, self.owner
         async with self._core() as connection:
-            result = await connection.execute(
-                update(Message).where(Message.id == message_id, mine).values(**values)
-            )
+            result = await connection.execute(statement, values)
         if not result.rowcount:
             logger.warning("reply row %s is no longer this replica's; not written", message_id)
             return False

@@ -60,6 +60,9 @@ def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+INSERT_RECORD = insert(UsageRecord.__table__)  # built once; each answer gives the values
+
+
 class UsageLedger:
     """Store usage records and sum them, each call one short transaction."""
 
@@ -73,27 +76,27 @@ class UsageLedger:
     async def add(self, usage: AnswerUsage) -> None:
         """Store one answer's usage."""
         t = usage.tokens
-        record = insert(UsageRecord).values(
-            team_id=usage.team_id,
-            channel_id=usage.channel_id,
-            user_id=usage.user_id,
-            thread_ts=usage.thread_ts,
-            message_ts=usage.message_ts,
-            model=usage.model[:128],
-            prompt_tokens=t.prompt,
-            completion_tokens=t.completion,
-            reasoning_tokens=t.reasoning,
-            cached_tokens=t.cached,
-            total_tokens=t.total,
-            estimated=usage.estimated,
-            duration=round(usage.duration, 3),
-            tool_calls=usage.tool_calls,
-            rounds=usage.rounds,
-            status=usage.status,
-            created_at=utc(usage.created_at),
-        )
+        record = {
+            "team_id": usage.team_id,
+            "channel_id": usage.channel_id,
+            "user_id": usage.user_id,
+            "thread_ts": usage.thread_ts,
+            "message_ts": usage.message_ts,
+            "model": usage.model[:128],
+            "prompt_tokens": t.prompt,
+            "completion_tokens": t.completion,
+            "reasoning_tokens": t.reasoning,
+            "cached_tokens": t.cached,
+            "total_tokens": t.total,
+            "estimated": usage.estimated,
+            "duration": round(usage.duration, 3),
+            "tool_calls": usage.tool_calls,
+            "rounds": usage.rounds,
+            "status": usage.status,
+            "created_at": utc(usage.created_at),
+        }
         async with core_transaction(self._engine) as connection:  # one per answer: no ORM
-            await connection.execute(record)
+            await connection.execute(INSERT_RECORD, record)
 
     async def spent(
         self, team_id: str, checks: dict[str, tuple[ColumnElement[bool], datetime]]
