@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 # Built once; each execution gives the values (SET: the columns named in the parameters).
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]
+FILES: Table = MessageFile.__table__  # type: ignore[assignment]
 INSERT_MESSAGES = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
 UPDATE_OWNED = update(MESSAGES).where(
     MESSAGES.c.id == bindparam("row_id"), MESSAGES.c.owner == bindparam("row_owner")
@@ -86,7 +87,7 @@ class MessageRows(StorePart):
                 for file in item.files
             ]
             if files:
-                await connection.execute(insert(MessageFile.__table__), files)
+                await connection.execute(insert(FILES), files)
         return ids
 
     async def set_reply(

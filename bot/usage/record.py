@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, insert, select
+from sqlalchemy import ColumnElement, Table, case, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db.engine import create_sessionmaker
@@ -60,7 +60,8 @@ def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-INSERT_RECORD = insert(UsageRecord.__table__)  # built once; each answer gives the values
+RECORDS: Table = UsageRecord.__table__  # type: ignore[assignment]
+INSERT_RECORD = insert(RECORDS)  # built once; each answer gives the values
 
 
 class UsageLedger:
