@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     vision: Literal["auto", "true", "false"] = "auto"
     file_workers: int = Field(default=1, ge=0)  # extraction processes (0: threads)
     file_download_timeout: float = Field(default=60.0, gt=0)
+    file_read_timeout: float = Field(default=120.0, gt=0)  # seconds extracting one file may take
+    file_worker_memory_mb: int = Field(default=1024, ge=0)  # address space per worker (0: no cap)
+    # What the bot learns about a model (README "What the bot learns about a model"): hours kept.
+    model_facts_ttl: float = Field(default=6 * 3600.0, gt=0)  # seconds a learned fact is kept
 
     mcp_servers: str = ""  # path of a JSON file in the mcpServers format (README "MCP servers")
     mcp_start_wait: float = Field(default=10.0, ge=0)  # how long startup waits for them

@@ -77,6 +77,10 @@ CONFIG_OUTSIDER = "People from other organisations can see these settings but no
 CONFIG_NOT_EDITOR = "Only the people this bot's admin named can change these settings."
 CONFIG_UNCHECKED = "I could not check whether you may change these settings; try again later."
 CONFIG_BAD_MODEL = "Pick one of the allowed models."
+CONFIG_MODEL_CHARSET = (
+    "A model name is up to 128 letters, digits and . _ : / @ + - (like gpt-4o-mini or "
+    "meta-llama/Llama-3.1-8B), starting with a letter, a digit or @."
+)
 CONFIG_MCP_LABEL = "Tools from MCP servers (all ticked: every server, also ones added later)"
 
 
@@ -216,6 +220,9 @@ FILE_IMAGE_BOMB = "it has too many pixels to read safely"
 FILE_UNREADABLE = "it could not be read ({why})"
 FILE_READ_SLOW = "it took too long to read"
 FILE_READER_DIED = "reading it failed (the reader ran out of memory?)"
+FILE_OUT_OF_MEMORY = "reading it needed more memory than one file may use"
+FILE_ZIP_TOO_LARGE = "it unpacks to {size}, more than the {limit} a document may"
+FILE_ZIP_RATIO = "it is compressed {ratio} to 1, far more than a real document is"
 FILE_NO_ROOM = "there is no room left for it in the model's context"
 FILE_READING_OFF = "reading files is turned off for this bot (`FILES_MAX_PER_QUESTION=0`)"
 FILE_VISION_OFF = "images are turned off for this bot (`VISION=false`)"
@@ -294,6 +301,14 @@ POST_SUMMARY_BUTTON = "Post in the thread"
 POST_SUMMARY_OFFER = "Only you can see this summary. Share it with the thread?"
 POST_SUMMARY_DONE = ":white_check_mark: Posted in the thread."
 POST_SUMMARY_GONE = "I can't find that summary any more, so there is nothing to post."
+POST_SUMMARY_PRIVATE = (
+    ":lock: I did not post this summary: it draws on a conversation that not everyone in that "
+    "thread may see. It stays here, in your messages with me."
+)
+POST_SUMMARY_UNCHECKED = (
+    ":lock: I did not post this summary: it used tools whose sources I cannot check, so it "
+    "stays here, in your messages with me."
+)
 SOURCE_NOT_VISIBLE = (
     ":lock: I can't read that conversation: I'm not a member of it. Invite me there "
     "(`/invite`) and try again."

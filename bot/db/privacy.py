@@ -121,6 +121,32 @@ class Privacy:
                 await _delete_messages(session, list(results.all()))
         return len(rows)
 
+    async def follow_edit(
+        self, team_id: str, channel_id: str, ts: str, content: str, file_ids: set[str]
+    ) -> int:
+        """Store a Slack message's edited text; drop files no longer on it. Return rows changed.
+
+        Only people's messages (role "user") follow: the bot's own answers are edited by the
+        bot, and tool results are not Slack messages.
+        """
+        mine = (
+            Message.team_id == team_id,
+            Message.channel_id == channel_id,
+            Message.slack_ts == ts,
+            Message.role == "user",
+        )
+        async with self._sessions() as session, session.begin():
+            ids = (await session.scalars(select(Message.id).where(*mine))).all()
+            if not ids:
+                return 0
+            await session.execute(update(Message).where(*mine).values(content=content))
+            await session.execute(
+                delete(MessageFile).where(
+                    MessageFile.message_id.in_(ids), MessageFile.file_id.not_in(file_ids)
+                )
+            )
+        return len(ids)
+
     async def export_user(self, user_id: str, team_id: str | None = None) -> list[dict[str, Any]]:
         """Return the user's stored messages, oldest first, as plain dicts."""
         async with self._sessions() as session:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot import texts
 from bot.files.kinds import Unreadable
+from bot.files.zipcheck import check_zip
 
 MAX_PDF_PAGES = 2000  # pages looked at; a cut note says when there were more
 
@@ -36,13 +37,17 @@ def extract(kind: str, data: bytes, name: str, max_chars: int) -> Extracted:
         if kind == "pdf":
             text, cut = pdf_text(data, max_chars)
         elif kind == "docx":
+            check_zip(data)
             text, cut = _bounded(docx_text(data), max_chars)
         elif kind == "xlsx":
+            check_zip(data)
             text, cut = xlsx_text(data, max_chars)
         else:
             text, cut = _bounded(decode_text(data), max_chars)
     except Unreadable as exc:
         return Extracted(skip=str(exc))
+    except MemoryError:  # over the worker's memory limit (FILE_WORKER_MEMORY_MB)
+        return Extracted(skip=texts.FILE_OUT_OF_MEMORY)
     except Exception as exc:  # noqa: BLE001 - a malformed file is the user's news, not a crash
         return Extracted(skip=texts.FILE_UNREADABLE.format(why=type(exc).__name__))
     if not text.strip():

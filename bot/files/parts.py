@@ -8,6 +8,7 @@ the question, so that cutting an oversized message keeps the question.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,9 +58,17 @@ def without_images(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+IMAGE_WORDS = ("image", "vision", "multimodal", "multi-modal", "mmproj")
+
+
 def refused_images(exc: BaseException) -> bool:
-    """Tell whether a model error looks like a server refusing image parts (a 400 or 422)."""
+    """Tell whether a model error is a server refusing image parts: a 400/415/422 naming them.
+
+    An error that does not name the image input (a bad parameter, a template error) is not
+    proof that the model is blind: learning it would strip every user's images.
+    """
     cause = exc.__cause__ if exc.__cause__ is not None else exc
     if isinstance(exc, ContextTooLong) or not isinstance(cause, openai.APIStatusError):
         return False
-    return cause.status_code in (400, 415, 422)
+    said = f"{cause.message} {json.dumps(cause.body, default=str)}".lower()
+    return cause.status_code in (400, 415, 422) and any(w in said for w in IMAGE_WORDS)

@@ -43,19 +43,18 @@ class FileReader:
     max_files: int = 10
     vision: Vision = "auto"
     at_once: int = 4  # files downloaded and extracted at once, process-wide: bounds memory
-    blind_models: set[str] = field(default_factory=set)  # refused image parts (VISION=auto)
     _slots: asyncio.Semaphore | None = None
 
     def reading(
-        self, team_id: str, channel_id: str, user_id: str, *, model: str, history_budget: int
+        self, team_id: str, channel_id: str, user_id: str, *, blind: bool, history_budget: int
     ) -> Reading:
-        """Start reading the files of one question."""
+        """Start reading the files of one question (`blind`: the model is known to refuse images)."""
         chars = int(history_budget * 3 * FILE_SHARE_OF_BUDGET)  # tokens are bytes / 3
-        return Reading(self, team_id, channel_id, user_id, model, chars)
+        return Reading(self, team_id, channel_id, user_id, blind, chars)
 
-    def sees_images(self, model: str) -> bool:
-        """Tell whether images should be sent to `model`."""
-        return self.vision == "true" or (self.vision == "auto" and model not in self.blind_models)
+    def sees_images(self, blind: bool) -> bool:
+        """Tell whether images should be sent to a model (`blind`: it is known to refuse them)."""
+        return self.vision == "true" or (self.vision == "auto" and not blind)
 
     def slots(self) -> asyncio.Semaphore:
         if self._slots is None:
@@ -71,7 +70,7 @@ class Reading:
     team_id: str
     channel_id: str
     user_id: str
-    model: str
+    blind: bool
     chars_left: int
     count: int = 0
     notes: list[str] = field(default_factory=list)  # one line per skipped or cut file
@@ -100,7 +99,7 @@ class Reading:
         if kind is None:
             shown = file.get("pretty_type") or file.get("filetype") or file.get("mimetype")
             raise FileSkipped(texts.FILE_UNSUPPORTED.format(kind=shown or "unknown"))
-        if kind == "image" and not reader.sees_images(self.model):
+        if kind == "image" and not reader.sees_images(self.blind):
             off = reader.vision == "false"
             raise FileSkipped(texts.FILE_VISION_OFF if off else texts.FILE_BLIND_MODEL)
         size = int(file.get("size") or 0)

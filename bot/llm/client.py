@@ -22,6 +22,7 @@ from typing import Any
 import openai
 
 from bot import texts
+from bot.llm.context_window import ContextWindows
 from bot.llm.errors import ModelError, give_up, http_transport, is_transient
 from bot.llm.events import (
     ReasoningDelta,
@@ -32,9 +33,11 @@ from bot.llm.events import (
     TextRetracted,
     ToolCallsReady,
 )
+from bot.llm.model_facts import OPENS_THINK, ModelFacts, template_opens_think
 from bot.llm.overlap import continuation_start
 from bot.llm.params import ParameterFallbacks
 from bot.llm.reasoning import REASONING_FIELDS, ThinkSplitter, reasoning_of
+from bot.llm.server_template import server_template
 from bot.llm.sse import read_events
 from bot.llm.toolcalls import ToolCallAssembler
 
@@ -117,15 +120,41 @@ class ChatModel:
         max_tokens: int | None = None,
         reasoning_effort: str = "",
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        windows: ContextWindows | None = None,
+        facts: ModelFacts | None = None,
     ) -> None:
         self.client = client
+        self.windows = windows  # the context windows the server reports (None: not asked)
         self.model = model
         self.policy = policy or StreamPolicy()
         self.max_tokens = max_tokens
         self.reasoning_effort = reasoning_effort
-        self.fallbacks = ParameterFallbacks()
-        self._opens_think: set[str] = set()  # models whose template opens <think> itself
+        self.facts = facts or ModelFacts()
+        self.base_url = str(client.base_url)
+        self.fallbacks = ParameterFallbacks(self.facts, self.base_url)
+        self._templates_read: set[str] = set()  # models whose server template was asked for
         self._sleep = sleep
+
+    async def history_budget(self, model: str, configured: int) -> int:
+        """Return the history budget for `model`: `configured`, or less to fit its window."""
+        return configured if self.windows is None else await self.windows.budget(model)
+
+    async def close(self) -> None:
+        """Close the HTTP session of the context-window lookups (the client is the owner's)."""
+        if self.windows is not None:
+            await self.windows.close()
+
+    def knows(self, fact: str, model: str | None = None) -> bool:
+        """Tell whether `fact` (see `bot.llm.model_facts`) holds now for `model` here."""
+        return self.facts.knows(self.base_url, model or self.model, fact)
+
+    def learn(self, fact: str, why: str, model: str | None = None) -> None:
+        """Note `fact` about `model` on this server, with its evidence."""
+        self.facts.learn(self.base_url, model or self.model, fact, why)
+
+    def forget(self, fact: str, why: str, model: str | None = None) -> None:
+        """Drop `fact` about `model` on this server: an answer contradicted it."""
+        self.facts.forget(self.base_url, model or self.model, fact, why)
 
     async def stream(
         self,
@@ -246,7 +275,13 @@ class ChatModel:
         if reasoning_effort:
             kwargs["reasoning_effort"] = reasoning_effort
         calls = ToolCallAssembler()
-        think = ThinkSplitter(opened=kwargs["model"] in self._opens_think)
+        name = kwargs["model"]
+        await self._read_template(name)
+        opened = self.facts.knows(self.base_url, name, OPENS_THINK)
+        think = ThinkSplitter(
+            opened=opened, believe_lone=self.facts.think_proof_due(self.base_url, name)
+        )
+        answered = False  # content came (an answer is evidence about <think>)
         kept_reasoning: list[str] = []  # DeepSeek's reasoning_content, sent back with tool calls
         finish_reason: str | None = None
         usage: dict[str, Any] | None = None
@@ -256,7 +291,6 @@ class ChatModel:
         # every read, so a stall (no byte for `idle_timeout`) raises APITimeoutError and the
         # round is resumed, at no per-chunk cost here.
         kwargs["timeout"] = self._timeout()
-        name = kwargs["model"]
         async with contextlib.AsyncExitStack() as stack:
             response = await self._open(stack, kwargs)
             request = response.http_response.request
@@ -271,15 +305,23 @@ class ChatModel:
                         if REASONING_FIELDS & delta.keys():
                             thought = reasoning_of(delta)
                             if thought:
+                                if opened and not answered:
+                                    # The server parses reasoning out itself (llama.cpp's
+                                    # default): its content is the answer, whatever the
+                                    # template opens.
+                                    why = "the server sends reasoning in a field of its own"
+                                    self.facts.forget(self.base_url, name, OPENS_THINK, why)
+                                    opened, think = False, ThinkSplitter(believe_lone=False)
                                 if isinstance(delta.get("reasoning_content"), str):
                                     kept_reasoning.append(thought)
                                 yield ReasoningDelta(thought)
                         content = delta.get("content") or delta.get("refusal")
                         if content and type(content) is str:
+                            answered = True
                             if think.plain(content):  # the usual delta: no tag can start here
                                 yield TextDelta(content)
                             else:
-                                for event in self._split(think, think.feed(content), name):
+                                for event in self._split(think, think.feed(content)):
                                     yield event
                         fragments = delta.get("tool_calls")
                         if fragments:
@@ -291,8 +333,9 @@ class ChatModel:
                         raise ModelError(texts.MODEL_ERROR, detail="finish_reason error")
                     if finish:
                         finish_reason = finish
-            for event in self._split(think, think.flush(), name):
+            for event in self._split(think, think.flush()):
                 yield event
+        self._weigh_think(name, think, opened=opened, answered=answered)
         if finish_reason is None:
             # The server closed the stream cleanly but never said it was done.
             raise openai.APIError(
@@ -302,19 +345,37 @@ class ChatModel:
         if assembled:
             fields = {"reasoning_content": "".join(kept_reasoning)} if kept_reasoning else None
             yield ToolCallsReady(assembled, provider_fields=fields)
+        if self.windows is not None:
+            self.windows.answer_ended(kwargs["model"], finish_reason, usage)
         yield RoundDone(finish_reason=finish_reason, usage=usage)
 
-    def _split(
-        self, think: ThinkSplitter, pieces: list[tuple[bool, str]], model: str
-    ) -> list[StreamEvent]:
-        """Turn `<think>`-split content into events; a lone `</think>` retracts the answer."""
+    def _split(self, think: ThinkSplitter, pieces: list[tuple[bool, str]]) -> list[StreamEvent]:
+        """Turn `<think>`-split content into events; a believed lone `</think>` retracts."""
         events: list[StreamEvent] = []
         for reasoning, text in pieces:
             events.append(ReasoningDelta(text) if reasoning else TextDelta(text))
         if think.lone_close:
             think.lone_close = False
-            if model not in self._opens_think:
-                logger.info("model %s opens its <think> block in the template", model)
-                self._opens_think.add(model)
-            events.insert(0, TextRetracted(""))
+            if think.believes_lone:
+                events.insert(0, TextRetracted(""))
         return events
+
+    def _weigh_think(
+        self, name: str, think: ThinkSplitter, *, opened: bool, answered: bool
+    ) -> None:
+        """Learn or forget "opens <think> in the template" from what this answer showed."""
+        if think.unclosed and opened and answered:
+            self.facts.forget(self.base_url, name, OPENS_THINK, "an answer never closed the block")
+        elif answered and not opened:
+            self.facts.answer_shows_think(self.base_url, name, think.saw_lone_close)
+
+    async def _read_template(self, name: str) -> None:
+        """Ask the server for its chat template once per model (llama.cpp's `/props`)."""
+        if name in self._templates_read:
+            return
+        self._templates_read.add(name)
+        template = await server_template(self.client)
+        if template and template_opens_think(template):
+            self.facts.learn(
+                self.base_url, name, OPENS_THINK, "the server's chat template opens it"
+            )

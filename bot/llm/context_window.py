@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 ANSWER_SHARE = 4  # without MAX_OUTPUT_TOKENS, a quarter of the window is kept for the answer
 ANSWER_ROOM_MAX = 4096
-LOOKUP_TIMEOUT = 5.0
+LOOKUP_TIMEOUT = 3.0  # each of the (at most three) lookups, once an hour per model
 
 
 def origin_of(base_url: str) -> str:
@@ -145,10 +145,8 @@ class ContextWindows:
 
     async def budget(self, model: str) -> int:
         """Return the history budget for `model` (the configured one if nothing is known)."""
-        if self.fixed:
-            return self.configured
-        window = await self.window(model)
-        if window is None:
+        window = await self.window(model)  # known even when fixed: `answer_ended` reads it
+        if window is None or self.fixed:
             return self.configured
         return fitting_budget(window, self.max_output, self.configured)
 

@@ -4,7 +4,8 @@ OpenAI's reasoning models refuse `max_tokens` (they take `max_completion_tokens`
 temperature but the default; older Azure deployments ("Unrecognized request argument"),
 Mistral (422 "Extra inputs are not permitted") and xAI refuse `stream_options`; some servers
 refuse `reasoning_effort`. A refusal names the parameter: the request is sent once more
-without it, and the model is remembered so that later requests leave it out from the start.
+without it, and the fact is kept in `ModelFacts` (with its time to live) so that later
+requests leave it out from the start.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import logging
 from typing import Any
 
 import openai
+
+from bot.llm.model_facts import ModelFacts, refuses
 
 logger = logging.getLogger(__name__)
 
@@ -34,14 +37,17 @@ REFUSAL_WORDS = (
 
 
 class ParameterFallbacks:
-    """Per model, the optional parameters its provider refused."""
+    """Per model of one server, the optional parameters its provider refused."""
 
-    def __init__(self) -> None:
-        self._refused: dict[str, set[str]] = {}
+    def __init__(self, facts: ModelFacts, base_url: str) -> None:
+        self.facts = facts
+        self.base_url = base_url
 
     def apply(self, model: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Return `kwargs` without what `model` refused (`max_tokens` renamed instead)."""
-        refused = self._refused.get(model)
+        refused = self.facts.refused(
+            self.base_url, model, tuple(k for k in OPTIONAL if k in kwargs)
+        )
         if not refused:
             return kwargs
         result = {k: v for k, v in kwargs.items() if k not in refused}
@@ -56,11 +62,9 @@ class ParameterFallbacks:
         name = refused_parameter(exc, sent)
         if name is None:
             return False
-        self._refused.setdefault(model, set()).add(name)
-        instead = " (sending max_completion_tokens instead)" if name == "max_tokens" else ""
-        logger.warning(
-            "model %s refused the %s parameter; leaving it out from now on%s", model, name, instead
-        )
+        instead = "; sending max_completion_tokens instead" if name == "max_tokens" else ""
+        why = f"a {exc.status_code} naming it{instead}"
+        self.facts.learn(self.base_url, model, refuses(name), why)
         return True
 
 

@@ -37,15 +37,28 @@ class ThinkSplitter:
     """Split streamed `content` into answer and `<think>` reasoning, tags split or lone.
 
     `feed` returns `(is_reasoning, text)` pieces in order. A closing tag with no opening one
-    is reported once through `lone_close`: what came before it was reasoning too.
+    is reported once through `lone_close` and `saw_lone_close`; when `believe_lone` what came
+    before it was reasoning too, otherwise the tag is answer text like any other (an answer
+    about markup may contain it). A stream that ends inside a block never closed gives that
+    block back as answer text (`flush`, then `unclosed` is True): the opening was a mistake.
     """
 
-    def __init__(self, *, opened: bool = False) -> None:
-        self.inside = opened  # the template opened the block (learnt from an earlier round)
+    def __init__(self, *, opened: bool = False, believe_lone: bool = True) -> None:
+        self.inside = opened  # the template opened the block (learnt from earlier answers)
         self.lone_close = False
+        self.saw_lone_close = False
+        self.unclosed = False
+        self._believe_lone = believe_lone
         self._held = ""
         self._strip = False  # drop the blank lines a model puts after </think>
         self._seen_tag = opened
+        self._opening = ""  # the tag that opened the current block ("" when the template did)
+        self._block: list[str] = []  # reasoning of the block not closed yet
+
+    @property
+    def believes_lone(self) -> bool:
+        """Tell whether a lone `</think>` ends reasoning here (else it is answer text)."""
+        return self._believe_lone
 
     def plain(self, text: str) -> bool:
         """Tell whether `text` is all answer, as it is (the common case, checked per delta)."""
@@ -63,10 +76,13 @@ class ThinkSplitter:
             at = buffer.find(tag)
             lone = -1 if self.inside or self._seen_tag else buffer.find(CLOSE)
             if lone >= 0 and (at < 0 or lone < at):
-                self._emit(pieces, True, buffer[:lone])
-                self.lone_close = True
+                self.lone_close = self.saw_lone_close = True
                 self._seen_tag = True
-                self._strip = True
+                if self._believe_lone:
+                    self._emit(pieces, True, buffer[:lone])
+                    self._strip = True
+                else:
+                    self._emit(pieces, False, buffer[: lone + len(CLOSE)])
                 buffer = buffer[lone + len(CLOSE) :]
                 continue
             if at >= 0:
@@ -74,6 +90,7 @@ class ThinkSplitter:
                 self._seen_tag = True
                 self._strip = self.inside
                 self.inside = not self.inside
+                self._opening, self._block = OPEN, []
                 buffer = buffer[at + len(tag) :]
                 continue
             keep = _partial_tag(buffer, tag if self._seen_tag or self.inside else None)
@@ -83,13 +100,22 @@ class ThinkSplitter:
         return pieces
 
     def flush(self) -> list[tuple[bool, str]]:
-        """Return what is still held once the stream ended."""
+        """Return what is still held once the stream ended (an unclosed block as answer)."""
         pieces: list[tuple[bool, str]] = []
-        self._emit(pieces, self.inside, self._held)
+        if self.inside:
+            # No closing tag came: it was never reasoning. Say it all as the answer.
+            self.unclosed = True
+            text = self._opening + "".join(self._block) + self._held
+            self.inside, self._block, self._held = False, [], ""
+            self._emit(pieces, False, text.strip())
+            return pieces
+        self._emit(pieces, False, self._held)
         self._held = ""
         return pieces
 
     def _emit(self, pieces: list[tuple[bool, str]], reasoning: bool, text: str) -> None:
+        if reasoning and self.inside:
+            self._block.append(text)
         if not reasoning and self._strip:
             text = text.lstrip()
             if text:

@@ -204,7 +204,7 @@ async def run_console(
     config.reply_buttons = False
     dispatcher = Dispatcher(
         store=store,
-        model=chat_model(settings, llm),
+        model=(model := chat_model(settings, llm)),
         writer=writer,
         client=client,
         config=config,
@@ -246,6 +246,7 @@ async def run_console(
         out.write("\n")
         await budget.close()
         await mcp.stop()
+        await model.close()
         await llm.close()
         await engine.dispose()
         if files is not None:

@@ -213,7 +213,7 @@ def create_app(
         usage_summary=usage_summary,
     )
     shortcuts.register(bolt, store=store, private=private)
-    share.register(bolt, store=store, writer=dispatcher.writer)
+    share.register(bolt, store=store, writer=dispatcher.writer, lock=dispatcher.thread_lock)
 
     @bolt.event(re.compile(".*"))
     async def ignore_other_events() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 CALLBACK_ID = "llm_config"
 FIELDS = ("preset", "language", "system_prompt", "model", "temperature", "reasoning_effort")
+# What model names look like at every provider ("gpt-4o-mini", "meta-llama/Llama-3.1-8B",
+# "qwen2.5:7b", "@cf/meta/llama-3"): nothing else is stored, shown, logged or exported.
+SAFE_MODEL = re.compile(r"[A-Za-z0-9@][A-Za-z0-9._:/@+-]{0,127}")
 DEFAULT_MODEL_VALUE = "-"  # the "bot's default" option of the model list (values cannot be empty)
 EFFORTS = ("minimal", "low", "medium", "high")  # what OpenAI-compatible servers accept
 
@@ -209,11 +213,14 @@ def parse_submission(
             errors["temperature"] = texts.CONFIG_BAD_TEMPERATURE
     effort = read("reasoning_effort")
     effort = effort if effort in EFFORTS else ""
+    model = "" if read("model") == DEFAULT_MODEL_VALUE else read("model")
+    if model and not SAFE_MODEL.fullmatch(model):
+        errors["model"] = texts.CONFIG_MODEL_CHARSET
     config = ChannelConfig(
         preset=preset,
         language=language[:64],
         system_prompt=read("system_prompt"),
-        model="" if read("model") == DEFAULT_MODEL_VALUE else read("model")[:128],
+        model=model[:128],
         temperature=temperature,
         reasoning_effort=effort,
         mcp_servers=mcp_choice.read(values, mcp_servers),

@@ -2,13 +2,17 @@
 
 The button's value names the source thread and the DM thread holding the summary; the DM
 itself comes from the click's payload, so a click can only ever post a summary from the
-clicker's own DM, and only into a conversation they can still read.
+clicker's own DM, and only into a conversation they can still read. What the summary's
+tools read is checked again with the thread as destination (`share_guard`): content of a
+private conversation may be in the DM, never in a thread others read.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -19,11 +23,14 @@ from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.slack.reply.format import to_slack
 from bot.slack.writer import Writer
+from bot.slack_app.share_guard import share_refusal
 from bot.slack_app.source import SourceRefused, check_access
 from bot.telemetry.scope import turn_scope
+from bot.tools.registry import ToolContext
 
 logger = logging.getLogger(__name__)
 
+ThreadLock = Callable[[ThreadKey, str], AbstractAsyncContextManager[None]]
 POST_ACTION = "post_summary"
 
 
@@ -58,8 +65,8 @@ async def finished_answer(store: Store, key: ThreadKey) -> str:
     return "\n\n".join(m.content for m in rounds if m.content)
 
 
-def register(app: AsyncApp, *, store: Store, writer: Writer) -> None:
-    """Attach the handler of the "Post in the thread" button."""
+def register(app: AsyncApp, *, store: Store, writer: Writer, lock: ThreadLock) -> None:
+    """Attach the handler of the "Post in the thread" button (`lock`: the thread's turn lock)."""
 
     @app.action(POST_ACTION)
     async def post(ack: Any, body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
@@ -92,6 +99,14 @@ def register(app: AsyncApp, *, store: Store, writer: Writer) -> None:
                 await answer(texts.POST_SUMMARY_GONE)
                 return
             await check_access(client, team_id=team_id, user_id=user_id, channel_id=channel)
+            key = ThreadKey(team_id, channel, thread_ts)
+            written = {m.user_id for m in await store.history(key, limit=100) if m.user_id}
+            place = ToolContext(team_id, channel, thread_ts, user_id, client, frozenset(written))
+            rows = await store.history(ThreadKey(team_id, dm, summary_ts), limit=100)
+            refused = await share_refusal(place, rows, dm)
+            if refused is not None:
+                await answer(refused)
+                return
             once = f"share:{summary_ts}"  # a double click posts once
             if not await store.claim(team_id, dm, once, None):
                 return
@@ -106,9 +121,15 @@ def register(app: AsyncApp, *, store: Store, writer: Writer) -> None:
             except Exception:
                 await store.release_claim(team_id, dm, once)  # a later click may try again
                 raise
-            key = ThreadKey(team_id, channel, thread_ts)
-            if posted is not None and await store.has_thread(key):  # follow-ups see it
-                await store.append(key, [NewMessage("assistant", summary, slack_ts=posted["ts"])])
+            if posted is not None:
+                # Under the thread's turn lock: a turn between a tool call and its result
+                # would otherwise find this row inside its round and run the tools again.
+                # Killed before the append, the thread's history lacks the summary (Slack
+                # shows it; follow-ups do not see it); the claim stops a second post.
+                async with lock(key, str(posted["ts"])):
+                    if await store.has_thread(key):  # follow-ups see it
+                        row = NewMessage("assistant", summary, slack_ts=posted["ts"])
+                        await store.append(key, [row])
             await answer(texts.POST_SUMMARY_DONE)
         except (SourceRefused, StorageUnavailable) as exc:
             await answer(exc.user_message)

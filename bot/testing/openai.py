@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.testing.openai_window import ContextWindowMixin, cut_at, window_exceeded
+from bot.testing.openai_window import ContextWindowMixin, window_exceeded
 from bot.testing.server import FakeServer
 from bot.testing.template_rules import violations
 
@@ -190,7 +190,7 @@ class FakeOpenAI(FakeServer, ContextWindowMixin):
         self.open_streams = 0
         self.disconnects = 0
         self.vision = True  # False: refuse requests with image parts, as text-only servers do
-        self._init_window()
+        self._init_window()  # context_window, window_reported_by, chat_template (/props)
         self._queue: deque[Reply] = deque()
         self._ids = 0
 
@@ -252,7 +252,7 @@ class FakeOpenAI(FakeServer, ContextWindowMixin):
             prompt = self._usage(body, Reply())["prompt_tokens"]
             if prompt >= self.context_window:
                 return window_exceeded()
-            reply = cut_at(reply, (self.context_window - prompt) * 4)
+            reply = self.within_window(reply, prompt)
         if reply.error is not None or reply.status >= 400:
             error = reply.error or {
                 "message": "error",

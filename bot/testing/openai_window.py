@@ -1,4 +1,4 @@
-"""A context window for the fake model server, enforced and reported like real servers do.
+"""The fake model server's `/props` (template, context window) and its window, enforced.
 
 Tokens are counted as the fake's usage counts them (4 characters each). A prompt that fills
 the window is refused as llama-server refuses it; an answer that reaches it ends with
@@ -23,6 +23,7 @@ class ContextWindowMixin:
     def _init_window(self) -> None:
         self.context_window: int | None = None
         self.window_reported_by: str = "props"  # "props", "models" or "none"
+        self.chat_template: str | None = None  # served at /props as llama.cpp does
 
     def window_of_model(self) -> Json:
         """Return the fields `/v1/models` adds to the model's entry."""
@@ -30,11 +31,23 @@ class ContextWindowMixin:
             return {"max_model_len": self.context_window}
         return {}
 
+    def within_window(self, reply: R, prompt: int) -> R:
+        """Cut `reply` where the window is full after a prompt of `prompt` tokens."""
+        window = self.context_window or 0
+        usage = {"prompt_tokens": prompt, "completion_tokens": window - prompt}
+        return cut_at(reply, (window - prompt) * 4, {**usage, "total_tokens": window})
+
     async def _props(self, request: web.Request) -> web.Response:
-        if not self.context_window or self.window_reported_by != "props":
+        """Answer llama.cpp's `/props`: the template and the window (404 when neither)."""
+        body: Json = {"total_slots": 1}
+        if self.chat_template is not None:
+            body["chat_template"] = self.chat_template
+        if self.context_window and self.window_reported_by == "props":
+            n_ctx = self.context_window
+            body["default_generation_settings"] = {"n_ctx": n_ctx, "params": {"n_ctx": n_ctx}}
+        if len(body) == 1:
             return web.json_response({"error": {"code": 404, "message": "Not Found"}}, status=404)
-        settings = {"n_ctx": self.context_window, "params": {"n_ctx": self.context_window}}
-        return web.json_response({"default_generation_settings": settings, "total_slots": 1})
+        return web.json_response(body)
 
 
 def window_exceeded() -> web.Response:
@@ -47,8 +60,10 @@ def window_exceeded() -> web.Response:
     return web.json_response({"error": error}, status=400)
 
 
-def cut_at(reply: R, chars: int) -> R:
-    """End a text answer (a `Reply`) after `chars` characters with finish_reason "length"."""
+def cut_at(reply: R, chars: int, usage: Json) -> R:
+    """End a text answer (a `Reply`) after `chars` characters with finish_reason "length".
+
+    The usage then says the window is full, as llama-server's does."""
     if getattr(reply, "raw", False) or getattr(reply, "error", None) is not None:
         return reply
     kept: list[Json] = []
@@ -57,7 +72,7 @@ def cut_at(reply: R, chars: int) -> R:
         if isinstance(content, str) and len(content) > chars:
             kept.append({**chunk, "delta": {**chunk["delta"], "content": content[:chars]}})
             kept.append({"delta": {}, "finish_reason": "length"})
-            return dataclasses.replace(reply, chunks=kept)  # type: ignore[type-var]
+            return dataclasses.replace(reply, chunks=kept, usage=usage)  # type: ignore[type-var]
         chars -= len(content) if isinstance(content, str) else 0
         kept.append(chunk)
     return reply

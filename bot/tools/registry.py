@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.errors import BotError
@@ -54,6 +55,19 @@ class ToolContext:
     participants: frozenset[str] = frozenset()
 
 
+MAX_TOOL_NAME = 64  # what OpenAI-compatible APIs accept as a function name
+
+
+def _key(tool: Tool) -> tuple[str, str]:
+    return (tool.source, tool.origin or tool.name)
+
+
+def suffixed(tool: Tool) -> str:
+    """Return the tool's name with a short suffix made from where it comes from (stable)."""
+    digest = hashlib.sha256("\0".join(_key(tool)).encode()).hexdigest()[:6]
+    return f"{tool.name[: MAX_TOOL_NAME - 7]}_{digest}"
+
+
 @dataclass(frozen=True, slots=True)
 class Tool:
     """A callable the model can use, with its JSON schema (build one with `bot.tools.tool`)."""
@@ -66,6 +80,7 @@ class Tool:
     timeout: float | None = None  # overrides the registry's timeout
     validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     source: str = ""  # where it comes from when not Python: "mcp:SERVER"
+    origin: str = ""  # its name at the source (an MCP server's own tool name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
         """Call the underlying function directly (handy in tests)."""
@@ -108,23 +123,41 @@ class ToolRegistry:
     def replace_source(self, source: str, tools: Iterable[Tool]) -> None:
         """Offer `tools` in place of the earlier tools of `source` (tools that come and go).
 
-        A tool of another origin (a built-in, a module's) keeps its name.
+        Names can collide (after sanitising and the 64-character cut, or with another
+        origin's): both tools stay offered, one under its name with a short suffix made from
+        where it comes from, so the same tool gets the same suffix every time. A Python tool
+        always keeps its name; of two MCP tools, the one from the first server (by name)
+        does.
         """
         if not source:
             raise ValueError("replace_source needs a source name")
         for name in [n for n, t in self._tools.items() if t.source == source]:
             del self._tools[name]
         for tool in tools:
-            held = self._tools.get(tool.name)
-            if held is None:
-                self._tools[tool.name] = tool
-            else:
-                logger.warning(
-                    "%s keeps the name %s; %s's is not offered",
-                    held.source or "a Python tool",
-                    tool.name,
-                    source,
-                )
+            self._place(tool)
+
+    def _place(self, tool: Tool) -> None:
+        held = self._tools.get(tool.name)
+        if held is None:
+            self._tools[tool.name] = tool
+            return
+        if held.source and _key(tool) < _key(held):  # the new one ranks first: it takes the name
+            self._tools[tool.name] = tool
+            tool, held = held, tool
+        renamed = replace(tool, name=suffixed(tool))
+        if renamed.name in self._tools:
+            logger.warning("%s keeps the name %s; %s's is not offered", held.source, tool.name,
+                           tool.source)  # fmt: skip
+            return
+        logger.warning(
+            "%s and %s both offer a tool named %s; %s's is offered as %s",
+            held.source or "a Python tool",
+            tool.source,
+            tool.name,
+            tool.source,
+            renamed.name,
+        )
+        self._tools[renamed.name] = renamed
 
     def only(self, allow: Callable[[Tool], bool] | None) -> ToolRegistry:
         """Return a view offering and running only the tools `allow` lets through."""

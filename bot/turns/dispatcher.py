@@ -20,6 +20,7 @@ from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.files.reader import FileReader, Reading, files_off
 from bot.llm.client import ChatModel
+from bot.llm.model_facts import NO_IMAGES
 from bot.slack.budget import EditBudget
 from bot.slack.reply.choose import Reply, make_reply
 from bot.slack.reply.update import ReplyTarget
@@ -113,7 +114,7 @@ class Dispatcher:
         try:
             # Queue on the thread before the first await, so that follow-ups are answered
             # in the order they arrived (and the claim of a twin event waits its turn).
-            async with self._thread_lock(key, request.message_ts):
+            async with self.thread_lock(key, request.message_ts):
                 asked = (request.team_id, request.channel, request.message_ts)
                 if asked in self._claimed:  # the twin event (app_mention + message), a retry
                     logger.info("message %s already claimed here", request.message_ts)
@@ -189,7 +190,8 @@ class Dispatcher:
         return _remember(self._spoken, (request.team_id, request.channel, request.message_ts))
 
     @asynccontextmanager
-    async def _thread_lock(self, key: ThreadKey, order: str = "") -> AsyncIterator[None]:
+    async def thread_lock(self, key: ThreadKey, order: str = "") -> AsyncIterator[None]:
+        """Hold the thread's turn lock (across replicas with Redis), queued by `order` (a ts)."""
         locks = self.locks if self.locks is not None else self._local_locks
         async with locks.hold(key, order):
             yield
@@ -318,7 +320,7 @@ class Dispatcher:
             request.team_id,
             request.channel,
             request.user_id,
-            model=model or self.model.model,
+            blind=self.model.knows(NO_IMAGES, model),
             history_budget=self.config.history_budget,
         )
 

@@ -10,6 +10,7 @@ from bot import texts
 from bot.files import parts
 from bot.llm import history, template
 from bot.llm.errors import ContextTooLong, ModelError
+from bot.llm.model_facts import NO_IMAGES
 from bot.tools import images as tool_images
 from bot.turns import chat_history
 from bot.turns.model_round import ModelRound
@@ -50,7 +51,8 @@ class Rounds(ModelRound):
 
     async def _rounds(self) -> str:
         deps = self.deps
-        budget = deps.config.history_budget
+        model = self.settings.model or deps.model.model
+        budget = await deps.model.history_budget(model, deps.config.history_budget)
         retried_context = False
         rounds = 0
         while True:
@@ -81,6 +83,8 @@ class Rounds(ModelRound):
                 messages = parts.without_images(messages)
             try:
                 outcome = await self._one_round(messages)
+                if parts.has_images(messages):  # VISION=true after a refusal: it took them
+                    deps.model.forget(NO_IMAGES, "an answer took images", self.settings.model)
             except ContextTooLong:
                 if retried_context or self.round_text:
                     raise
@@ -102,7 +106,8 @@ class Rounds(ModelRound):
     def _sees_images(self) -> bool:
         """Tell whether images (in history too) go to this turn's model (VISION)."""
         reader = self.deps.files
-        return reader is None or reader.sees_images(self.settings.model or self.deps.model.model)
+        blind = self.deps.model.knows(NO_IMAGES, self.settings.model)
+        return reader is None or reader.sees_images(blind)
 
     def _blind_now(self, exc: ModelError, messages: list[dict[str, Any]]) -> bool:
         """Tell whether to ask again without images: the server refused them (VISION=auto)."""
@@ -112,7 +117,8 @@ class Rounds(ModelRound):
         if not parts.has_images(messages) or not parts.refused_images(exc):
             return False
         logger.warning("the model refused image parts (%s); asking again without", exc)
-        reader.blind_models.add(self.settings.model or self.deps.model.model)
+        why = f"an error naming the image input ({exc})"
+        self.deps.model.learn(NO_IMAGES, why, self.settings.model)
         self.blind = True
         self.notes.append(texts.VISION_REFUSED)
         return True

@@ -38,6 +38,23 @@ COLUMNS = (
 )
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any) -> Any:
+    """Return a CSV cell a spreadsheet shows as text: a leading formula character is quoted.
+
+    Text cells (a channel's model name, ids) are user-controlled: one starting with `=`,
+    `+`, `-`, `@`, a tab or a carriage return is a formula in Excel, LibreOffice and Sheets.
+    Numbers stay numbers.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def moment(text: str) -> datetime:
     """Parse a date (`2026-11-01`, midnight UTC) or an ISO date-time (UTC unless it says)."""
     try:
@@ -80,7 +97,7 @@ async def export(args: argparse.Namespace, settings: UsageExportSettings, out: T
             )
             record["cost"] = None if cost is None else round(cost, 6)
             if writer is not None:
-                writer.writerow({k: "" if v is None else v for k, v in record.items()})
+                writer.writerow({k: cell(v) for k, v in record.items()})
             else:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
     finally:

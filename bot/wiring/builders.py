@@ -9,6 +9,8 @@ import openai
 from bot.files.reader import FileReader
 from bot.files.workers import Extractors
 from bot.llm.client import ChatModel, StreamPolicy
+from bot.llm.context_window import ContextWindows
+from bot.llm.model_facts import ModelFacts
 from bot.settings import Settings
 from bot.slack.budget import Limit
 from bot.slack.reply.choose import ReplyStyle, budget_limits
@@ -23,6 +25,21 @@ def chat_model(s: Settings, client: openai.AsyncOpenAI) -> ChatModel:
         policy=StreamPolicy(idle_timeout=s.stream_idle_timeout, max_retries=s.stream_max_retries),
         max_tokens=s.max_output_tokens,
         reasoning_effort=s.reasoning_effort.strip(),
+        windows=context_windows(s),
+        facts=ModelFacts(ttl=s.model_facts_ttl),
+    )
+
+
+def context_windows(s: Settings) -> ContextWindows | None:
+    """Follow the window a self-hosted server reports (OpenAI's own API reports none)."""
+    if not s.openai_base_url:
+        return None
+    return ContextWindows(
+        base_url=s.openai_base_url,
+        api_key=s.openai_api_key,
+        configured_budget=s.history_token_budget,
+        budget_is_set="history_token_budget" in s.model_fields_set,
+        max_output_tokens=s.max_output_tokens,
     )
 
 
@@ -61,7 +78,9 @@ def file_reader(s: Settings, fetcher: Any) -> FileReader | None:
         return None
     return FileReader(
         fetcher=fetcher,
-        extractors=Extractors(s.file_workers),
+        extractors=Extractors(
+            s.file_workers, timeout=s.file_read_timeout, memory_mb=s.file_worker_memory_mb
+        ),
         max_bytes=s.file_max_bytes,
         max_files=s.files_max_per_question,
         vision=s.vision,

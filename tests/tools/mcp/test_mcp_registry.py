@@ -8,7 +8,7 @@ import pytest
 
 from bot.llm.events import ToolCall
 from bot.tools.mcp.choice import only_servers
-from bot.tools.registry import Tool, ToolContext, ToolRegistry
+from bot.tools.registry import Tool, ToolContext, ToolRegistry, suffixed
 
 
 def tool(name: str, source: str = "") -> Tool:
@@ -27,8 +27,10 @@ async def test_a_source_replaces_its_own_tools_and_never_a_python_one() -> None:
     registry = ToolRegistry([tool("echo"), tool("a__echo")])
     registry.replace_source("mcp:a", [tool("a__one", "mcp:a"), tool("a__echo", "mcp:a")])
     registry.replace_source("mcp:b", [tool("b__one", "mcp:b")])
-    assert registry.names() == ["echo", "a__echo", "a__one", "b__one"]
+    renamed = suffixed(tool("a__echo", "mcp:a"))
+    assert registry.names() == ["echo", "a__echo", "a__one", renamed, "b__one"]
     assert registry._tools["a__echo"].source == "", "the Python tool keeps its name"
+    assert registry._tools[renamed].source == "mcp:a", "and the server's stays offered"
     registry.replace_source("mcp:a", [tool("a__two", "mcp:a")])
     assert registry.names() == ["echo", "a__echo", "b__one", "a__two"]
     registry.replace_source("mcp:b", [])
