@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             **report.machine(),
             "mode": mode,
             "elapsed": time.monotonic() - started,
-            "command": "python -m bench" + (" --quick" if args.quick else ""),
+            "command": " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)]),
             "load_before": f"{load_before:.2f}",
             "load_after": f"{os.getloadavg()[0]:.2f}",
             "code_state": _code_state() + (f"; overrides {overrides}" if overrides else ""),
