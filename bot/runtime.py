@@ -31,9 +31,10 @@ from bot.tools.mcp.supervisor import McpSupervisor
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.chat_history import DisplayNames
 from bot.turns.dispatcher import Dispatcher
+from bot.turns.resume import resume_round, stranded_rounds
 from bot.usage.build import usage_tracker
 from bot.usage.summary import UsageSummary
-from bot.wiring.builders import turn_config
+from bot.wiring.builders import approvals, turn_config
 from bot.wiring.database import Database
 from bot.wiring.model import ModelSide
 from bot.wiring.serving import Serving
@@ -79,6 +80,7 @@ class Runtime:
         )
         self.model = ModelSide.open(s, slack)
         self.bot = self._app(db, slack, self.model, tools)
+        db.after_recover = self._resume_stranded
         await db.replicas.beat()
         await db.recover(slack.writer, startup=True)
         self._spawn(db.watch_replicas(slack.writer))
@@ -119,6 +121,7 @@ class Runtime:
             usage=usage,
             files=model.files,
             names=DisplayNames(slack.client),
+            approvals=approvals(s, db.engine, slack.writer, self.metrics, db.replicas.replica_id),
         )
         return create_app(
             client=slack.client,
@@ -141,7 +144,17 @@ class Runtime:
             metrics_token=s.metrics_token if s.metrics_port is None else None,
             access_lists=AccessLists.from_settings(s),
             forget_tokens=slack.tokens.forget if slack.tokens is not None else None,
+            step_deadline=s.workflow_step_deadline,
+            step_answer_chars=s.workflow_answer_chars,
         )
+
+    async def _resume_stranded(self) -> None:
+        """Go on with answers that waited for approval in a process now gone."""
+        if self.bot is None:
+            return
+        dispatcher = self.bot.dispatcher
+        for message_id in await stranded_rounds(dispatcher):
+            self.bot.spawn(resume_round(dispatcher, message_id), f"turn-resume-{message_id}")
 
     def _spawn(self, job: Any) -> None:
         task = asyncio.create_task(job)

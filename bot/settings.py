@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     mcp_servers: str = ""  # path of a JSON file in the mcpServers format (README "MCP servers")
     mcp_start_wait: float = Field(default=10.0, ge=0)  # how long startup waits for them
     tool_images: bool = False  # show images tools return to the model (needs a vision model)
+    # Tool calls that change things wait for a person (README "Approving tool calls").
+    approval_timeout: float = Field(default=600.0, gt=0)  # seconds; unanswered = declined
+    approvers: str = ""  # user ids, comma-separated, who may decide besides the asker
+    # The Workflow Builder step "Ask the model" (README "Workflow Builder step").
+    workflow_step_deadline: float = Field(default=60.0, gt=0)  # seconds to complete the step
+    workflow_answer_chars: int = Field(default=4000, ge=200)  # longer answers are cut, with a note
 
     # Production (README "Production deployment").
     log_format: Literal["text", "json"] = "text"

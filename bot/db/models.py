@@ -141,6 +141,8 @@ class UsageRecord(Base):
     tool_calls: Mapped[int] = mapped_column(Integer, default=0)
     rounds: Mapped[int] = mapped_column(Integer, default=0)  # model requests, retries included
     status: Mapped[str] = mapped_column(String(16), default="complete")
+    # Tool calls that waited for a person: {"approved": n, "denied": n, "expired": n}.
+    approvals: Mapped[dict[str, int] | None] = mapped_column(JSON)
     # Set by the bot from its (injectable) wall clock: days and months are counted on it.
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -172,4 +174,36 @@ class MessageFile(Base):
     __table_args__ = (
         Index("ix_message_files_message", "message_id"),
         Index("ix_message_files_file", "team_id", "file_id"),
+    )
+
+
+class Approval(Base):
+    """A tool call waiting for (or given) a person's decision before it runs.
+
+    One row per call of a round (the assistant message `message_id` that asked for it); the
+    decision is written by one conditional UPDATE while it is `pending`, so a click counts once.
+    """
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(BigId, ForeignKey("messages.id", ondelete="CASCADE"))
+    call_id: Mapped[str] = mapped_column(String(128))
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    question_ts: Mapped[str] = mapped_column(String(32))  # the message the turn answers
+    reply_ts: Mapped[str | None] = mapped_column(String(32))  # the reply it streams into
+    asker: Mapped[str] = mapped_column(String(32))
+    tool: Mapped[str] = mapped_column(String(128))
+    arguments: Mapped[str] = mapped_column(Text, default="")
+    prompt_ts: Mapped[str | None] = mapped_column(String(32))  # the message with the buttons
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # a Decision value
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    expires_at: Mapped[float] = mapped_column(Float)  # wall-clock seconds (time.time())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("message_id", "call_id", name="uq_approvals_call"),
+        Index("ix_approvals_status", "status", "expires_at"),
     )

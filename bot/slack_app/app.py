@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.db.privacy import Privacy
 from bot.db.store import Store
 from bot.slack_app import (
+    approval_buttons,
     assistant,
     config_modal,
     deletions,
@@ -29,6 +30,7 @@ from bot.slack_app import (
     shortcuts,
     uninstall,
     usage_command,
+    workflow,
 )
 from bot.slack_app.access import AccessLists
 from bot.slack_app.access_middleware import AccessMiddleware
@@ -79,6 +81,21 @@ class BotApp:
         else:
             job = self._guarded(request, then)
         task = asyncio.create_task(job, name=f"turn-{request.message_ts}")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def spawn(self, job: Awaitable[Any], name: str) -> None:
+        """Run a turn's job that no event started (a resumed answer); drained like turns."""
+
+        async def logged() -> None:
+            try:
+                await job
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("%s failed", name)
+
+        task = asyncio.create_task(logged(), name=name)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -144,6 +161,8 @@ def create_app(
     metrics_token: str | None = None,
     access_lists: AccessLists | None = None,  # ALLOW_*/DENY_*; None or empty lets all in
     forget_tokens: Callable[[str | None], None] | None = None,
+    step_deadline: float = 60.0,  # WORKFLOW_STEP_DEADLINE
+    step_answer_chars: int = 4000,  # WORKFLOW_ANSWER_CHARS
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -195,6 +214,14 @@ def create_app(
     )
     assistant.register(bolt, store=store, submit=bot.submit)
     interactions.register(bolt, dispatcher=dispatcher, store=store)
+    approval_buttons.register(bolt, dispatcher=dispatcher, spawn=bot.spawn)
+    workflow.register(
+        bolt,
+        dispatcher=dispatcher,
+        spawn=bot.spawn,
+        deadline=step_deadline,
+        limit=step_answer_chars,
+    )
     if channels is not None and config_command_name:
         config_modal.register(
             bolt,

@@ -80,6 +80,18 @@ class Metrics:
             ["scope"],
             registry=r,
         )
+        self.approvals = Counter(
+            "slackbot_tool_approvals",
+            "Tool calls put to a person, by decision (approved, denied, expired)",
+            ["decision"],
+            registry=r,
+        )
+        self.workflow_steps = Counter(
+            "slackbot_workflow_steps",
+            "Workflow Builder steps run, by outcome (completed, failed)",
+            ["outcome"],
+            registry=r,
+        )
         self.purged = Counter(
             "slackbot_messages_purged", "Stored messages deleted, by reason", ["reason"], registry=r
         )

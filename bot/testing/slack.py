@@ -23,6 +23,7 @@ from aiohttp import web
 from bot.settings import Settings
 from bot.testing.server import FakeServer
 from bot.testing.slack_files import SlackFilesMixin
+from bot.testing.slack_functions import FunctionsMixin
 from bot.testing.slack_rules import Json, SlackError
 from bot.testing.slack_surfaces import SurfacesMixin
 from bot.testing.slack_workspace import SlackWorkspace
@@ -86,7 +87,9 @@ async def _parse_args(request: web.Request) -> Json:
     return args
 
 
-class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, SlackFilesMixin):
+class FakeSlack(
+    FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, SlackFilesMixin, FunctionsMixin
+):
     """Emulate the subset of the Slack Web API the bot uses, recording every call."""
 
     def __init__(
@@ -103,6 +106,8 @@ class FakeSlack(FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, Slac
         )
         self._init_surfaces()
         self.api_methods.update(self.surface_methods())
+        self._init_functions()
+        self.api_methods.update(self.function_methods())
         self.calls: list[Call] = []
         self.rate_limited = 0
         self._failures: dict[str, list[_Failure]] = {}

@@ -23,7 +23,11 @@ def tool(func: Callable[..., Any], /) -> Tool: ...
 
 @overload
 def tool(
-    *, name: str | None = None, description: str | None = None, timeout: float | None = None
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    needs_approval: bool = False,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -34,11 +38,17 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
+    needs_approval: bool = False,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
-    """Make a Tool from a typed (async) function: `@tool` or `@tool(name=..., timeout=...)`."""
+    """Make a Tool from a typed (async) function: `@tool` or `@tool(name=..., timeout=...)`.
+
+    `needs_approval=True` makes each call wait for a person's Approve (a tool that changes things).
+    """
 
     def build(f: Callable[..., Any]) -> Tool:
-        return make_tool(f, name=name, description=description, timeout=timeout)
+        return make_tool(
+            f, name=name, description=description, timeout=timeout, needs_approval=needs_approval
+        )
 
     return build(func) if func is not None else build
 
@@ -49,6 +59,7 @@ def make_tool(
     name: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
+    needs_approval: bool = False,
 ) -> Tool:
     """Build a Tool from `func`'s signature, type hints and docstring."""
     tool_name = name or func.__name__
@@ -89,6 +100,7 @@ def make_tool(
         context_param=context_param,
         timeout=timeout,
         validate=validator(validated, set(required)),
+        needs_approval=needs_approval,
     )
 
 

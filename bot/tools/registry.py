@@ -81,6 +81,8 @@ class Tool:
     validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     source: str = ""  # where it comes from when not Python: "mcp:SERVER"
     origin: str = ""  # its name at the source (an MCP server's own tool name)
+    # A person approves each call before it runs (bot.turns.approval): tools that change things.
+    needs_approval: bool = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
         """Call the underlying function directly (handy in tests)."""
@@ -158,6 +160,11 @@ class ToolRegistry:
             renamed.name,
         )
         self._tools[renamed.name] = renamed
+
+    def needs_approval(self, name: str) -> bool:
+        """Tell whether a call of `name` waits for a person's approval (unknown tools do not run)."""
+        tool = self._tools.get(name)
+        return tool is not None and tool.needs_approval
 
     def only(self, allow: Callable[[Tool], bool] | None) -> ToolRegistry:
         """Return a view offering and running only the tools `allow` lets through."""

@@ -28,6 +28,7 @@ from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolRegistry
 from bot.turns.admission import Admission
+from bot.turns.approval import Approvals
 from bot.turns.channel_settings import ChannelSettings, TurnSettings
 from bot.turns.chat_history import DisplayNames
 from bot.turns.locks import LocalThreadLocks, RedisThreadLocks
@@ -97,6 +98,7 @@ class Dispatcher:
     files: FileReader | None = None  # reads files on questions; None: files are not read
     live: dict[tuple[str, str, str], LiveAnswer] = field(default_factory=dict)  # by message
     names: DisplayNames | None = None  # labels who said what in threads with several people
+    approvals: Approvals | None = None  # tool calls that wait for a person's Approve
     _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     _claimed: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
@@ -161,6 +163,7 @@ class Dispatcher:
             usage=self.usage,
             files=self.files,
             names=self.names,
+            approvals=self.approvals,
         )
 
     def live_turn(self, team_id: str, channel: str, message_ts: str) -> LiveAnswer | None:

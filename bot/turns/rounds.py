@@ -47,6 +47,8 @@ class Rounds(ModelRound):
             self.started = self.deps.clock.now()
             self._deadline = asyncio.timeout(self.deps.config.turn_deadline)
             async with self._deadline:
+                if self.resumed is not None:  # a round that waited in a process now gone
+                    await self._run_tools(self.resumed, stored=True)
                 return await self._rounds()
 
     async def _rounds(self) -> str:

@@ -13,6 +13,7 @@ from bot.llm.events import (
 from bot.tools import images as tool_images
 from bot.tools.mcp.choice import only_servers
 from bot.tools.registry import ToolContext
+from bot.turns.approved_tools import run_calls
 from bot.turns.turn_state import Stopped, TurnState
 
 logger = logging.getLogger(__name__)
@@ -21,12 +22,12 @@ logger = logging.getLogger(__name__)
 class ToolRound(TurnState):
     """Run a round's tool calls; the model reads their results in the next round."""
 
-    async def _run_tools(self, event: ToolCallsReady) -> None:
+    async def _run_tools(self, event: ToolCallsReady, *, stored: bool = False) -> None:
         deps = self.deps
         self._thought()
         calls = [call.as_message() for call in event.calls]
         await self._saved()
-        ours = await deps.store.set_reply(
+        ours = stored or await deps.store.set_reply(
             self.row_id,
             content=self.round_text,
             tool_calls=calls,
@@ -52,7 +53,7 @@ class ToolRound(TurnState):
         )
         offered = deps.tools.only(only_servers(self.settings.mcp_servers))
         with tool_images.collecting() as self.images:
-            results = await offered.run_all(event.calls, ctx)
+            results = await run_calls(self, offered, event.calls, ctx)
         self.observed.tools(event.calls, results)
         self.progress.tools_done(event.calls, results)
         rows = [

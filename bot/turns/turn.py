@@ -45,6 +45,9 @@ class Turn(Rounds):
             status, note = ReplyStatus.FAILED, ("\n\n" if self.shown else "") + exc.user_message
             logger.warning("turn failed: %s", exc)
         except asyncio.CancelledError:
+            if self.suspension.active:  # shutting down while a person decides: see Suspension
+                await asyncio.shield(self.suspension.pause())
+                raise
             status, note = ReplyStatus.INTERRUPTED, texts.INTERRUPTED
             await asyncio.shield(self._end(status, note))
             raise
@@ -54,6 +57,7 @@ class Turn(Rounds):
         await self._end(status, note)
 
     async def _end(self, status: ReplyStatus, note: str) -> None:
+        self.outcome = status if not self._lost else ReplyStatus.INTERRUPTED
         if self._lost:
             # Another replica took the reply over (this one looked dead) and marked it
             # interrupted; end the message the same way, and leave the row to its owner.
@@ -67,6 +71,7 @@ class Turn(Rounds):
             await self._record_usage(ReplyStatus.INTERRUPTED)  # the tokens were spent all the same
             return
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
+        await self.suspension.withdraw()  # ended while a person was to decide: too late now
         await self.status.close()
         self.progress.ended(status)
         if self.notes:

@@ -16,11 +16,14 @@ from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.files.reader import FileReader
 from bot.llm.client import ChatModel
+from bot.llm.events import ToolCallsReady
 from bot.slack.reply.choose import Reply
 from bot.slack.reply.status import ThreadStatus
 from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolRegistry
+from bot.turns.approval import Approvals
+from bot.turns.approved_tools import Suspension
 from bot.turns.channel_settings import TurnSettings
 from bot.turns.chat_history import DisplayNames
 from bot.turns.progress import TurnProgress
@@ -58,6 +61,7 @@ class TurnDeps:
     names: DisplayNames | None = None  # labels who said what in threads with several people
     usage: UsageTracker | None = None  # usage records and limits
     files: FileReader | None = None  # reads files on questions; knows which models are blind
+    approvals: Approvals | None = None  # tool calls that wait for a person's Approve
 
 
 class TurnState:
@@ -110,6 +114,9 @@ class TurnState:
         self._thinking_shown = -1  # the whole seconds last shown
         reply.on_roll = self._save_soon  # save where each message starts as soon as it exists
         self._lost = False  # another replica took the reply over: it is theirs to end
+        self.resumed: ToolCallsReady | None = None  # a stored round to run first (resume)
+        self.suspension = Suspension(self)  # waiting for a person's approval
+        self.outcome = ""  # how the turn ended, a ReplyStatus value (a workflow step reads it)
 
     def stop(self) -> None:
         """Stop this turn: the model request is closed and the reply says it was stopped."""

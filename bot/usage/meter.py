@@ -78,6 +78,7 @@ class UsageMeter:
         self.estimated = False
         self.tool_calls = 0
         self.rounds = 0  # requests sent to the model, resumed attempts included
+        self.approvals: dict[str, int] = {}  # tool calls put to a person, by decision
         self._prompt_estimate = 0
         self._output = 0  # bytes received in the current attempt (reasoning included)
         self._reasoning = 0  # bytes of reasoning received in the current attempt

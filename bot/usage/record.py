@@ -36,6 +36,7 @@ class AnswerUsage:
     rounds: int
     status: str
     created_at: datetime
+    approvals: dict[str, int] | None = None  # tool calls put to a person, by decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ class UsageLedger:
             "tool_calls": usage.tool_calls,
             "rounds": usage.rounds,
             "status": usage.status,
+            "approvals": usage.approvals or None,
             "created_at": utc(usage.created_at),
         }
         async with core_transaction(self._engine) as connection:  # one per answer: no ORM

@@ -86,6 +86,7 @@ class UsageTracker:
             rounds=meter.rounds,
             status=status,
             created_at=self.now(),
+            approvals=dict(meter.approvals),
         )
         for delay in (*SAVE_BACKOFF, None):
             try:

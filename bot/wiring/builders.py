@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import openai
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db.approvals import ApprovalStore
 from bot.files.reader import FileReader
 from bot.files.workers import Extractors
 from bot.llm.client import ChatModel, StreamPolicy
@@ -14,6 +16,9 @@ from bot.llm.model_facts import ModelFacts
 from bot.settings import Settings
 from bot.slack.budget import Limit
 from bot.slack.reply.choose import ReplyStyle, budget_limits
+from bot.slack.writer import SlackWriter
+from bot.telemetry.metrics import Metrics
+from bot.turns.approval import Approvals
 from bot.turns.request import TurnConfig
 
 
@@ -84,4 +89,18 @@ def file_reader(s: Settings, fetcher: Any) -> FileReader | None:
         max_bytes=s.file_max_bytes,
         max_files=s.files_max_per_question,
         vision=s.vision,
+    )
+
+
+def approvals(
+    s: Settings, engine: AsyncEngine, writer: SlackWriter, metrics: Metrics, owner: str
+) -> Approvals:
+    """Build the approvals of tool calls that change things (APPROVAL_TIMEOUT, APPROVERS)."""
+    return Approvals(
+        ApprovalStore(engine, owner=owner),
+        writer,
+        metrics,
+        timeout=s.approval_timeout,
+        approvers=frozenset(u.strip() for u in s.approvers.split(",") if u.strip()),
+        stale_after=s.replica_stale_after,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,8 @@ class Database:
     heartbeat_engine: AsyncEngine
     store: Store
     replicas: ReplicaRegistry
+    # Called after each recovery: goes on with answers that waited for approval in a dead process.
+    after_recover: Callable[[], Awaitable[None]] | None = None
 
     @classmethod
     async def open(cls, s: Settings) -> Database:
@@ -53,6 +56,8 @@ class Database:
         """End replies and claimed messages a crashed process left, in Slack and the DB."""
         limit = self.settings.slack_message_max_chars
         await recover(self.replicas, self.store, writer, limit=limit, startup=startup)
+        if self.after_recover is not None:
+            await self.after_recover()
 
     async def watch_replicas(self, writer: SlackWriter) -> None:
         """Beat for this replica and take over replies of replicas that stopped beating."""

@@ -57,6 +57,7 @@ EVENT_SCOPES = {
     "message.groups": {"groups:history"},
     "message.im": {"im:history"},
     "message.mpim": {"mpim:history"},
+    "function_executed": set(),  # the Workflow Builder step; Slack hands it its own token
 }
 NOT_SLACK = {"chat.completion"}  # OpenAI's object type, in the fake model server
 METHOD = re.compile(
@@ -89,6 +90,8 @@ def event_body(kind: str) -> dict[str, Any]:
     event: dict[str, Any] = {"type": base, "user": "U1", "ts": "1.000001", "channel": "C1"}
     if channel_type:
         event |= {"channel_type": channel_type[:-1] if channel_type != "im" else "im"}
+    if kind == "function_executed":  # every step the manifest declares is handled
+        event |= {"function": {"callback_id": "ask_model"}, "function_execution_id": "Fx1"}
     return {"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event": event}
 
 

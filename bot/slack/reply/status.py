@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 
-from bot import texts
+from bot import texts, texts_tools
 from bot.slack.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,10 @@ class ThreadStatus:
     def running(self, names: str) -> None:
         """Say which tools run."""
         self._set(texts.status_running(names))
+
+    def waiting(self, names: str) -> None:
+        """Say which tool calls wait for a person's approval."""
+        self._set(texts_tools.status_approval(names))
 
     def text_arrived(self) -> None:
         """Clear the status: the answer itself shows progress now."""

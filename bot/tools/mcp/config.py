@@ -18,6 +18,7 @@ from typing import Any
 from bot.settings import SettingsError
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+APPROVAL_MODES = ("by_hint", "always", "never")  # who decides whether a call waits for Approve
 NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 MAX_TOOL_NAME = 64
 
@@ -37,6 +38,9 @@ class ServerConfig:
     cwd: str | None = None
     url: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
+    # by_hint: tools not annotated readOnlyHint=true wait for a person's Approve (the
+    # specification's defaults make an unannotated tool one that may write); always; never.
+    approval: str = "by_hint"
 
     @property
     def transport(self) -> str:
@@ -93,6 +97,10 @@ def parse(data: Any, environ: Mapping[str, str] | None = None) -> list[ServerCon
             raise McpConfigError(f"MCP_SERVERS: {where}.args must be a list of strings")
         if url and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
             raise McpConfigError(f"MCP_SERVERS: {where}.url must be an http(s) URL")
+        approval = raw.get("approval", "by_hint")
+        if approval not in APPROVAL_MODES:
+            modes = " | ".join(f'"{m}"' for m in APPROVAL_MODES)
+            raise McpConfigError(f"MCP_SERVERS: {where}.approval must be {modes}")
         servers.append(
             ServerConfig(
                 name=name,
@@ -102,6 +110,7 @@ def parse(data: Any, environ: Mapping[str, str] | None = None) -> list[ServerCon
                 cwd=str(raw["cwd"]) if raw.get("cwd") else None,
                 url=str(url or ""),
                 headers=_strings(raw.get("headers"), f"{where}.headers", environ),
+                approval=approval,
             )
         )
     return servers

@@ -118,4 +118,17 @@ class McpSupervisor:
             context_param=CONTEXT_KEY,
             source=SOURCE_PREFIX + link.name,
             origin=tool.name,
+            needs_approval=needs_approval(link.config.approval, tool),
         )
+
+
+def needs_approval(mode: str, tool: Any) -> bool:
+    """Tell whether calls of an MCP tool wait for Approve: `always`, `never`, or by its hints.
+
+    By the hints, only a tool annotated `readOnlyHint: true` runs without asking: the
+    specification's default for an unannotated tool is "may modify its environment".
+    """
+    if mode in ("always", "never"):
+        return mode == "always"
+    annotations = getattr(tool, "annotations", None)
+    return getattr(annotations, "read_only_hint", None) is not True

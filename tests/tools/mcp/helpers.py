@@ -27,7 +27,12 @@ def kit(*args: str, **extra: Any) -> dict[str, Any]:
 
 
 def write_servers(path: Path, servers: dict[str, Any]) -> str:
-    """Write an MCP_SERVERS file and return its path."""
+    """Write an MCP_SERVERS file and return its path.
+
+    Servers run their tools without asking unless the entry sets `approval` (these tests are
+    about the MCP plumbing; tests/tools/mcp/test_mcp_approval.py is about approval).
+    """
+    servers = {name: {"approval": "never", **entry} for name, entry in servers.items()}
     path.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
     return str(path)
 

@@ -88,3 +88,19 @@ def test_embedded_resources_and_error_results() -> None:
     )
     output = convert(result)
     assert output.is_error and output.text == "[resource file:///a.txt]\nhello"
+
+
+def test_approval_mode_per_server() -> None:
+    servers = parse(
+        {
+            "mcpServers": {
+                "a": {"command": "x"},
+                "b": {"command": "x", "approval": "always"},
+                "c": {"command": "x", "approval": "never"},
+            }
+        },
+        {},
+    )
+    assert [s.approval for s in servers] == ["by_hint", "always", "never"]
+    with pytest.raises(McpConfigError, match="approval must be"):
+        parse({"mcpServers": {"a": {"command": "x", "approval": "sometimes"}}}, {})

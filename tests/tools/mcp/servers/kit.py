@@ -103,6 +103,28 @@ def big(size: int) -> str:
     return "x" * size
 
 
+@server.tool(
+    annotations=types.ToolAnnotations(
+        read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+    )
+)
+def create_ticket(title: str) -> str:
+    """File a ticket (appends a line to $KIT_TICKETS, so a test can see whether it ran)."""
+    with open(os.environ["KIT_TICKETS"], "a", encoding="utf-8") as tickets:
+        tickets.write(title + "\n")
+    return f"ticket filed: {title}"
+
+
+@server.tool(annotations=types.ToolAnnotations(read_only_hint=True))
+def count_tickets() -> int:
+    """Count the tickets filed (read-only)."""
+    path = os.environ.get("KIT_TICKETS", "")
+    if not path or not os.path.exists(path):
+        return 0
+    with open(path, encoding="utf-8") as tickets:
+        return len(tickets.read().splitlines())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pidfile")

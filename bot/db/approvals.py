@@ -1,0 +1,184 @@
+"""Stored approvals of tool calls: asked, decided once, found again after a restart.
+
+A decision is one conditional UPDATE of a `pending` row, so two clicks (on one replica or
+two) never both count. Which process runs the approved call is settled on the reply's row:
+the one whose `owner` it is (`Store.set_reply`); a click that finds the owner gone takes the
+row over (`take_round`) and carries the answer on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.db.engine import create_sessionmaker
+from bot.db.models import Approval, Message
+from bot.db.replicas import Replica
+from bot.db.transactions import transaction
+
+
+class Decision(StrEnum):
+    """Where an approval stands; stored as its value."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"  # nobody decided within APPROVAL_TIMEOUT
+
+
+@dataclass(frozen=True, slots=True)
+class AskedCall:
+    """One tool call to put to a person, and where its turn lives."""
+
+    message_id: int  # the assistant message (round) that asked for the call
+    call_id: str
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    question_ts: str
+    reply_ts: str | None
+    asker: str
+    tool: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredApproval:
+    """An approval as stored."""
+
+    id: int
+    call: AskedCall
+    status: Decision
+    decided_by: str | None
+    prompt_ts: str | None
+    expires_at: float
+
+
+def _stored(row: Approval) -> StoredApproval:
+    call = AskedCall(
+        message_id=row.message_id,
+        call_id=row.call_id,
+        team_id=row.team_id,
+        channel_id=row.channel_id,
+        thread_ts=row.thread_ts,
+        question_ts=row.question_ts,
+        reply_ts=row.reply_ts,
+        asker=row.asker,
+        tool=row.tool,
+        arguments=row.arguments,
+    )
+    return StoredApproval(
+        row.id, call, Decision(row.status), row.decided_by, row.prompt_ts, row.expires_at
+    )
+
+
+class ApprovalStore:
+    """Approvals in the database; every call one short transaction."""
+
+    def __init__(
+        self, engine: AsyncEngine, *, owner: str | None, wall: Callable[[], float] = time.time
+    ) -> None:
+        self.owner = owner  # this replica's id (the reply rows it streams carry it)
+        self.wall = wall  # wall-clock seconds: expiry must hold across processes
+        self._sessions = create_sessionmaker(engine)
+
+    async def ask(self, call: AskedCall, wait: float) -> tuple[StoredApproval, bool]:
+        """Return the approval of `call`, storing it as pending first if new (True then)."""
+        try:
+            async with transaction(self._sessions) as session:
+                row = Approval(
+                    **{f: getattr(call, f) for f in AskedCall.__dataclass_fields__},
+                    status=Decision.PENDING,
+                    expires_at=self.wall() + wait,
+                )
+                session.add(row)
+                await session.flush()
+                return _stored(row), True
+        except IntegrityError:  # asked before (a resumed round): the stored one stands
+            held = await self.of_round(call.message_id)
+            return next(a for a in held if a.call.call_id == call.call_id), False
+
+    async def prompted(self, approval_id: int, prompt_ts: str) -> None:
+        """Note the Slack message that carries the buttons."""
+        async with transaction(self._sessions) as session:
+            await session.execute(
+                update(Approval).where(Approval.id == approval_id).values(prompt_ts=prompt_ts)
+            )
+
+    async def get(self, approval_id: int) -> StoredApproval | None:
+        """Return one approval, or None."""
+        async with transaction(self._sessions) as session:
+            row = await session.get(Approval, approval_id)
+            return _stored(row) if row is not None else None
+
+    async def of_round(self, message_id: int) -> list[StoredApproval]:
+        """Return the approvals one round asked for, in the order asked."""
+        async with transaction(self._sessions) as session:
+            rows = await session.scalars(
+                select(Approval).where(Approval.message_id == message_id).order_by(Approval.id)
+            )
+            return [_stored(row) for row in rows]
+
+    async def decide(self, approval_id: int, decision: Decision, user_id: str | None) -> bool:
+        """Record a decision if the approval is still pending; False when it was not."""
+        async with transaction(self._sessions) as session:
+            result = await session.execute(
+                update(Approval)
+                .where(Approval.id == approval_id, Approval.status == Decision.PENDING)
+                .values(status=decision, decided_by=user_id)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def owner_of_round(self, message_id: int, stale_after: float) -> tuple[str | None, bool]:
+        """Return the owner of a round's reply row and whether that replica is alive."""
+        async with transaction(self._sessions) as session:
+            row = (
+                await session.execute(
+                    select(Message.owner, Replica.heartbeat_at)
+                    .outerjoin(Replica, Replica.id == Message.owner)
+                    .where(Message.id == message_id)
+                )
+            ).first()
+        if row is None:
+            return None, False
+        owner, beat = row
+        return owner, beat is not None and beat >= time.time() - stale_after
+
+    async def take_round(self, message_id: int, was: str | None) -> bool:
+        """Make a round's reply row ours (its owner is gone); False when someone else did."""
+        same = Message.owner.is_(None) if was is None else Message.owner == was
+        async with transaction(self._sessions) as session:
+            result = await session.execute(
+                update(Message).where(Message.id == message_id, same).values(owner=self.owner)
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def stranded(self, stale_after: float) -> list[int]:
+        """Return rounds with an expired pending approval whose reply's owner is gone (or us:
+        a round of ours that waits in this process is skipped by the caller)."""
+        stale = time.time() - stale_after
+        gone = or_(
+            Message.owner.is_(None),
+            Replica.id.is_(None),
+            Replica.heartbeat_at < stale,
+            Message.owner == self.owner,
+        )
+        async with transaction(self._sessions) as session:
+            rows = await session.scalars(
+                select(Approval.message_id)
+                .join(Message, Message.id == Approval.message_id)
+                .outerjoin(Replica, Replica.id == Message.owner)
+                .where(
+                    Approval.status == Decision.PENDING,
+                    Approval.expires_at < self.wall(),
+                    gone,
+                )
+                .distinct()
+            )
+            return list(rows)

@@ -1,0 +1,119 @@
+"""Run a round's tool calls, the ones that change things only once a person approved them.
+
+While a round waits, its turn is suspended: the reply and the thread status say what it
+waits for, and TURN_DEADLINE does not run (a person may take APPROVAL_TIMEOUT to decide).
+A shutdown meanwhile leaves the round as it is (`Suspension.pause`): the approvals stay
+pending in the database, and a click after the restart carries the answer on
+(`bot.turns.resume`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bot import texts, texts_tools
+from bot.db.approvals import Decision
+from bot.db.records import ReplyStatus
+from bot.llm.events import ToolCall
+from bot.tools.registry import ToolContext, ToolRegistry, ToolResult
+from bot.turns.approval import Round, declined
+
+# The turn (bot.turns.turn.Turn, which imports this module): its reply, status, deadline,
+# meter, key, request, row and deps are read here.
+Turn = Any
+
+logger = logging.getLogger(__name__)
+
+
+class Suspension:
+    """A turn's wait for approval: what it shows, and what a shutdown meanwhile leaves."""
+
+    def __init__(self, turn: Turn) -> None:
+        self.turn = turn
+        self.active = False  # set while waiting; left set when the wait ends by an exception
+
+    @contextmanager
+    def waiting(self, names: str) -> Iterator[None]:
+        """Show that `names` wait for approval, with TURN_DEADLINE paused meanwhile."""
+        turn = self.turn
+        turn.reply.update(turn.shown, status=texts_tools.approval_waiting(names))
+        turn.status.waiting(names)
+        # Agent sessions (agents.sessions.setStatus) are not on main yet: once they are, set
+        # the session `suspended` here and back to `processing` after the wait.
+        self.active = True
+        deadline, remaining = turn._deadline, None
+        loop = asyncio.get_running_loop()
+        if deadline is not None and (when := deadline.when()) is not None:
+            remaining = when - loop.time()
+            deadline.reschedule(None)
+        yield
+        self.active = False  # not on an exception: `pause` or `withdraw` still needs it
+        if deadline is not None and remaining is not None:
+            deadline.reschedule(loop.time() + remaining)
+        turn.reply.update(turn.shown, status=texts.tool_status(names))
+        turn.status.running(names)
+
+    async def pause(self) -> None:
+        """Leave the reply waiting at a shutdown; the approvals stay pending in the database."""
+        turn = self.turn
+        logger.info("reply %s paused while waiting for approval", turn.reply.ts)
+        try:
+            await turn.status.close()
+            await turn.reply.finish(turn.shown + texts_tools.APPROVAL_PAUSED)
+        except Exception:
+            logger.exception("could not show the paused reply")
+        turn.observed.finish("suspended")
+        await turn._record_usage(ReplyStatus.INTERRUPTED)  # the tokens so far were spent
+
+    async def withdraw(self) -> None:
+        """Expire the requests of an answer that ended (stopped, failed) while they waited."""
+        approvals = self.turn.deps.approvals
+        if not self.active or approvals is None:
+            return
+        self.active = False
+        try:
+            await approvals.withdraw(self.turn.row_id)
+        except Exception:
+            logger.exception("could not withdraw the approval requests of %s", self.turn.row_id)
+
+
+async def run_calls(
+    turn: Turn,
+    offered: ToolRegistry,
+    calls: tuple[ToolCall, ...],
+    ctx: ToolContext,
+) -> list[ToolResult]:
+    """Run `calls`; those needing approval only if approved, the rest get a declined result."""
+    approvals = turn.deps.approvals
+    asking = [c for c in calls if not c.problem and offered.needs_approval(c.name)]
+    decisions: dict[str, Decision] = {}
+    if asking and approvals is not None:
+        where = Round(
+            message_id=turn.row_id,
+            team_id=turn.key.team_id,
+            channel_id=turn.key.channel_id,
+            thread_ts=turn.key.thread_ts,
+            question_ts=turn.request.message_ts,
+            reply_ts=turn.reply.ts,
+            asker=turn.request.user_id,
+        )
+        shown = ", ".join(f"`{name}`" for name in dict.fromkeys(c.name for c in asking))
+        with turn.suspension.waiting(shown):
+            decisions = await approvals.settle(where, asking)
+        for decision in decisions.values():
+            key = str(decision)
+            turn.meter.approvals[key] = turn.meter.approvals.get(key, 0) + 1
+    elif asking:  # no approval machinery (a console turn): nothing that changes things runs
+        decisions = {c.id: Decision.DENIED for c in asking}
+
+    def approved(call: ToolCall) -> bool:
+        return decisions.get(call.id, Decision.APPROVED) == Decision.APPROVED
+
+    ran = iter(await offered.run_all(tuple(c for c in calls if approved(c)), ctx))
+    return [
+        next(ran) if approved(c) else ToolResult(declined(decisions[c.id]), ok=False) for c in calls
+    ]
