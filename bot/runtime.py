@@ -32,6 +32,7 @@ from bot.turns.channel_settings import ChannelSettings
 from bot.turns.chat_history import DisplayNames
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.resume import resume_round, stranded_rounds
+from bot.turns.stop_relay import StopRelay
 from bot.usage.build import usage_tracker
 from bot.usage.summary import UsageSummary
 from bot.wiring.builders import approvals, turn_config
@@ -82,8 +83,9 @@ class Runtime:
         self.bot = self._app(db, slack, self.model, tools)
         db.after_recover = self._resume_stranded
         await db.replicas.beat()
-        await db.recover(slack.writer, startup=True)
-        self._spawn(db.watch_replicas(slack.writer))
+        await db.recover(slack.writer, startup=True, sessions=slack.sessions)
+        self._spawn(db.watch_replicas(slack.writer, slack.sessions))
+        self._spawn(self.stop_relay.listen())
         if s.retention_days:
             self._spawn(
                 retention.purge_forever(
@@ -122,6 +124,10 @@ class Runtime:
             files=model.files,
             names=DisplayNames(slack.client),
             approvals=approvals(s, db.engine, slack.writer, self.metrics, db.replicas.replica_id),
+            sessions=slack.sessions,
+        )
+        self.stop_relay = StopRelay(
+            dispatcher, slack.writer, redis=slack.redis, prefix=s.redis_key_prefix
         )
         return create_app(
             client=slack.client,
@@ -146,6 +152,7 @@ class Runtime:
             forget_tokens=slack.tokens.forget if slack.tokens is not None else None,
             step_deadline=s.workflow_step_deadline,
             step_answer_chars=s.workflow_answer_chars,
+            stop_relay=self.stop_relay,
         )
 
     async def _resume_stranded(self) -> None:

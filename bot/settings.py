@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     usage_footer: bool = False  # tokens, time and tokens/s under each finished answer
     config_command: str = "/llm-config"  # slash command for per-channel settings ("" = off)
     dm_threads: bool = False  # each top-level DM message its own thread (agent_view's model)
+    # Thread status and title: agents.sessions.* (Slack's agent platform, Stop included),
+    # assistant.threads.* (apps from the older manifest), or auto: learned per workspace.
+    agent_sessions: Literal["auto", "agent", "assistant"] = "auto"
+    # search_slack with a user token (xoxp-, search:read.public) when an event brings no
+    # action_token; it searches public channels only, with that user's access.
+    slack_search_user_token: str | None = None
     config_editors: str = ""  # who may change them: user ids and/or "admins" ("" = everyone)
     allowed_models: str = ""  # models the settings may pick ("" = any name)
 
@@ -144,7 +150,8 @@ class Settings(BaseSettings):
     slack_scopes: str = (
         "app_mentions:read,chat:write,channels:history,groups:history,im:history,"
         "mpim:history,im:read,im:write,channels:read,groups:read,mpim:read,users:read,"
-        "assistant:write,commands,files:read"
+        "assistant:write,commands,files:read,search:read.public,search:read.private,"
+        "search:read.im,search:read.mpim,search:read.files"
     )
     slack_redirect_uri: str | None = None
     # Fernet key(s), comma-separated, newest first: stored bot tokens are encrypted with them.

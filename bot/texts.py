@@ -51,6 +51,7 @@ def tool_status(names: str, *, done: bool = False) -> str:
 STOP_BUTTON = "Stop"
 STOP_NOT_ALLOWED = "Only <@{asker}>, who asked, or a workspace admin can stop this answer."
 STOP_TOO_LATE = "This answer is no longer being written, so there is nothing to stop."
+NEW_CONVERSATION = "New conversation"  # a thread title when the question has no words
 FEEDBACK_GOOD = "👍 Helpful"
 FEEDBACK_BAD = "👎 Not helpful"
 FEEDBACK_GOOD_LABEL = "Mark this answer as helpful"

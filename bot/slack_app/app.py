@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.db.privacy import Privacy
 from bot.db.store import Store
 from bot.slack_app import (
+    agent_stop,
     approval_buttons,
     assistant,
     config_modal,
@@ -46,6 +47,7 @@ from bot.telemetry.scope import turn_scope
 from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.request import TurnRequest
+from bot.turns.stop_relay import StopRelay
 from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
@@ -163,6 +165,7 @@ def create_app(
     forget_tokens: Callable[[str | None], None] | None = None,
     step_deadline: float = 60.0,  # WORKFLOW_STEP_DEADLINE
     step_answer_chars: int = 4000,  # WORKFLOW_ANSWER_CHARS
+    stop_relay: StopRelay | None = None,  # agent_session_stopped across replicas
 ) -> BotApp:
     """Wire a Bolt `AsyncApp` to the conversation and expose `/slack/events` and `/healthz`."""
     bolt = AsyncApp(
@@ -212,8 +215,10 @@ def create_app(
         answer_all=channels.answers_every_message if channels is not None else None,
         dm_threads=dm_threads,
     )
-    assistant.register(bolt, store=store, submit=bot.submit)
-    interactions.register(bolt, dispatcher=dispatcher, store=store)
+    assistant.register(bolt, store=store, submit=bot.submit, sessions=dispatcher.sessions)
+    relay = stop_relay or StopRelay(dispatcher, dispatcher.writer)
+    interactions.register(bolt, dispatcher=dispatcher, store=store, relay=relay)
+    agent_stop.register(bolt, relay=relay)
     approval_buttons.register(bolt, dispatcher=dispatcher, spawn=bot.spawn)
     workflow.register(
         bolt,

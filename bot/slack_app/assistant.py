@@ -21,19 +21,12 @@ from bot import texts
 from bot.db.records import ThreadKey
 from bot.db.store import Store
 from bot.errors import StorageUnavailable
+from bot.slack.reply.session import title_from
+from bot.slack.sessions import AgentSessions
 from bot.slack_app import listeners
 from bot.turns.request import TurnRequest
 
 logger = logging.getLogger(__name__)
-
-TITLE_CHARS = 60
-
-
-def title_from(question: str) -> str:
-    """Return a thread title: the first line of the first question, shortened."""
-    line = next((part.strip() for part in question.splitlines() if part.strip()), "")
-    line = listeners.USER_MENTION.sub("", line).strip() or texts.STATUS_THINKING
-    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"
 
 
 class _Assistant(AsyncAssistant):
@@ -50,8 +43,14 @@ class _Assistant(AsyncAssistant):
 Submit = Callable[[TurnRequest], Awaitable[None]]
 
 
-def register(app: AsyncApp, *, store: Store, submit: Submit) -> None:
-    """Attach Bolt's AsyncAssistant: greeting, suggested prompts, titles; turns as usual."""
+def register(
+    app: AsyncApp, *, store: Store, submit: Submit, sessions: AgentSessions | None = None
+) -> None:
+    """Attach Bolt's AsyncAssistant: greeting, suggested prompts, titles; turns as usual.
+
+    A workspace with agent sessions gets its thread titles from the session instead
+    (`bot.slack.reply.session`): `assistant.threads.setTitle` is for the older manifest.
+    """
     assistant = _Assistant()
 
     @assistant.thread_started
@@ -81,10 +80,12 @@ def register(app: AsyncApp, *, store: Store, submit: Submit) -> None:
             event, team_id, body.get("event_id"), context.bot_user_id or ""
         )
         key = ThreadKey(team_id, request.channel, request.thread_ts)
+        # Until a session call lands the workspace may be on the older manifest: title both.
+        legacy = sessions is None or not sessions.known_agent(team_id)
         with contextlib.suppress(StorageUnavailable):
-            if not await store.has_thread(key):
+            if legacy and not await store.has_thread(key):
                 try:
-                    await set_title(title_from(request.text))
+                    await set_title(title_from(request.text, texts.NEW_CONVERSATION))
                 except Exception as exc:  # noqa: BLE001 - a title is decoration
                     logger.info("could not set a thread title (%s)", type(exc).__name__)
         await submit(request)

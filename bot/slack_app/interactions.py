@@ -2,8 +2,9 @@
 
 Stop cancels the turn's model request; the message keeps what was written and says it was
 stopped, and the history records the answer as `stopped`. Only the person who asked, or a
-workspace admin or owner (users.info), may stop it; anyone else gets an ephemeral note. The
-turn must be running in this process (several replicas: the one streaming it).
+workspace admin or owner (users.info), may stop it; anyone else gets an ephemeral note. A
+click that reaches a replica not streaming the answer is relayed to the others
+(`bot.turns.stop_relay`, with `REDIS_URL`); without Redis it says there is nothing to stop.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.slack.reply.markup import FEEDBACK_ACTION, STOP_ACTION, parse_feedback
 from bot.turns.dispatcher import Dispatcher
+from bot.turns.stop_relay import StopRelay, StopRequest
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +50,9 @@ async def tell(client: Any, body: dict[str, Any], text: str) -> None:
         logger.warning("could not post an ephemeral note (%s)", type(exc).__name__)
 
 
-def register(app: AsyncApp, *, dispatcher: Dispatcher, store: Store) -> None:
+def register(
+    app: AsyncApp, *, dispatcher: Dispatcher, store: Store, relay: StopRelay | None = None
+) -> None:
     """Attach the Stop and feedback button handlers to `app`."""
 
     @app.action(STOP_ACTION)
@@ -58,6 +62,18 @@ def register(app: AsyncApp, *, dispatcher: Dispatcher, store: Store) -> None:
         channel_id = (body.get("channel") or {}).get("id", "")
         user_id = (body.get("user") or {}).get("id", "")
         live = dispatcher.live_turn(team_id, channel_id, str(action.get("value") or ""))
+        if live is None and relay is not None and relay.redis is not None:
+            message = body.get("message") or {}
+            request = StopRequest(
+                team_id=team_id,
+                channel=channel_id,
+                thread_ts=str(message.get("thread_ts") or ""),
+                user_id=user_id,
+                streams=(str(message.get("ts") or ""),),
+                admin=await is_admin(client, user_id),
+            )
+            if await relay.stop(request):
+                return  # the replica streaming it stops it (or tells the clicker why not)
         if live is None:
             await tell(client, body, texts.STOP_TOO_LATE)
             return

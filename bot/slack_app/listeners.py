@@ -64,6 +64,7 @@ def to_request(
         event_id=event_id,
         bot_user_id=bot_user_id,
         files=tuple(f for f in event.get("files") or () if isinstance(f, dict)),
+        action_token=str(event.get("action_token") or ""),
     )
 
 

@@ -123,6 +123,23 @@ class Harness:
         await self.send(event)
         return event
 
+    async def agent_session_stopped(
+        self, channel: str, thread_ts: str, *, user: str = "U1", streams: tuple[str, ...] = ()
+    ) -> int:
+        """Press Slack's own Stop on a thread's agent session: Slack stops the `streams` it
+        knows and sends `agent_session_stopped`."""
+        for ts in streams:
+            self.slack.stop_stream_as_user(channel, ts)
+        event = {
+            "type": "agent_session_stopped",
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "user": user,
+            "streaming_message_ts": list(streams),
+            "event_ts": next_ts(),
+        }
+        return await self.send(event)
+
     async def post_form(self, fields: dict[str, str]) -> tuple[int, str]:
         """Deliver a form-encoded request (slash command or interaction) signed like Slack."""
         body = urlencode(fields)

@@ -22,6 +22,7 @@ from aiohttp import web
 
 from bot.settings import Settings
 from bot.testing.server import FakeServer
+from bot.testing.slack_agents import AgentsMixin
 from bot.testing.slack_files import SlackFilesMixin
 from bot.testing.slack_functions import FunctionsMixin
 from bot.testing.slack_rules import Json, SlackError
@@ -88,7 +89,13 @@ async def _parse_args(request: web.Request) -> Json:
 
 
 class FakeSlack(
-    FakeServer, SlackWorkspace, SurfacesMixin, SocketModeMixin, SlackFilesMixin, FunctionsMixin
+    FakeServer,
+    SlackWorkspace,
+    SurfacesMixin,
+    SocketModeMixin,
+    SlackFilesMixin,
+    FunctionsMixin,
+    AgentsMixin,
 ):
     """Emulate the subset of the Slack Web API the bot uses, recording every call."""
 
@@ -108,6 +115,8 @@ class FakeSlack(
         self.api_methods.update(self.surface_methods())
         self._init_functions()
         self.api_methods.update(self.function_methods())
+        self._init_agents()
+        self.api_methods.update(self.agent_methods())
         self.calls: list[Call] = []
         self.rate_limited = 0
         self._failures: dict[str, list[_Failure]] = {}

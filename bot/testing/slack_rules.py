@@ -40,6 +40,11 @@ def check_chunk(chunk: Any) -> None:
     if kind == "task_update":
         if not (chunk.get("id") and chunk.get("title")) or chunk.get("status") not in TASK_STATUSES:
             raise SlackError("invalid_chunks")
+        for source in chunk.get("sources") or []:  # url source elements
+            if not isinstance(source, dict) or source.get("type") != "url":
+                raise SlackError("invalid_chunks")
+            if not (source.get("url") and source.get("text")):
+                raise SlackError("invalid_chunks")
     elif kind == "plan_update":
         if not chunk.get("title"):
             raise SlackError("invalid_chunks")

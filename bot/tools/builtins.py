@@ -13,6 +13,7 @@ from bot.tools.decorator import tool
 from bot.tools.registry import Tool, ToolContext
 from bot.tools.slack_api import SlackRefused, call, user_info
 from bot.tools.slack_reader import read_slack_message
+from bot.tools.slack_search import search_slack
 
 
 @cache
@@ -126,4 +127,5 @@ BUILTIN_TOOLS: list[Tool] = [
     current_channel,
     read_slack_message,
     summarize_channel,
+    search_slack,  # offered only when the turn can search (`slack_search.available`)
 ]

@@ -34,6 +34,10 @@ class ToolResult:
 
     text: str
     ok: bool = True
+    # What the stored history keeps instead of `text` (None: `text` itself). Search results
+    # are used for this answer only: the history keeps a note of what was searched.
+    stored: str | None = None
+    sources: tuple[tuple[str, str], ...] = ()  # (url, label) links the result drew on
 
     @classmethod
     def failure(cls, reason: str) -> ToolResult:
@@ -53,6 +57,10 @@ class ToolContext:
     # Everyone who wrote in the conversation's stored history (the asker included): who
     # sees what a tool result makes the model say there (bot.tools.sharing).
     participants: frozenset[str] = frozenset()
+    # Real-time Search: the short-lived token of the event that started the turn (with the
+    # bot token it searches with the asker's access), or a configured user token.
+    action_token: str = ""
+    search_token: str = ""
 
 
 MAX_TOOL_NAME = 64  # what OpenAI-compatible APIs accept as a function name
@@ -83,6 +91,7 @@ class Tool:
     origin: str = ""  # its name at the source (an MCP server's own tool name)
     # A person approves each call before it runs (bot.turns.approval): tools that change things.
     needs_approval: bool = False
+    offered: Callable[[ToolContext], bool] | None = None  # offered in this turn? (None: always)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
         """Call the underlying function directly (handy in tests)."""
@@ -166,6 +175,12 @@ class ToolRegistry:
         tool = self._tools.get(name)
         return tool is not None and tool.needs_approval
 
+    def offered_in(self, ctx: ToolContext) -> ToolRegistry:
+        """Return a view without the tools this turn cannot use (`Tool.offered`)."""
+        if all(tool.offered is None for tool in self._tools.values()):
+            return self
+        return self.only(lambda tool: tool.offered is None or tool.offered(ctx))
+
     def only(self, allow: Callable[[Tool], bool] | None) -> ToolRegistry:
         """Return a view offering and running only the tools `allow` lets through."""
         if allow is None:
@@ -225,7 +240,7 @@ class ToolRegistry:
         if tool.context_param:
             args[tool.context_param] = ctx
         result = await self._invoke(tool, args)
-        return ToolResult(self._limit(result.text), ok=result.ok)
+        return replace(result, text=self._limit(result.text))
 
     async def _invoke(self, tool: Tool, args: dict[str, Any]) -> ToolResult:
         timeout = tool.timeout or self.timeout
@@ -254,7 +269,8 @@ class ToolRegistry:
         if exc is not None:
             logger.warning("tool %s raised %s", tool.name, type(exc).__name__, exc_info=exc)
             return ToolResult.failure(f"{tool.name} failed: {type(exc).__name__}: {_public(exc)}")
-        return ToolResult(_text(task.result()))
+        value = task.result()
+        return value if isinstance(value, ToolResult) else ToolResult(_text(value))
 
     def _limit(self, text: str) -> str:
         if len(text) <= self.result_limit:
@@ -288,6 +304,8 @@ def _public(exc: BaseException) -> str:
 
 def _text(result: Any) -> str:
     """Render a tool's return value as the text the model reads."""
+    if isinstance(result, ToolResult):
+        return result.text
     if result is None:
         return "Done (no output)."
     if isinstance(result, str):

@@ -89,7 +89,8 @@ async def check_may_share(ctx: ToolContext, channel_id: str) -> None:
         raise ToolError(reason)
 
 
-async def _names(ctx: ToolContext, user_ids: set[str]) -> dict[str, str]:
+async def names_of(ctx: ToolContext, user_ids: set[str]) -> dict[str, str]:
+    """Return the display names of (at most 20 of) `user_ids`; unknown ones are left out."""
     names: dict[str, str] = {}
     for user_id in sorted(user_ids)[:20]:
         try:
@@ -103,7 +104,8 @@ async def _names(ctx: ToolContext, user_ids: set[str]) -> dict[str, str]:
     return names
 
 
-def _when(ts: str) -> str:
+def when_of(ts: str) -> str:
+    """Return a message ts as an ISO time in UTC (the ts itself when it is not one)."""
     try:
         return datetime.fromtimestamp(float(ts), UTC).isoformat(timespec="seconds")
     except (ValueError, OverflowError):
@@ -129,14 +131,14 @@ async def read_slack_message(ctx: ToolContext, permalink: str) -> dict[str, Any]
     found = list(replies.get("messages") or [])[:MAX_MESSAGES]
     if not found:
         raise ToolError("There is no message at that link (it may have been deleted).")
-    names = await _names(ctx, {m["user"] for m in found if m.get("user")})
+    names = await names_of(ctx, {m["user"] for m in found if m.get("user")})
     messages = []
     for message in found:
         author = message.get("user") or message.get("bot_id") or "unknown"
         text = str(message.get("text") or "")
         entry: dict[str, Any] = {
             "author": f"{names[author]} ({author})" if author in names else author,
-            "time": _when(str(message.get("ts", ""))),
+            "time": when_of(str(message.get("ts", ""))),
             "text": text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…",
         }
         if message.get("ts") == link.ts and len(found) > 1:

@@ -42,8 +42,7 @@ class Suspension:
         turn = self.turn
         turn.reply.update(turn.shown, status=texts_tools.approval_waiting(names))
         turn.status.waiting(names)
-        # Agent sessions (agents.sessions.setStatus) are not on main yet: once they are, set
-        # the session `suspended` here and back to `processing` after the wait.
+        turn.session.waiting(True)  # the agent session shows `suspended` while it waits
         self.active = True
         deadline, remaining = turn._deadline, None
         loop = asyncio.get_running_loop()
@@ -56,6 +55,7 @@ class Suspension:
             deadline.reschedule(loop.time() + remaining)
         turn.reply.update(turn.shown, status=texts.tool_status(names))
         turn.status.running(names)
+        turn.session.waiting(False)
 
     async def pause(self) -> None:
         """Leave the reply waiting at a shutdown; the approvals stay pending in the database."""

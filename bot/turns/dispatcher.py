@@ -6,7 +6,7 @@ import asyncio
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -23,7 +23,9 @@ from bot.llm.client import ChatModel
 from bot.llm.model_facts import NO_IMAGES
 from bot.slack.budget import EditBudget
 from bot.slack.reply.choose import Reply, make_reply
+from bot.slack.reply.session import ThreadSession, title_from
 from bot.slack.reply.update import ReplyTarget
+from bot.slack.sessions import AgentSessions
 from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolRegistry
@@ -99,6 +101,7 @@ class Dispatcher:
     live: dict[tuple[str, str, str], LiveAnswer] = field(default_factory=dict)  # by message
     names: DisplayNames | None = None  # labels who said what in threads with several people
     approvals: Approvals | None = None  # tool calls that wait for a person's Approve
+    sessions: AgentSessions | None = None  # the thread's agent session (or assistant thread)
     _local_locks: LocalThreadLocks = field(default_factory=LocalThreadLocks)
     _spoken: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
     _claimed: OrderedDict[tuple[str, str, str], None] = field(default_factory=OrderedDict)
@@ -164,11 +167,28 @@ class Dispatcher:
             files=self.files,
             names=self.names,
             approvals=self.approvals,
+            sessions=self.sessions,
         )
 
     def live_turn(self, team_id: str, channel: str, message_ts: str) -> LiveAnswer | None:
         """Return the answer to a message while it starts or runs in this process."""
         return self.live.get((team_id, channel, message_ts))
+
+    def live_in_thread(
+        self, team_id: str, channel: str, thread_ts: str, message_ts: Sequence[str] = ()
+    ) -> list[LiveAnswer]:
+        """Return the answers running here in a thread (or streaming into `message_ts`)."""
+        shown = set(message_ts)
+        return [
+            live
+            for (team, chan, asked), live in list(self.live.items())
+            if team == team_id
+            and chan == channel
+            and (
+                (live.request.thread_ts or asked) == thread_ts
+                or bool(shown.intersection(live.reply.message_ts))
+            )
+        ]
 
     async def settings_for(self, request: TurnRequest) -> TurnSettings:
         """Return the prompt, model and temperature a turn in this channel uses."""
@@ -220,6 +240,15 @@ class Dispatcher:
         )
         if config.reply_buttons:
             reply.offer_stop(request.message_ts)
+        session = ThreadSession(
+            self.sessions,
+            request.team_id,
+            request.channel,
+            request.thread_ts or request.message_ts,
+            user_id=request.user_id,
+            title=title_from(text, texts.NEW_CONVERSATION),
+        )
+        session.begin()  # `processing`: Slack shows the bot at work, with its Stop button
         # The placeholder goes out right after the claim: the asker sees the bot at work
         # before any further database work, which under load can take a while.
         await reply.start()
@@ -228,12 +257,13 @@ class Dispatcher:
         # Stop works from the moment the placeholder shows its button, before the turn exists.
         self.live[live_key] = StartingAnswer(request, reply)
         try:
-            await self._start_and_run(request, key, reply, text)
+            await self._start_and_run(request, key, reply, text, session)
         finally:
             self.live.pop(live_key, None)
+            await asyncio.shield(session.end())  # a turn that never ran leaves it `active` too
 
     async def _start_and_run(
-        self, request: TurnRequest, key: ThreadKey, reply: Reply, text: str
+        self, request: TurnRequest, key: ThreadKey, reply: Reply, text: str, session: ThreadSession
     ) -> None:
         """Write the question and the reply's row (after any thread import), then run the turn."""
         try:
@@ -306,6 +336,7 @@ class Dispatcher:
             return
         turn = Turn(self.turn_deps(), request, key, reply, settings, row_id=row_id)
         turn.notes = notes
+        turn.session = session
         self.live[(request.team_id, request.channel, request.message_ts)] = turn
         await turn.run()  # a Stop pressed while starting ends it at once
 

@@ -14,7 +14,6 @@ from bot.llm.events import (
     ToolCallsReady,
 )
 from bot.slack.reply.native import NativeReply
-from bot.tools.mcp.choice import only_servers
 from bot.turns.tool_round import ToolRound
 
 logger = logging.getLogger(__name__)
@@ -25,7 +24,7 @@ class ModelRound(ToolRound):
 
     async def _one_round(self, messages: list[dict[str, Any]]) -> str:
         deps = self.deps
-        offered = deps.tools.only(only_servers(self.settings.mcp_servers))
+        offered = self._offered_tools()
         tools = (offered.specs() or None) if self.settings.tools else None
         calls: ToolCallsReady | None = None
         finish = "stop"

@@ -52,7 +52,8 @@ class TurnProgress:
         """Mark each call complete, or failed when its result is an error for the model."""
         for call, result in zip(calls, results, strict=True):
             self._tools.pop(call.id, None)
-            self.reply.task(call.id, call.name, "complete" if result.ok else "error")
+            status = "complete" if result.ok else "error"
+            self.reply.task(call.id, call.name, status, result.sources)
 
     def ended(self, status: str) -> None:
         """Close open tasks as the turn ends: a tool cut short (Stop, deadline) is an error."""

@@ -17,11 +17,12 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import texts
-from bot.db.records import OpenClaim
+from bot.db.records import OpenClaim, ThreadKey
 from bot.db.replicas import ReplicaRegistry
 from bot.db.store import Store
 from bot.slack.reply.interrupted import mark_interrupted, mark_not_answered
 from bot.slack.reply.markup import STOP_ACTION
+from bot.slack.sessions import AgentSessions
 from bot.slack.writer import SlackWriter
 from bot.telemetry.scope import turn_scope
 
@@ -29,9 +30,19 @@ logger = logging.getLogger(__name__)
 
 
 async def recover(
-    replicas: ReplicaRegistry, store: Store, writer: SlackWriter, *, limit: int, startup: bool
+    replicas: ReplicaRegistry,
+    store: Store,
+    writer: SlackWriter,
+    *,
+    limit: int,
+    startup: bool,
+    sessions: AgentSessions | None = None,
 ) -> None:
-    """Mark orphaned replies interrupted and answer orphaned claims, in Slack and the DB."""
+    """Mark orphaned replies interrupted and answer orphaned claims, in Slack and the DB.
+
+    The thread's agent session, left `processing` (with Slack's Stop, which nothing would
+    answer any more), is set `active`.
+    """
     for reply in await replicas.orphaned_replies(startup=startup):
         if not await replicas.take_over(reply):
             continue  # another replica got there first
@@ -46,6 +57,7 @@ async def recover(
                 await mark_interrupted(
                     writer, reply.key, reply.slack_ts, shown, limit=limit, parts=parts
                 )
+                await _end_session(sessions, reply.key, reply.key.thread_ts)
         except Exception:
             logger.exception("could not mark reply %s in Slack", reply.slack_ts)
     for claim in await replicas.open_claims(startup=startup):
@@ -56,8 +68,15 @@ async def recover(
             with turn_scope(claim.key.team_id, claim.key.channel_id):
                 reply_ts = claim.reply_ts or await find_placeholder(writer, claim)
                 await mark_not_answered(writer, claim.key, reply_ts)
+                await _end_session(sessions, claim.key, claim.key.thread_ts or claim.message_ts)
         except Exception:
             logger.exception("could not mark message %s in Slack", claim.message_ts)
+
+
+async def _end_session(sessions: AgentSessions | None, key: ThreadKey, thread_ts: str) -> None:
+    """Leave the thread's agent session `active` (a top-level DM reply has none to end)."""
+    if sessions is not None and thread_ts:
+        await sessions.set_status(key.team_id, key.channel_id, thread_ts, "active")
 
 
 async def find_placeholder(writer: SlackWriter, claim: OpenClaim) -> str | None:

@@ -21,6 +21,9 @@ class TurnRequest:
     event_id: str | None = None
     bot_user_id: str = ""  # the bot's user in this workspace (differs per OAuth install)
     files: tuple[dict[str, Any], ...] = ()  # Slack file objects on the message (bot/files)
+    # The event's short-lived `action_token` (Real-time Search with the asker's access);
+    # never stored, never logged.
+    action_token: str = field(default="", repr=False)
 
 
 @dataclass(slots=True)
@@ -36,3 +39,4 @@ class TurnConfig:
     max_concurrent: int = 0  # answers streaming at once; the rest wait their turn (0: no cap)
     reply_buttons: bool = True  # Stop while streaming, feedback when done (update mode)
     usage_footer: bool = False  # tokens, time and tokens/s under a finished answer
+    search_user_token: str = field(default="", repr=False)  # SLACK_SEARCH_USER_TOKEN

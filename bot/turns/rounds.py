@@ -74,6 +74,9 @@ class Rounds(ModelRound):
                 if m.id != self.row_id and (m.role != "assistant" or m.content or m.tool_calls)
             ]
             chat = await chat_history.build(kept, team_id=self.key.team_id, names=deps.names)
+            for message in chat:  # what this turn's tools found but the history does not keep
+                if message.get("role") == "tool" and message.get("tool_call_id") in self.unstored:
+                    message["content"] = self.unstored[message["tool_call_id"]]
             # Strict chat templates (Gemma, Mistral, Llama, Qwen) refuse anything but one
             # system message and alternating turns: merge and fold after fitting.
             messages = template.alternate(history.fit(self.settings.system_prompt, chat, budget))

@@ -12,7 +12,7 @@ from bot.llm.events import (
 )
 from bot.tools import images as tool_images
 from bot.tools.mcp.choice import only_servers
-from bot.tools.registry import ToolContext
+from bot.tools.registry import ToolContext, ToolRegistry
 from bot.turns.approved_tools import run_calls
 from bot.turns.turn_state import Stopped, TurnState
 
@@ -43,23 +43,18 @@ class ToolRound(TurnState):
         self.reply.update(self.shown, status=texts.tool_status(names))
         self.status.running(names)
         self.progress.tools_started(event.calls)
-        ctx = ToolContext(
-            team_id=self.key.team_id,
-            channel_id=self.key.channel_id,
-            thread_ts=self.key.thread_ts,
-            user_id=self.request.user_id,
-            client=deps.client,
-            participants=self.participants,
-        )
-        offered = deps.tools.only(only_servers(self.settings.mcp_servers))
         with tool_images.collecting() as self.images:
-            results = await run_calls(self, offered, event.calls, ctx)
+            results = await run_calls(
+                self, self._offered_tools(), event.calls, self._tool_context()
+            )
         self.observed.tools(event.calls, results)
         self.progress.tools_done(event.calls, results)
-        rows = [
-            NewMessage("tool", result.text, tool_call_id=call.id)
-            for call, result in zip(event.calls, results, strict=True)
-        ]
+        rows = []
+        for call, result in zip(event.calls, results, strict=True):
+            if result.stored is not None:  # used in this turn only (search results)
+                self.unstored[call.id] = result.text
+            kept = result.text if result.stored is None else result.stored
+            rows.append(NewMessage("tool", kept, tool_call_id=call.id))
         rows.append(
             NewMessage("assistant", "", slack_ts=self.reply.ts, status=ReplyStatus.STREAMING)
         )
@@ -95,3 +90,20 @@ class ToolRound(TurnState):
         ]
         kept = [m for m in self.thread if m.id != self.row_id]
         self.thread = [*kept, asked, *answered][-self.deps.config.history_rows :]
+
+    def _tool_context(self) -> ToolContext:
+        return ToolContext(
+            team_id=self.key.team_id,
+            channel_id=self.key.channel_id,
+            thread_ts=self.key.thread_ts,
+            user_id=self.request.user_id,
+            client=self.deps.client,
+            participants=self.participants,
+            action_token=self.request.action_token,
+            search_token=self.deps.config.search_user_token,
+        )
+
+    def _offered_tools(self) -> ToolRegistry:
+        """Return the tools this turn offers (its channel's MCP choice, tools it can use)."""
+        chosen = self.deps.tools.only(only_servers(self.settings.mcp_servers))
+        return chosen.offered_in(self._tool_context())

@@ -9,6 +9,7 @@ from bot import texts
 from bot.db.records import ReplyStatus
 from bot.errors import ShuttingDown, UserFacingError
 from bot.llm.errors import StreamBroken
+from bot.slack.reply.native import NativeReply
 from bot.turns.rounds import Rounds
 from bot.turns.turn_state import Stopped
 
@@ -64,7 +65,7 @@ class Turn(Rounds):
             await self.status.close()
             self.progress.ended(ReplyStatus.INTERRUPTED)
             try:
-                await self.reply.finish((self.shown + texts.INTERRUPTED).strip())
+                await self._finish_reply((self.shown + texts.INTERRUPTED).strip())
             except Exception:
                 logger.exception("final edit failed")
             self.observed.finish("interrupted")
@@ -79,12 +80,23 @@ class Turn(Rounds):
         if status == ReplyStatus.COMPLETE:
             final += self._finishing_touches()
         try:
-            await self.reply.finish(final)
+            await self._finish_reply(final)
         except Exception:
             logger.exception("final edit failed")
         self.observed.finish(status)
         await self._save_end(status)
         await self._record_usage(status)
+
+    async def _finish_reply(self, text: str) -> None:
+        """End the reply, and the thread's agent session (`active`) with it."""
+        agent = await self.session.is_agent()
+        native = self.reply if isinstance(self.reply, NativeReply) and agent else None
+        if native is not None:  # the last chat.stopStream moves the session on
+            native.session_status = "active"
+        try:
+            await self.reply.finish(text)
+        finally:
+            await self.session.end(by_stream=native is not None and native.session_ended)
 
     async def _record_usage(self, status: ReplyStatus) -> None:
         if self.deps.usage is not None:

@@ -18,7 +18,9 @@ from bot.files.reader import FileReader
 from bot.llm.client import ChatModel
 from bot.llm.events import ToolCallsReady
 from bot.slack.reply.choose import Reply
+from bot.slack.reply.session import ThreadSession
 from bot.slack.reply.status import ThreadStatus
+from bot.slack.sessions import AgentSessions
 from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolRegistry
@@ -62,6 +64,7 @@ class TurnDeps:
     usage: UsageTracker | None = None  # usage records and limits
     files: FileReader | None = None  # reads files on questions; knows which models are blind
     approvals: Approvals | None = None  # tool calls that wait for a person's Approve
+    sessions: AgentSessions | None = None  # agent sessions or assistant threads, per workspace
 
 
 class TurnState:
@@ -82,13 +85,19 @@ class TurnState:
         self.key = key
         self.reply = reply
         self.settings = settings
-        # Only DMs (assistant threads included) show a loading status under the thread.
+        # The thread's agent session; the dispatcher begins it when the placeholder shows.
+        self.session = ThreadSession(
+            None, request.team_id, request.channel, "", user_id=request.user_id, title=""
+        )
+        # Only DMs (assistant threads included) show a loading status under the thread, and
+        # only without an agent session (its `processing` shows the bot at work).
         self.status = ThreadStatus(
             deps.writer,
             request.team_id,
             request.channel,
             request.thread_ts or request.message_ts,
             enabled=request.channel.startswith("D"),
+            session=lambda: self.session,
         )
         self.progress = TurnProgress(reply)  # task cards on native streams
         self.started = deps.clock.now()
@@ -117,6 +126,7 @@ class TurnState:
         self.resumed: ToolCallsReady | None = None  # a stored round to run first (resume)
         self.suspension = Suspension(self)  # waiting for a person's approval
         self.outcome = ""  # how the turn ended, a ReplyStatus value (a workflow step reads it)
+        self.unstored: dict[str, str] = {}  # tool results used in this turn, never stored
 
     def stop(self) -> None:
         """Stop this turn: the model request is closed and the reply says it was stopped."""

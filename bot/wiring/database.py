@@ -15,6 +15,7 @@ from bot.db.migrate import upgrade_async
 from bot.db.replicas import ReplicaRegistry, default_replica_id
 from bot.db.store import Store
 from bot.settings import Settings
+from bot.slack.sessions import AgentSessions
 from bot.slack.writer import SlackWriter
 from bot.turns.recovery import recover
 
@@ -52,20 +53,26 @@ class Database:
         replicas = ReplicaRegistry(heartbeat_engine, replica_id, stale_after=s.replica_stale_after)
         return cls(s, engine, heartbeat_engine, Store(engine, owner=replica_id), replicas)
 
-    async def recover(self, writer: SlackWriter, *, startup: bool = False) -> None:
+    async def recover(
+        self, writer: SlackWriter, *, startup: bool = False, sessions: AgentSessions | None = None
+    ) -> None:
         """End replies and claimed messages a crashed process left, in Slack and the DB."""
         limit = self.settings.slack_message_max_chars
-        await recover(self.replicas, self.store, writer, limit=limit, startup=startup)
+        await recover(
+            self.replicas, self.store, writer, limit=limit, startup=startup, sessions=sessions
+        )
         if self.after_recover is not None:
             await self.after_recover()
 
-    async def watch_replicas(self, writer: SlackWriter) -> None:
+    async def watch_replicas(
+        self, writer: SlackWriter, sessions: AgentSessions | None = None
+    ) -> None:
         """Beat for this replica and take over replies of replicas that stopped beating."""
         while True:
             await asyncio.sleep(self.settings.heartbeat_interval)
             try:
                 await self.replicas.beat()
-                await self.recover(writer)
+                await self.recover(writer, sessions=sessions)
             except Exception as exc:  # noqa: BLE001 - the next beat tries again
                 logger.warning("replica heartbeat failed (%s)", type(exc).__name__)
 

@@ -16,6 +16,7 @@ from bot.files.download import TokenFor
 from bot.settings import Settings
 from bot.slack.budget import EditBudget
 from bot.slack.budget_redis import SharedEditBudget
+from bot.slack.sessions import AgentSessions
 from bot.slack.writer import SlackWriter
 from bot.slack_app.oauth import InstalledTokens, TeamTokenClient, oauth_settings
 from bot.turns.locks import RedisThreadLocks
@@ -35,6 +36,7 @@ class SlackSide:
     tokens: InstalledTokens | None = None  # OAuth installs' tokens
     redis: Any = None  # aioredis.Redis, when replicas share state
     locks: RedisThreadLocks | None = None  # the thread order across replicas
+    sessions: AgentSessions | None = None  # agent sessions or assistant threads, per workspace
 
     @classmethod
     def open(cls, s: Settings, engine: AsyncEngine, clock: Clock) -> SlackSide:
@@ -75,7 +77,10 @@ class SlackSide:
             locks = RedisThreadLocks(redis, s.redis_key_prefix)
         else:
             budget = EditBudget(limits, clock=clock, paused_for=writer.paused_for)
-        return cls(session, client, writer, budget, token_for, oauth, tokens, redis, locks)
+        sessions = AgentSessions(writer, mode=s.agent_sessions, clock=clock)
+        return cls(
+            session, client, writer, budget, token_for, oauth, tokens, redis, locks, sessions
+        )
 
     async def close(self) -> None:
         """Close the budget, the HTTP session and Redis."""

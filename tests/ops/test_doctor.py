@@ -290,3 +290,10 @@ async def test_the_command_line_exits_non_zero_and_names_the_fix(
     assert "✘ Slack auth.test: invalid_auth" in text
     assert "fix: SLACK_BOT_TOKEN is not a valid token" in text
     assert BOT_TOKEN not in text + err.decode()
+
+
+async def test_search_scopes_are_optional(env: dict[str, str], slack: FakeSlack) -> None:
+    slack.granted_scopes.remove("search:read.private")
+    code, text = await doctor(no_model=True)
+    assert code == 0, text
+    assert "search_slack cannot use them: search:read.private" in line(text, "Slack scopes")

@@ -1,8 +1,13 @@
-"""Assistant threads: greeting and suggested prompts, a title, and the loading status."""
+"""Assistant threads: greeting and suggested prompts, a title, and the loading status.
+
+These are apps created from the older manifest: Slack refuses them `agents.sessions.*`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+
+import pytest
 
 from bot import texts
 from bot.testing.harness import Harness, dm, next_ts, text_of
@@ -20,6 +25,13 @@ def thread_started(thread_ts: str, channel: str = "D1") -> dict:
         },
         "event_ts": next_ts(),
     }
+
+
+@pytest.fixture
+async def bot(harness: Harness) -> Harness:
+    """The bot of an app without the agent platform (`unknown_method` for agent sessions)."""
+    harness.slack.agent_sessions_error = "unknown_method"
+    return await harness.start()
 
 
 def statuses(bot: Harness) -> list[str]:

@@ -31,6 +31,14 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "assistant.threads.setStatus": {"assistant:write"},
     "assistant.threads.setSuggestedPrompts": {"assistant:write"},
     "assistant.threads.setTitle": {"assistant:write"},
+    "agents.sessions.setStatus": {"chat:write"},
+    # Real-time Search: each channel type needs its scope (files: search:read.files).
+    "assistant.search.context": {
+        "search:read.public",
+        "search:read.private",
+        "search:read.im",
+        "search:read.mpim",
+    },
     "chat.postMessage": {"chat:write"},
     "chat.postEphemeral": {"chat:write"},
     "chat.update": {"chat:write"},
@@ -53,6 +61,7 @@ EVENT_SCOPES = {
     "file_deleted": {"files:read"},
     "app_uninstalled": set(),
     "tokens_revoked": set(),
+    "agent_session_stopped": set(),
     "message.channels": {"channels:history"},
     "message.groups": {"groups:history"},
     "message.im": {"im:history"},
@@ -61,7 +70,7 @@ EVENT_SCOPES = {
 }
 NOT_SLACK = {"chat.completion"}  # OpenAI's object type, in the fake model server
 METHOD = re.compile(
-    r'"((?:chat|conversations|users|views|assistant\.threads|reactions|auth|files|oauth\.v2|team|apps|bots|pins)\.[a-zA-Z]+)"'
+    r'"((?:chat|conversations|users|views|assistant\.threads|assistant\.search|agents\.sessions|reactions|auth|files|oauth\.v2|team|apps|bots|pins)\.[a-zA-Z]+)"'
 )
 SDK_CALL = re.compile(
     r"client\.((?:chat|conversations|users|views|assistant_threads|reactions|auth|files)_[a-zA-Z_]+)\("
@@ -194,3 +203,14 @@ def test_agent_view_suggested_prompts_are_the_ones_pinned() -> None:
     )
     assert "assistant_view" not in MANIFEST["features"]
     assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_agent_platform_event_and_search_scopes_are_declared() -> None:
+    events = MANIFEST["settings"]["event_subscriptions"]["bot_events"]
+    # Without it Slack warns missing_agent_session_stopped_event_subscription and users
+    # see a Stop button on the session that cannot stop anything.
+    assert "agent_session_stopped" in events
+    search = {f"search:read.{kind}" for kind in ("public", "private", "im", "mpim", "files")}
+    assert search <= bot_scopes()
+    assert METHOD_SCOPES["assistant.search.context"] <= bot_scopes()
+    assert {"agents.sessions.setStatus", "assistant.search.context"} <= methods_the_bot_calls()

@@ -29,3 +29,10 @@ def needed_scopes(settings: Settings) -> dict[str, str]:
     if settings.config_command or settings.usage_command:
         needed["commands"] = "slash commands and message shortcuts"
     return needed
+
+
+# Granted or not, the bot runs: without them `search_slack` explains the missing scope.
+OPTIONAL = {
+    f"search:read.{kind}": "search_slack (Real-time Search)"
+    for kind in ("public", "private", "im", "mpim", "files")
+}

@@ -7,7 +7,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ops.doctor.report import Check, failed, ok, skipped
-from bot.ops.doctor.scopes import needed_scopes
+from bot.ops.doctor.scopes import OPTIONAL, needed_scopes
 from bot.settings import Settings
 
 REINSTALL = "add them under OAuth & Permissions → Scopes (or use app_manifest.yml), then reinstall"
@@ -90,7 +90,11 @@ def _scopes(settings: Settings, headers: dict[str, str]) -> Check:
     if missing:
         why = "; ".join(f"{scope} ({needed[scope]})" for scope in missing)
         return failed("Slack scopes", f"missing {why}", REINSTALL)
-    return ok("Slack scopes", f"all {len(needed)} needed scopes granted")
+    optional = sorted(set(OPTIONAL) - granted)
+    note = (
+        f"; not granted, so search_slack cannot use them: {', '.join(optional)}" if optional else ""
+    )
+    return ok("Slack scopes", f"all {len(needed)} needed scopes granted{note}")
 
 
 async def _events(settings: Settings, session: aiohttp.ClientSession) -> Check:

@@ -10,13 +10,13 @@ else sees it when it ends, and a top-level DM answer would move into a thread.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from bot.clock import Clock
 from bot.slack.budget import EditBudget, Limit
-from bot.slack.reply.native import NativeReply
+from bot.slack.reply.native import NativeReply, Source
 from bot.slack.reply.update import ReplyTarget, StreamingReply
 from bot.slack.writer import Writer
 
@@ -44,7 +44,9 @@ class Reply(Protocol):
 
     def update(self, text: str, status: str | None = None) -> None: ...
 
-    def task(self, task_id: str, title: str, status: str) -> None: ...
+    def task(
+        self, task_id: str, title: str, status: str, sources: Sequence[Source] = ()
+    ) -> None: ...
 
     def offer_stop(self, value: str) -> None:
         """Show a Stop button (its value names the turn) while the reply streams."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 
@@ -34,7 +34,9 @@ class CollectedReply:
     def update(self, text: str, status: str | None = None) -> None:
         self.text = text
 
-    def task(self, task_id: str, title: str, status: str) -> None:
+    def task(
+        self, task_id: str, title: str, status: str, sources: Sequence[tuple[str, str]] = ()
+    ) -> None:
         """Task cards are not shown anywhere."""
 
     def offer_stop(self, value: str) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,7 @@ from bot.slack.writer import SlackWriteFailed, Writer
 logger = logging.getLogger(__name__)
 
 STOPPED_BY_USER = "stopped_by_user"
+Source = tuple[str, str]  # (url, text) of a link a task drew on
 
 
 class _StreamEnded(Exception):
@@ -65,9 +66,13 @@ class NativeReply:
     # Buttons as in update mode: the final stopStream carries the feedback buttons, and a
     # fallback to chat.update shows the Stop button while it streams.
     markup: ReplyMarkup = field(default_factory=ReplyMarkup)
+    # Set by the turn when the thread has an agent session: the last chat.stopStream moves
+    # it on (`session_status`), and `session_ended` tells that it landed.
+    session_status: str | None = None
+    session_ended: bool = False
 
     _text: str = ""
-    _tasks: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
+    _tasks: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     _ts: list[str] = field(default_factory=list)  # one per stream, in order
     _start: int = 0  # where the current stream's message starts in `_text`
     _prefix: str = ""  # a code fence reopened at the top of the current stream
@@ -135,12 +140,16 @@ class NativeReply:
         elif len(text) > self._sent:
             self._dirty.set()
 
-    def task(self, task_id: str, title: str, status: str) -> None:
-        """Show tool progress as a `task_update` chunk (pending/in_progress/complete/error)."""
+    def task(self, task_id: str, title: str, status: str, sources: Sequence[Source] = ()) -> None:
+        """Show tool progress as a `task_update` chunk (pending/in_progress/complete/error),
+        with the links it drew on as `sources`."""
         if self._fallback is not None:
             return
         position = self._tasks[task_id][0] if task_id in self._tasks else len(self._text)
-        chunk = {"type": "task_update", "id": task_id, "title": title, "status": status}
+        chunk: dict[str, Any] = {"type": "task_update", "id": task_id, "title": title}
+        chunk["status"] = status
+        if sources:
+            chunk["sources"] = [{"type": "url", "url": u, "text": t} for u, t in sources]
         self._tasks[task_id] = (position, chunk)
         self._dirty.set()
 
@@ -213,10 +222,16 @@ class NativeReply:
         chunks += [{"type": "markdown_text", "text": text}] if text else []
         chunks += [chunk for _, pos, chunk in tasks if pos > self._sent]
         if final:
+            session = {"session_status": self.session_status} if self.session_status else {}
             await self._call(
-                "chat.stopStream", must_land=True, chunks=chunks or None, **self._end_blocks()
+                "chat.stopStream",
+                must_land=True,
+                chunks=chunks or None,
+                **self._end_blocks(),
+                **session,
             )
             self._sent, self._shown, self._tasks = upto, shown, {}
+            self.session_ended = bool(session)
             return
         if not chunks:
             return

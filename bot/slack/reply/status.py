@@ -1,5 +1,8 @@
 """The loading status under a DM or assistant thread (`assistant.threads.setStatus`).
 
+A thread with an agent session (`bot.slack.reply.session`) shows none: its `processing`
+status is Slack's own loading indicator, with its Stop button.
+
 In DMs and assistant threads the status says what the bot is doing ("is thinking…",
 "is running `search`…") and is cleared when answer text arrives. In channels the
 placeholder message shows the same thing, so no status is set there.
@@ -10,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from bot import texts, texts_tools
+from bot.slack.reply.session import ThreadSession
 from bot.slack.writer import Writer
 
 logger = logging.getLogger(__name__)
@@ -21,13 +26,21 @@ class ThreadStatus:
     """Show the bot's loading status under a DM or assistant thread, in order, off the hot path."""
 
     def __init__(
-        self, writer: Writer, team_id: str, channel: str, thread_ts: str, *, enabled: bool
+        self,
+        writer: Writer,
+        team_id: str,
+        channel: str,
+        thread_ts: str,
+        *,
+        enabled: bool,
+        session: Callable[[], ThreadSession] | None = None,
     ) -> None:
         self.writer = writer
         self.team_id = team_id
         self.channel = channel
         self.thread_ts = thread_ts
         self.enabled = enabled and bool(thread_ts)
+        self.session = session  # an agent session shows the work instead (Slack's own status)
         self.shown = ""
         self._last: asyncio.Task[None] | None = None
 
@@ -65,6 +78,8 @@ class ThreadStatus:
         if previous is not None:
             with contextlib.suppress(Exception):
                 await previous
+        if self.enabled and self.session is not None and await self.session().is_agent():
+            self.enabled = False
         if not self.enabled:
             return
         try:

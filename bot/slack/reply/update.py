@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,7 +115,9 @@ class StreamingReply:
         self._parts.append(_Part(ts=ts, sent=shown))
         self._task = asyncio.create_task(self._run(), name=f"reply-{ts}")
 
-    def task(self, task_id: str, title: str, status: str) -> None:
+    def task(
+        self, task_id: str, title: str, status: str, sources: Sequence[tuple[str, str]] = ()
+    ) -> None:
         """Report tool progress; update mode shows it through `update`'s status line instead."""
 
     def update(self, text: str, status: str | None = None) -> None:

@@ -225,3 +225,22 @@ async def test_approval_never_runs_a_writing_tool_at_once(harness: Harness, tmp_
     event = await harness.mention("file a ticket")
     await harness.wait_reply_done("C1", event["ts"])
     assert len(filed(tickets)) == 1 and request_of(harness, event["ts"]) is None
+
+
+async def test_waiting_for_approval_suspends_the_agent_session(
+    harness: Harness, tmp_path: Path
+) -> None:
+    await start(harness, tmp_path)
+    script_ticket(harness)
+    event = await harness.mention("file a ticket")
+    request = await asked(harness, event["ts"])
+    await harness.slack.wait_for(
+        lambda: harness.slack.session_statuses("C1", event["ts"]) == ["processing", "suspended"]
+    )
+    await harness.interact(click(request, APPROVE_ACTION, user="U1"))
+    await harness.wait_reply_done("C1", event["ts"])
+    await harness.slack.wait_for(
+        lambda: harness.slack.session_statuses("C1", event["ts"])[-1:] == ["active"]
+    )
+    statuses = harness.slack.session_statuses("C1", event["ts"])
+    assert statuses == ["processing", "suspended", "processing", "active"], statuses
