@@ -222,6 +222,15 @@ def create_app(
     else:  # one workspace, one token from the environment: nothing stored to delete
         uninstall.register_single_token(bolt)
     deletions.register(bolt, Privacy(store.engine), metrics)  # before the message listener
+    # Bolt tries listeners in order, building each one's arguments, until one matches: the
+    # listeners of nearly every event (mentions, messages) come before the rarer ones.
+    listeners.register(
+        bolt,
+        store=store,
+        submit=bot.submit,
+        answer_all=channels.answers_every_message if channels is not None else None,
+        dm_threads=dm_threads,
+    )
     assistant.register(bolt, store=store, submit=bot.submit, sessions=dispatcher.sessions)
     relay = stop_relay or StopRelay(dispatcher, dispatcher.writer)
     interactions.register(bolt, dispatcher=dispatcher, store=store, relay=relay)
@@ -253,13 +262,6 @@ def create_app(
     )
     shortcuts.register(bolt, store=store, private=private)
     share.register(bolt, store=store, writer=dispatcher.writer, lock=dispatcher.thread_lock)
-    listeners.register(
-        bolt,
-        store=store,
-        submit=bot.submit,
-        answer_all=channels.answers_every_message if channels is not None else None,
-        dm_threads=dm_threads,
-    )
 
     @bolt.event(re.compile(".*"))
     async def ignore_other_events() -> None:

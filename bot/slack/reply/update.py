@@ -89,6 +89,7 @@ class StreamingReply:
     _task: asyncio.Task[None] | None = None
     _lease: Lease | None = None
     _granted: bool = False  # a budget grant taken and not yet used
+    _rendered: tuple[tuple[Any, ...], dict[str, Any]] | None = None  # the last render
     edits: int = 0
     # Set when the user stopped the reply in Slack; update mode has no such signal itself.
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
@@ -210,7 +211,12 @@ class StreamingReply:
         return self._content(self._view(final), final) != self._parts[-1].shown
 
     def _content(self, text: str, final: bool, state: MessageState | None = None) -> dict[str, Any]:
-        return self.markup.content(text, state or ("final" if final else "streaming"))
+        state = state or ("final" if final else "streaming")
+        # A flush asks twice (is an edit needed? then the edit): render the Markdown once.
+        key = (text, state, self.markup.stop_value, self.markup.feedback_id)
+        if self._rendered is None or self._rendered[0] != key:
+            self._rendered = (key, self.markup.content(text, state))
+        return self._rendered[1]
 
     async def _edit(
         self, ts: str, content: dict[str, Any], *, must_land: bool, final: bool
