@@ -67,7 +67,9 @@ class Settings(BaseSettings):
 
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     slack_update_interval: float = Field(default=1.0, gt=0)
-    slack_message_max_chars: int = Field(default=3900, ge=200, le=12000)
+    # Measured on the rendered text sent; capped below the 12,000 of a `markdown` block so the
+    # streaming status line fits.
+    slack_message_max_chars: int = Field(default=3900, ge=200, le=11000)
     # Rate limits and streaming modes (README): one edit budget per workspace and method.
     stream_mode: Literal["update", "native", "auto"] = "update"
     # chat.update is Tier 3 ("50+ a minute"): stay under 50 a minute, with room for a burst.
