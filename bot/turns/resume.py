@@ -86,15 +86,14 @@ async def _adopt(
         user_id=first.asker,
         text="",
     )
-    shown, layout = "", None
-    if first.reply_ts:
-        shown = await dispatcher.store.reply_text(key, first.reply_ts)
-        layout = await dispatcher.store.reply_parts(key, first.reply_ts)
+    shown = ""
     reply = _reply(dispatcher, first.team_id, first.channel_id, first.thread_ts)
     if dispatcher.config.reply_buttons:
         reply.offer_stop(first.question_ts)
-    if first.reply_ts:
-        await reply.adopt(first.reply_ts, shown, layout)
+    if first.reply_ts:  # goes on in its last message, like a reply taken over
+        shown = await dispatcher.store.reply_text(key, first.reply_ts)
+        parts = await dispatcher.store.reply_parts(key, first.reply_ts)
+        reply.resume([list(p) for p in parts] if parts else [[first.reply_ts, 0, ""]], shown)
     else:
         await reply.start()
     settings = await dispatcher.settings_for(request)

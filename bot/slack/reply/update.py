@@ -128,24 +128,14 @@ class StreamingReply:
         self._task = asyncio.create_task(self._run(), name=f"reply-{response}")
         return response
 
-    async def adopt(
-        self, ts: str, shown: str = "", layout: Sequence[Sequence[Any]] | None = None
-    ) -> None:
-        """Continue an existing reply (after a restart) instead of posting a new one.
-
-        `layout` (as `layout` returned it, saved with the reply) names every message the
-        reply spans: the text goes on in the last one, from where it starts in `shown`; the
-        earlier ones are closed and stay as they are.
-        """
-        for part_ts, start, prefix in layout or [(ts, 0, "")]:
-            self._parts.append(_Part(ts=str(part_ts), start=int(start), prefix=str(prefix)))
-        last = self._parts[-1]
-        self._offset, self._prefix = last.start, last.prefix
-        last.sent = self._prefix + shown[self._offset :]
+    async def adopt(self, ts: str, shown: str = "") -> None:
+        """Continue an existing message (a native stream's fallback) instead of posting anew."""
+        self._parts.append(_Part(ts=ts, sent=shown))
         self._task = asyncio.create_task(self._run(), name=f"reply-{ts}")
 
     def resume(self, layout: list[list[Any]], text: str) -> None:
-        """Go on in the messages another process left (`layout` as saved), showing `text`.
+        """Go on in the messages another process left (`layout` as saved), showing `text`
+        (a reply taken over, `bot.turns.takeover`, or a round carried on, `bot.turns.resume`).
 
         The last message is edited at once, which brings its Stop button back; the earlier
         ones are closed and stay as they are.
