@@ -51,6 +51,8 @@ class Suspension:
             deadline.reschedule(None)
         yield
         self.active = False  # not on an exception: `pause` or `withdraw` still needs it
+        if turn.handed_over:  # the reply and the session are another replica's now
+            return
         if deadline is not None and remaining is not None:
             deadline.reschedule(loop.time() + remaining)
         turn.reply.update(turn.shown, status=texts.tool_status(names))
@@ -86,8 +88,11 @@ async def run_calls(
     offered: ToolRegistry,
     calls: tuple[ToolCall, ...],
     ctx: ToolContext,
-) -> list[ToolResult]:
-    """Run `calls`; those needing approval only if approved, the rest get a declined result."""
+) -> list[ToolResult] | None:
+    """Run `calls`; those needing approval only if approved, the rest get a declined result.
+
+    None: another replica runs them (this one looked gone while it waited); run nothing.
+    """
     approvals = turn.deps.approvals
     asking = [c for c in calls if not c.problem and offered.needs_approval(c.name)]
     decisions: dict[str, Decision] = {}
@@ -104,6 +109,14 @@ async def run_calls(
         shown = ", ".join(f"`{name}`" for name in dict.fromkeys(c.name for c in asking))
         with turn.suspension.waiting(shown):
             decisions = await approvals.settle(where, asking)
+            # Still suspended (nothing more shown) until it is settled who runs the calls.
+            turn.handed_over = turn.claimed_round != where.message_id and not (
+                await approvals.store.run_once(where.team_id, where.channel_id, where.message_id)
+            )
+        if turn.handed_over:  # this replica looked gone; another one carries the round on
+            logger.warning("round %s is carried on by another replica", where.message_id)
+            turn.reply.stopped.set()
+            return None
         for decision in decisions.values():
             key = str(decision)
             turn.meter.approvals[key] = turn.meter.approvals.get(key, 0) + 1

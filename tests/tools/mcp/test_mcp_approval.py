@@ -12,13 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
-from bot import texts_tools
+from bot import texts, texts_tools
+from bot.db.replicas import Replica
 from bot.testing.harness import Harness, text_of
 from bot.testing.interactive import click, element
-from bot.testing.openai import text_reply, tool_call_reply
+from bot.testing.openai import FakeOpenAI, text_reply, tool_call_reply
+from bot.testing.slack import FakeSlack
 from bot.testing.toolchecks import results_by_name
 from bot.turns.approval import APPROVE_ACTION, DENY_ACTION
+from bot.usage.record import UsageLedger
 from tests.tools.mcp.helpers import kit, write_servers
 
 TITLE = "Printer on fire <!channel> <@U9>"
@@ -244,3 +248,93 @@ async def test_waiting_for_approval_suspends_the_agent_session(
     )
     statuses = harness.slack.session_statuses("C1", event["ts"])
     assert statuses == ["processing", "suspended", "processing", "active"], statuses
+
+
+async def usage_statuses(bot: Harness) -> list[str]:
+    assert bot.runtime is not None
+    return [r.status async for r in UsageLedger(bot.runtime.engine).records()]
+
+
+async def test_agent_session_stopped_while_waiting_for_approval(
+    harness: Harness, tmp_path: Path
+) -> None:
+    tickets = await start(harness, tmp_path)
+    script_ticket(harness)
+    event = await harness.mention("file a ticket")
+    request = await asked(harness, event["ts"])
+    late = click(request, APPROVE_ACTION, user="U1")
+    await harness.slack.wait_for(
+        lambda: harness.slack.session_statuses("C1", event["ts"]) == ["processing", "suspended"]
+    )
+    await harness.agent_session_stopped("C1", event["ts"], user="U1")
+    replies = await harness.wait_reply_done("C1", event["ts"])
+    await harness.settle()
+    reply = [m for m in replies if m["ts"] != request["ts"]][0]
+    assert text_of(reply).endswith(texts.STOPPED_BY_USER.strip()), text_of(reply)
+    decided = [m for m in harness.slack.replies("C1", event["ts"]) if m["ts"] == request["ts"]][0]
+    assert "not approved in time" in json.dumps(decided["blocks"]) or "expired" in json.dumps(
+        decided["blocks"]
+    ), decided
+    assert harness.slack.session_statuses("C1", event["ts"])[-1] == "active"
+    assert await usage_statuses(harness) == ["stopped"]
+    await harness.interact(late)
+    await harness.settle()
+    assert filed(tickets) == [], "a click after Stop runs nothing"
+    assert len(harness.llm.requests) == 1, "a click after Stop does not carry the answer on"
+    assert any("already decided" in t for t in ephemerals(harness, "U1"))
+
+
+async def test_an_answer_carried_on_after_a_restart_ends_its_session_active(
+    harness: Harness, tmp_path: Path
+) -> None:
+    tickets = await start(harness, tmp_path)
+    script_ticket(harness)
+    event = await harness.mention("file a ticket")
+    request = await asked(harness, event["ts"])
+    await harness.slack.wait_for(
+        lambda: harness.slack.session_statuses("C1", event["ts"]) == ["processing", "suspended"]
+    )
+    await harness.restart()
+    await harness.interact(click(request, APPROVE_ACTION, user="U1"))
+    await harness.slack.wait_for(lambda: len(harness.llm.requests) == 2, timeout=15)
+    await harness.settle()
+    assert len(filed(tickets)) == 1
+    statuses = harness.slack.session_statuses("C1", event["ts"])
+    assert statuses[-1] == "active", statuses
+
+
+async def test_a_click_on_a_replica_that_takes_over_a_silent_ones_round_runs_the_call_once(
+    slack: FakeSlack, llm: FakeOpenAI, tmp_path: Path
+) -> None:
+    """Replica A waits for the decision but stops beating (a stalled heartbeat: alive, yet
+    silent past REPLICA_STALE_AFTER); the click lands on B, which takes the round over. A
+    must not run the approved call as well."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    tickets = tmp_path / "tickets.txt"
+    servers = write_servers(
+        tmp_path / "mcp.json", {"kit": kit(env={"KIT_TICKETS": str(tickets)}, approval="by_hint")}
+    )
+    a = Harness(slack=slack, llm=llm, database_url=url)
+    b = Harness(slack=slack, llm=llm, database_url=url)
+    try:
+        await a.start(replica_id="replica-a", mcp_servers=servers, heartbeat_interval=3600)
+        await b.start(replica_id="replica-b", mcp_servers=servers, heartbeat_interval=3600)
+        script_ticket(a)
+        event = await a.mention("file a ticket")
+        request = await asked(a, event["ts"])
+        assert a.runtime is not None
+        async with a.runtime.engine.begin() as conn:
+            await conn.execute(
+                update(Replica).where(Replica.id == "replica-a").values(heartbeat_at=0.0)
+            )
+        await b.interact(click(request, APPROVE_ACTION, user="U1"))
+        await slack.wait_for(lambda: len(filed(tickets)) >= 1, timeout=15)
+        await a.settle()
+        await b.settle()
+        assert len(filed(tickets)) == 1, filed(tickets)
+        assert len(llm.requests) == 2, "the answer goes on once"
+        reply = [m for m in slack.replies("C1", event["ts"]) if m.get("bot_id")][0]
+        assert text_of(reply).startswith("Done here."), text_of(reply)
+    finally:
+        await a.close()
+        await b.close()
