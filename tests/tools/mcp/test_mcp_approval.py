@@ -338,3 +338,32 @@ async def test_a_click_on_a_replica_that_takes_over_a_silent_ones_round_runs_the
     finally:
         await a.close()
         await b.close()
+
+
+async def test_a_click_after_the_timeout_runs_nothing_even_before_the_sweep(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """The request said "within N minutes": a click past that is too late, even when no
+    process has marked the request expired yet (its replica restarted; no sweep since)."""
+    import time
+
+    tickets = await start(harness, tmp_path, approval_timeout=3.0)
+    script_ticket(harness)
+    event = await harness.mention("file a ticket")
+    request = await asked(harness, event["ts"])
+    await harness.restart(heartbeat_interval=3600)  # the startup sweep ran before expiry
+    assert harness.runtime is not None and harness.runtime.bot is not None
+    approvals = harness.runtime.bot.dispatcher.approvals
+    assert approvals is not None
+    button = element(request, APPROVE_ACTION)
+    assert button is not None
+    pending = await approvals.store.get(int(button["value"]))
+    assert pending is not None
+    assert str(pending.status) == "pending", "nothing expired it yet"
+    await harness.slack.wait_for(lambda: time.time() > pending.expires_at + 0.1, timeout=10)
+    await harness.interact(click(request, APPROVE_ACTION, user="U1"))
+    await harness.slack.wait_for(lambda: len(harness.llm.requests) == 2, timeout=15)
+    await harness.settle()
+    assert filed(tickets) == [], "too late: not run"
+    assert ticket_result(harness) == texts_tools.TOOL_EXPIRED
+    assert any("expired" in t for t in ephemerals(harness, "U1"))
