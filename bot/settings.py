@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     turn_deadline: float = Field(default=600.0, gt=0)
     # Answers streaming at once in this process; later ones wait for a slot (0 = no cap).
     max_concurrent_answers: int = Field(default=500, ge=0)
+    # One person's answers streaming at once; the rest of theirs wait (0: no cap of its own).
+    max_concurrent_answers_per_user: int = Field(default=0, ge=0)
     shutdown_grace: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
 
@@ -167,6 +169,9 @@ class Settings(BaseSettings):
     usage_limit_channel_daily_tokens: int | None = Field(default=None, gt=0)
     usage_limit_team_monthly_tokens: int | None = Field(default=None, gt=0)
     usage_limit_exempt: Literal["", "none", "admins"] = ""
+    # Tokens an answer in flight holds against the limits for each model round, until the
+    # round's usage is known (near a limit, an answer that would not fit runs alone).
+    usage_reserve_tokens: int = Field(default=2000, ge=1)
     usage_timezone: str = "UTC"  # where a day and a month begin and end
     usage_command: str = "/llm-usage"  # slash command showing usage ("" = off)
     model_prices: Prices = Field(default_factory=dict)  # JSON, price per 1M tokens

@@ -229,6 +229,9 @@ FILE_READING_OFF = "reading files is turned off for this bot (`FILES_MAX_PER_QUE
 FILE_VISION_OFF = "images are turned off for this bot (`VISION=false`)"
 FILE_BLIND_MODEL = "this model cannot see images"
 VISION_REFUSED = "_:see_no_evil: This model cannot see images, so I answered without them._"
+IMAGES_REFUSED = (
+    "_:see_no_evil: The model could not take these images, so I answered without them._"
+)
 
 
 def file_name(name: str) -> str:

@@ -64,6 +64,10 @@ STEP_CONTEXT_HALF = (
     "The step has a context channel but no message timestamp, or the other way round."
 )
 STEP_RESTARTED = "The bot restarted before the answer was ready. Run the workflow again."
+STEP_REFUSED = (
+    "The bot's access lists (ALLOW_*/DENY_*) do not allow this step for that person, "
+    "channel or workspace. Ask a workspace admin if you need access."
+)
 STEP_CUT = "\n\n[The answer was cut to {limit:,} characters to fit the workflow.]"
 
 

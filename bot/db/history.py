@@ -90,8 +90,13 @@ class HistoryReads(StorePart):
             )
         return found is not None
 
-    async def history(self, key: ThreadKey, *, limit: int) -> list[StoredMessage]:
-        """Return the newest `limit` messages of a thread, oldest first (reads through the index)."""
+    async def history(
+        self, key: ThreadKey, *, limit: int, first: bool = False
+    ) -> list[StoredMessage]:
+        """Return the newest `limit` messages of a thread, oldest first (reads through the index).
+
+        `first`: the thread's first `limit` messages instead (what opened it).
+        """
         async with self._tx() as session:
             # Plain column rows, not ORM objects: building 400 tracked instances per turn
             # cost more than the query itself (bench/RESULTS.md, history load).
@@ -103,14 +108,15 @@ class HistoryReads(StorePart):
                         Message.channel_id == key.channel_id,
                         Message.thread_ts == key.thread_ts,
                     )
-                    .order_by(Message.id.desc())
+                    .order_by(Message.id.asc() if first else Message.id.desc())
                     .limit(limit)
                 )
             ).all()
             files = await _files_of(session, [row[0] for row in rows if row[1] == "user"])
+        ordered = rows if first else list(reversed(rows))
         if not files:
-            return [_stored(row) for row in reversed(rows)]
-        return [_with_files(_stored(row), files.get(row[0], ())) for row in reversed(rows)]
+            return [_stored(row) for row in ordered]
+        return [_with_files(_stored(row), files.get(row[0], ())) for row in ordered]
 
     async def reply_text(self, key: ThreadKey, slack_ts: str) -> str:
         """Return what a reply showed: the text of every model round that shared its message."""

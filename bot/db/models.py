@@ -154,6 +154,26 @@ class UsageRecord(Base):
     )
 
 
+class UsageReservation(Base):
+    """An answer in flight, held against the usage limits until its usage record is written.
+
+    `spent` is what its finished rounds used, `held` the estimate for the round under way;
+    a crashed process leaves its rows behind, and they stop counting at `expires_at`.
+    """
+
+    __tablename__ = "usage_reservations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    spent: Mapped[int] = mapped_column(Integer, default=0)
+    held: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_usage_reservations_team", "team_id", "expires_at"),)
+
+
 class MessageFile(Base):
     """What the bot read from a file on a message: text, or an image as a data URL."""
 

@@ -59,6 +59,17 @@ def without_images(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 IMAGE_WORDS = ("image", "vision", "multimodal", "multi-modal", "mmproj")
+# Words that put the refusal on the model, not on one file ("an unsupported image", "invalid
+# image", "too large" are about what one user sent and prove nothing about the model).
+BLIND_WORDS = (
+    "not supported",
+    "does not support",
+    "doesn't support",
+    "only supported by",
+    "not a multimodal",
+    "no endpoints found that support image",
+    "mmproj",
+)
 
 
 def refused_images(exc: BaseException) -> bool:
@@ -72,3 +83,13 @@ def refused_images(exc: BaseException) -> bool:
         return False
     said = f"{cause.message} {json.dumps(cause.body, default=str)}".lower()
     return cause.status_code in (400, 415, 422) and any(w in said for w in IMAGE_WORDS)
+
+
+def says_model_is_blind(exc: BaseException) -> bool:
+    """Tell whether an image refusal is about the model (every image), not about one file."""
+    if not refused_images(exc):
+        return False
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    assert isinstance(cause, openai.APIStatusError)
+    said = f"{cause.message} {json.dumps(cause.body, default=str)}".lower()
+    return any(w in said for w in BLIND_WORDS)

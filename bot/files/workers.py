@@ -137,7 +137,7 @@ class Extractors:
             self._slots = asyncio.Semaphore(self.processes)
         async with self._slots:  # waiting for a free worker does not count against the timeout
             try:
-                worker = self._idle.pop() if self._idle else await self._start()
+                worker = self._idle_worker() or await self._start()
             except (TimeoutError, EOFError, OSError):
                 logger.warning("a file worker did not start")
                 return Extracted(skip=texts.FILE_READER_DIED)
@@ -158,6 +158,16 @@ class Extractors:
                 self._busy.discard(worker)
             self._idle.append(worker)
             return result
+
+    def _idle_worker(self) -> _Worker | None:
+        """Return a live idle worker; one that died while idle (OOM killer) is ended."""
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.process.is_alive():
+                return worker
+            logger.warning("a file worker died while idle; starting another")
+            self._end(worker)
+        return None
 
     async def _start(self) -> _Worker:
         worker = _Worker(self.memory_bytes)

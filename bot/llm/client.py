@@ -43,6 +43,7 @@ from bot.llm.toolcalls import ToolCallAssembler
 
 logger = logging.getLogger(__name__)
 
+TEMPLATE_WAIT = 1.0  # seconds an answer waits for the template probe (a local server: ms)
 RESUME_INSTRUCTION = (
     "Your answer above was cut off by a network error. Continue it exactly where it "
     "stopped, without repeating any of it and without mentioning the interruption."
@@ -132,7 +133,7 @@ class ChatModel:
         self.facts = facts or ModelFacts()
         self.base_url = str(client.base_url)
         self.fallbacks = ParameterFallbacks(self.facts, self.base_url)
-        self._templates_read: set[str] = set()  # models whose server template was asked for
+        self._templates: dict[str, asyncio.Task[None]] = {}  # per model, the template probe
         self._sleep = sleep
 
     async def history_budget(self, model: str, configured: int) -> int:
@@ -140,7 +141,11 @@ class ChatModel:
         return configured if self.windows is None else await self.windows.budget(model)
 
     async def close(self) -> None:
-        """Close the HTTP session of the context-window lookups (the client is the owner's)."""
+        """Stop the server probes; close the lookups' HTTP session (the client is the owner's)."""
+        probes, self._templates = list(self._templates.values()), {}
+        for probe in probes:
+            probe.cancel()
+        await asyncio.gather(*probes, return_exceptions=True)
         if self.windows is not None:
             await self.windows.close()
 
@@ -358,10 +363,20 @@ class ChatModel:
             self.facts.answer_shows_think(self.base_url, name, think.saw_lone_close)
 
     async def _read_template(self, name: str) -> None:
-        """Ask the server for its chat template once per model (llama.cpp's `/props`)."""
-        if name in self._templates_read:
-            return
-        self._templates_read.add(name)
+        """Ask the server for its chat template once per model (llama.cpp's `/props`).
+
+        The probe runs as a task of its own and an answer waits for it at most
+        `TEMPLATE_WAIT` seconds: a gateway that hangs on `/props` costs no answer its time.
+        """
+        probe = self._templates.get(name)
+        if probe is None:
+            probe = asyncio.create_task(self._probe_template(name), name=f"template-{name}")
+            self._templates[name] = probe
+        if not probe.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(probe), TEMPLATE_WAIT)
+
+    async def _probe_template(self, name: str) -> None:
         template = await server_template(self.client)
         if template and template_opens_think(template):
             self.facts.learn(

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 ANSWER_SHARE = 4  # without MAX_OUTPUT_TOKENS, a quarter of the window is kept for the answer
 ANSWER_ROOM_MAX = 4096
 LOOKUP_TIMEOUT = 3.0  # each of the (at most three) lookups, once an hour per model
+ANSWER_WAIT = 1.0  # seconds an answer waits for a lookup in flight (a local server: ms)
 
 
 def origin_of(base_url: str) -> str:
@@ -139,7 +140,7 @@ class ContextWindows:
         self.ttl = ttl
         self._now = now
         self._known: dict[str, _Known] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._lookups: dict[str, asyncio.Task[int | None]] = {}
         self._warned: set[str] = set()
         self._session: aiohttp.ClientSession | None = None
 
@@ -151,29 +152,50 @@ class ContextWindows:
         return fitting_budget(window, self.max_output, self.configured)
 
     async def window(self, model: str) -> int | None:
-        """Return `model`'s reported window, asking the server when it is unknown or old."""
+        """Return `model`'s reported window, asking the server when it is unknown or old.
+
+        An answer never waits long for the server: a lookup runs as a task of its own, and
+        an answer waits for it at most `ANSWER_WAIT` seconds (a gateway that hangs on `/props`
+        would otherwise hold every first answer for the lookups' timeouts). Meanwhile the
+        answer goes on with what was known (an old window, or the configured budget).
+        """
         known = self._known.get(model)
         if known is not None and known.until > self._now():
             return known.window
-        async with self._locks.setdefault(model, asyncio.Lock()):
-            known = self._known.get(model)
-            if known is not None and known.until > self._now():
-                return known.window
-            if self._session is None:
-                self._session = aiohttp.ClientSession()
+        lookup = self._lookups.get(model)
+        if lookup is None or lookup.done():
+            lookup = asyncio.create_task(self._look_up(model), name=f"context-window-{model}")
+            self._lookups[model] = lookup
+        if known is not None:
+            return known.window  # the old window stands while the new one is asked for
+        try:
+            return await asyncio.wait_for(asyncio.shield(lookup), ANSWER_WAIT)
+        except TimeoutError:
+            logger.info("model %s: the context window lookup is slow; going on without", model)
+            return None
+
+    async def _look_up(self, model: str) -> int | None:
+        """Ask the server for `model`'s window and remember the answer for `ttl`."""
+        known = self._known.get(model)
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
             found = await discover(self._session, self.base_url, model, self.api_key)
-            window = found[0] if found else None
-            if found and (known is None or known.window != window):
-                logger.info(
-                    "model %s: the server reports a context window of %d tokens (%s)",
-                    model,
-                    found[0],
-                    found[1],
-                )
-            elif not found and known is not None and known.window is not None:
-                logger.info("model %s: the server no longer reports a context window", model)
-            self._known[model] = _Known(window, self._now() + self.ttl)
-            return window
+        except Exception as exc:  # noqa: BLE001 - a lookup never costs an answer
+            logger.info("model %s: no context window (%s)", model, type(exc).__name__)
+            found = None
+        window = found[0] if found else None
+        if found and (known is None or known.window != window):
+            logger.info(
+                "model %s: the server reports a context window of %d tokens (%s)",
+                model,
+                found[0],
+                found[1],
+            )
+        elif not found and known is not None and known.window is not None:
+            logger.info("model %s: the server no longer reports a context window", model)
+        self._known[model] = _Known(window, self._now() + self.ttl)
+        return window
 
     def answer_ended(
         self, model: str, finish_reason: str | None, usage: dict[str, Any] | None
@@ -198,7 +220,12 @@ class ContextWindows:
         )
 
     async def close(self) -> None:
-        """Close the HTTP session used for the lookups."""
+        """Stop the lookups in flight and close the HTTP session they use."""
+        lookups, self._lookups = list(self._lookups.values()), {}
+        for lookup in lookups:
+            lookup.cancel()
+        if lookups:
+            await asyncio.gather(*lookups, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
             self._session = None

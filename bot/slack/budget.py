@@ -1,10 +1,11 @@
-"""One edit budget per workspace and method, shared fairly by every reply in flight.
+"""One edit budget per workspace and method, shared fairly by the people whose replies stream.
 
 Slack rate-limits `chat.update` (and `chat.appendStream`) per method per workspace, not per
 message, so every reply asks the budget before each edit. A token bucket per (team, method)
-sets the pace; replies waiting for a token are served in arrival order, and since a reply
-asks again only after its edit went out, that order is a round robin: with N replies waiting
-each gets 1/N of the budget, and the share grows again as replies finish. A reply never
+sets the pace; waiting replies are served person by person in turn (the asker least recently
+served goes first), then each person's replies in arrival order, and since a reply asks again
+only after its edit went out, both are a round robin: with P people waiting each gets 1/P of
+the budget, however many replies each of them has, so one person's burst costs that person. A reply never
 queues edits: it waits with at most one request and sends its newest text once served.
 Final edits go first, then a reply's first edit (the one that replaces its placeholder),
 then the others; and while several replies stream, those other edits leave up to half the
@@ -62,6 +63,8 @@ class _Bucket:
     stamp: float
     leases: set[Lease] = field(default_factory=set)
     queue: list[Lease] = field(default_factory=list)
+    served: dict[str, int] = field(default_factory=dict)  # asker -> grant number last served
+    grants: int = 0
     task: asyncio.Task[None] | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     stats: BucketStats = field(default_factory=BucketStats)
@@ -71,11 +74,21 @@ class _Bucket:
 class Lease:
     """One reply's place in a workspace budget, with at most one request waiting."""
 
-    __slots__ = ("_asked_at", "_bucket", "_budget", "_future", "_promoted", "final", "granted")
+    __slots__ = (
+        "_asked_at",
+        "_bucket",
+        "_budget",
+        "_future",
+        "_promoted",
+        "final",
+        "granted",
+        "owner",
+    )
 
-    def __init__(self, budget: EditBudget, bucket: _Bucket | None) -> None:
+    def __init__(self, budget: EditBudget, bucket: _Bucket | None, owner: str = "") -> None:
         self._budget = budget
         self._bucket = bucket
+        self.owner = owner  # the asker whose reply this is
         self._future: asyncio.Future[None] | None = None
         self._asked_at = 0.0
         self._promoted = False
@@ -147,8 +160,8 @@ class EditBudget:
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._closed = False
 
-    def lease(self, team_id: str, method: str) -> Lease:
-        """Register a reply that will call `method` in `team_id`; close the lease when done."""
+    def lease(self, team_id: str, method: str, owner: str = "") -> Lease:
+        """Register `owner`'s reply that will call `method` in `team_id`; close it when done."""
         limit = self.limits.get(method)
         if limit is None or self._closed:
             return Lease(self, None)  # an unbudgeted method: every acquire passes at once
@@ -157,7 +170,7 @@ class EditBudget:
         if bucket is None:
             bucket = _Bucket(team_id, method, limit, float(limit.burst), self.clock.now())
             self._buckets[key] = bucket
-        lease = Lease(self, bucket)
+        lease = Lease(self, bucket, owner)
         bucket.leases.add(lease)
         return lease
 
@@ -189,7 +202,7 @@ class EditBudget:
         """Grant waiting requests as tokens become available: finals first, then in turn."""
         try:
             while bucket.queue:
-                lease = min(bucket.queue, key=lambda w: w.rank)  # the first of the best rank
+                lease = _next_in_turn(bucket)
                 wait = self._wait(bucket, self._need(bucket, lease))
                 if wait > 0:
                     await self._sleep(bucket, wait)
@@ -219,6 +232,11 @@ class EditBudget:
 
     def _grant(self, bucket: _Bucket, lease: Lease) -> None:
         bucket.tokens -= 1.0
+        bucket.grants += 1
+        bucket.served[lease.owner] = bucket.grants
+        if len(bucket.served) > 2 * len(bucket.leases) + 64:  # forget people gone quiet
+            present = {w.owner for w in bucket.leases}
+            bucket.served = {k: v for k, v in bucket.served.items() if k in present}
         lease.granted += 1
         stats = bucket.stats
         stats.granted += 1
@@ -253,3 +271,10 @@ class EditBudget:
         if bucket.limit.rate <= 0:
             return 60.0
         return (need - bucket.tokens) / bucket.limit.rate + max(0.0, bucket.stamp - now)
+
+
+def _next_in_turn(bucket: _Bucket) -> Lease:
+    """Return the request to grant next: best rank, then the person served longest ago, FIFO."""
+    rank = min(w.rank for w in bucket.queue)
+    best = [w for w in bucket.queue if w.rank == rank]
+    return min(best, key=lambda w: bucket.served.get(w.owner, 0))  # min keeps queue order

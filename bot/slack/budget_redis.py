@@ -104,9 +104,9 @@ class SharedEditBudget(EditBudget):
         self._serial: dict[tuple[str, str], asyncio.Lock] = {}
         self._shared_closed = False
 
-    def lease(self, team_id: str, method: str) -> Lease:
-        """Register a reply; budgeted methods also draw on the shared bucket."""
-        inner = super().lease(team_id, method)
+    def lease(self, team_id: str, method: str, owner: str = "") -> Lease:
+        """Register `owner`'s reply; budgeted methods also draw on the shared bucket."""
+        inner = super().lease(team_id, method, owner)
         if method not in self.limits:
             return inner
         return SharedLease(self, inner, team_id, method)

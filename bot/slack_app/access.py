@@ -49,15 +49,23 @@ class AccessLists:
         """Tell whether no list is set (everyone is allowed)."""
         return not any(getattr(self, name) for name in self.__slots__)
 
-    def refuses(self, team_id: str, channel_id: str, user_id: str) -> str | None:
-        """Return which scope refuses this message ('team', 'channel', 'user'), or None."""
-        channel_keys = {channel_id, "im"} if channel_id.startswith("D") else {channel_id}
+    def refuses(self, team_id: str, channel_id: str | None, user_id: str | None) -> str | None:
+        """Return which scope refuses this message ('team', 'channel', 'user'), or None.
+
+        A channel or user of None is not checked (a workflow step may name neither).
+        """
+        channel = channel_id or ""
+        channel_keys = {channel, "im"} if channel.startswith("D") else {channel}
         checks = (
             ("team", {team_id}, self.allow_teams, self.deny_teams),
             ("channel", channel_keys, self.allow_channels, self.deny_channels),
-            ("user", {user_id}, self.allow_users, self.deny_users),
+            ("user", {user_id or ""}, self.allow_users, self.deny_users),
         )
+        skipped = {"channel"} if channel_id is None else set()
+        skipped |= {"user"} if user_id is None else set()
         for scope, keys, allow, deny in checks:
+            if scope in skipped:
+                continue
             if keys & deny or (allow and not keys & allow):
                 return scope
         return None

@@ -3,7 +3,8 @@
 It reads who asks where from the request itself: a message or mention (the channel it is
 in), a Summarize or Translate shortcut, or a submitted question modal (the channel of the
 message it points at, not the DM the private answer goes to), the settings command and its
-modal. A refused request is acknowledged and goes no further: no listener runs and no turn
+modal, and a Workflow Builder step (its "on behalf of" person and context channel, when it
+names them; a refused step fails with a sentence for the workflow's author). A refused request is acknowledged and goes no further: no listener runs and no turn
 starts. Its sender gets one note (an ephemeral for a message; in their DM for a shortcut)
 unless the whole workspace is refused, where the bot stays silent; the settings command and
 modal answer with the refusal itself. Everything else (deletions, uninstalls, buttons, the
@@ -21,11 +22,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot import texts
+from bot import texts, texts_tools
 from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.slack.writer import Writer
-from bot.slack_app import ask, config_modal, listeners, shortcuts
+from bot.slack_app import ask, config_modal, listeners, shortcuts, workflow
 from bot.slack_app.access import AccessLists
 from bot.slack_app.private import PrivateAnswers, Source
 from bot.telemetry.metrics import Metrics
@@ -114,6 +115,8 @@ class AccessMiddleware:
 
     def _message_refusal(self, body: dict[str, Any], context: Any) -> Refusal | None:
         event = body.get("event")
+        if isinstance(event, dict) and event.get("type") == "function_executed":
+            return self._step_refusal(body, event, context)
         if not isinstance(event, dict) or event.get("type") not in ("message", "app_mention"):
             return None
         bot_user_id = context.bot_user_id or ""
@@ -141,6 +144,31 @@ class AccessMiddleware:
             if scope != "team":
                 with turn_scope(request.team_id, request.channel):  # the workspace's token
                     await self._tell(request)
+
+        return refuse
+
+    def _step_refusal(
+        self, body: dict[str, Any], event: dict[str, Any], context: Any
+    ) -> Refusal | None:
+        """Refuse a Workflow Builder step for its person and context channel, when it names them."""
+        if (event.get("function") or {}).get("callback_id") != workflow.STEP_ID:
+            return None
+        inputs = event.get("inputs") or {}
+        team_id = context.team_id or body.get("team_id", "")
+        channel = str(inputs.get("channel_id") or "") or None  # none named: not checked
+        user = str(inputs.get("user_id") or "") or None
+        scope = self.lists.refuses(team_id, channel, user)
+        if scope is None:
+            return None
+        fail = context.fail  # functions.completeError with the execution's own token
+
+        async def refuse() -> None:
+            logger.info("workflow step refused by the %s access list", scope)
+            self._count(scope)
+            try:
+                await fail(error=texts_tools.STEP_REFUSED)
+            except Exception as exc:  # noqa: BLE001 - the workflow times the step out
+                logger.warning("could not fail a refused workflow step (%s)", type(exc).__name__)
 
         return refuse
 

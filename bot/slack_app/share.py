@@ -18,7 +18,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot import texts
-from bot.db.records import NewMessage, ThreadKey
+from bot.db.records import NewMessage, StoredMessage, ThreadKey
 from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.slack.reply.format import to_slack
@@ -56,13 +56,19 @@ def offer_blocks(channel_id: str, thread_ts: str, summary_ts: str) -> list[dict[
 
 async def finished_answer(store: Store, key: ThreadKey) -> str:
     """Return the text of the thread's first answer (all its rounds) once complete, else ""."""
-    answers = [m for m in await store.history(key, limit=100) if m.role == "assistant"]
+    # The thread's first rows: a long private follow-up must not put a later answer first.
+    answers = [m for m in await summary_rows(store, key) if m.role == "assistant"]
     if not answers:
         return ""
     rounds = [m for m in answers if m.slack_ts == answers[0].slack_ts]  # one reply, its rounds
     if rounds[-1].status != "complete":
         return ""
     return "\n\n".join(m.content for m in rounds if m.content)
+
+
+async def summary_rows(store: Store, key: ThreadKey) -> list[StoredMessage]:
+    """Return the first rows of the DM thread holding the summary (its rounds and tools)."""
+    return await store.history(key, limit=100, first=True)
 
 
 def register(app: AsyncApp, *, store: Store, writer: Writer, lock: ThreadLock) -> None:
@@ -102,7 +108,7 @@ def register(app: AsyncApp, *, store: Store, writer: Writer, lock: ThreadLock) -
             key = ThreadKey(team_id, channel, thread_ts)
             written = {m.user_id for m in await store.history(key, limit=100) if m.user_id}
             place = ToolContext(team_id, channel, thread_ts, user_id, client, frozenset(written))
-            rows = await store.history(ThreadKey(team_id, dm, summary_ts), limit=100)
+            rows = await summary_rows(store, ThreadKey(team_id, dm, summary_ts))
             refused = await share_refusal(place, rows, dm)
             if refused is not None:
                 await answer(refused)

@@ -8,6 +8,7 @@ in `/v1/models` (vLLM), or not at all.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any, TypeVar
 
@@ -24,6 +25,8 @@ class ContextWindowMixin:
         self.context_window: int | None = None
         self.window_reported_by: str = "props"  # "props", "models" or "none"
         self.chat_template: str | None = None  # served at /props as llama.cpp does
+        # Set: `/props` answers only once the test sets it (a gateway that hangs on it).
+        self.props_gate: asyncio.Event | None = None
 
     def window_of_model(self) -> Json:
         """Return the fields `/v1/models` adds to the model's entry."""
@@ -39,6 +42,8 @@ class ContextWindowMixin:
 
     async def _props(self, request: web.Request) -> web.Response:
         """Answer llama.cpp's `/props`: the template and the window (404 when neither)."""
+        if self.props_gate is not None:
+            await self._hold(self.props_gate)  # type: ignore[attr-defined]
         body: Json = {"total_slots": 1}
         if self.chat_template is not None:
             body["chat_template"] = self.chat_template

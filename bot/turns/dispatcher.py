@@ -38,6 +38,8 @@ from bot.turns.request import TurnConfig, TurnRequest
 from bot.turns.thread_import import import_thread
 from bot.turns.turn import Turn
 from bot.turns.turn_state import TurnDeps
+from bot.usage.limits import Reached
+from bot.usage.reservations import Hold
 from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
@@ -109,11 +111,11 @@ class Dispatcher:
     admission: Admission = field(init=False)  # MAX_CONCURRENT_ANSWERS
 
     def __post_init__(self) -> None:
-        self.admission = Admission(self.config.max_concurrent)
+        self.admission = Admission(self.config.max_concurrent, self.config.max_concurrent_per_user)
 
     async def handle(self, request: TurnRequest) -> None:
         """Answer `request` once, even when Slack delivers it several times."""
-        target = ReplyTarget(request.team_id, request.channel, request.thread_ts)
+        target = ReplyTarget(request.team_id, request.channel, request.thread_ts, request.user_id)
         key = ThreadKey(request.team_id, request.channel, request.thread_ts)
         held = False  # the claim is ours
         try:
@@ -198,7 +200,7 @@ class Dispatcher:
 
     async def decline(self, request: TurnRequest) -> None:
         """Tell the asker a message that arrived while shutting down was not answered."""
-        target = ReplyTarget(request.team_id, request.channel, request.thread_ts)
+        target = ReplyTarget(request.team_id, request.channel, request.thread_ts, request.user_id)
         try:
             claimed = await self.store.claim(
                 request.team_id, request.channel, request.message_ts, request.event_id
@@ -266,73 +268,82 @@ class Dispatcher:
         self, request: TurnRequest, key: ThreadKey, reply: Reply, text: str, session: ThreadSession
     ) -> None:
         """Write the question and the reply's row (after any thread import), then run the turn."""
+        hold: Hold | None = None  # held against the usage limits until the turn owns it
         try:
-            if reply.ts:  # recovery ends this placeholder if the process dies before the row
-                await self.store.placeholder_posted(
-                    request.team_id, request.channel, request.message_ts, reply.ts
-                )
-            if self.usage is not None and (
-                reached := await self.usage.over_limit(
-                    request.team_id, request.channel, request.user_id, self.client
-                )
-            ):  # over a usage limit: one sentence, and the model is not asked
-                await reply.finish(reached.sentence())
-                await self._settle(request)
-                return
-            settings = await self.settings_for(request)
-            reading = self._reading(request, settings.model)
-            files = await reading.read(request.files) if reading and request.files else ()
-            if (
-                request.thread_ts
-                and request.message_ts != request.thread_ts
-                and not await self.store.has_thread(key)
-            ):
-                await import_thread(
-                    self.client,
-                    self.store,
-                    request,
+            try:
+                if reply.ts:  # recovery ends this placeholder if the process dies before the row
+                    await self.store.placeholder_posted(
+                        request.team_id, request.channel, request.message_ts, reply.ts
+                    )
+                if self.usage is not None:
+                    held = await self.usage.admit(
+                        request.team_id, request.channel, request.user_id, self.client
+                    )
+                    if isinstance(held, Reached):  # one sentence, and the model is not asked
+                        await reply.finish(held.sentence())
+                        await self._settle(request)
+                        return
+                    hold = held
+                settings = await self.settings_for(request)
+                reading = self._reading(request, settings.model)
+                files = await reading.read(request.files) if reading and request.files else ()
+                if (
+                    request.thread_ts
+                    and request.message_ts != request.thread_ts
+                    and not await self.store.has_thread(key)
+                ):
+                    await import_thread(
+                        self.client,
+                        self.store,
+                        request,
+                        key,
+                        bot_user_id=request.bot_user_id or self.bot_user_id,
+                        own_ts=reply.ts,
+                        reading=reading,
+                    )
+                notes = reading.notes if reading else files_off(request.files)
+                if not text and not files:  # only files, and none could be read
+                    await reply.finish("\n".join(notes) or texts.EMPTY_MENTION)
+                    await self._settle(request)
+                    return
+                # The question and the reply's row in one transaction.
+                _, row_id = await self.store.append(
                     key,
-                    bot_user_id=request.bot_user_id or self.bot_user_id,
-                    own_ts=reply.ts,
-                    reading=reading,
+                    [
+                        NewMessage(
+                            "user",
+                            text,
+                            user_id=request.user_id,
+                            slack_ts=request.message_ts,
+                            files=files,
+                        ),
+                        NewMessage(
+                            "assistant", "", slack_ts=reply.ts, status=ReplyStatus.STREAMING
+                        ),
+                    ],
+                    settles=request.message_ts,
                 )
-            notes = reading.notes if reading else files_off(request.files)
-            if not text and not files:  # only files, and none could be read
-                await reply.finish("\n".join(notes) or texts.EMPTY_MENTION)
+            except StorageUnavailable as exc:
+                await reply.finish(exc.user_message)
                 await self._settle(request)
                 return
-            # The question and the reply's row in one transaction.
-            _, row_id = await self.store.append(
-                key,
-                [
-                    NewMessage(
-                        "user",
-                        text,
-                        user_id=request.user_id,
-                        slack_ts=request.message_ts,
-                        files=files,
-                    ),
-                    NewMessage("assistant", "", slack_ts=reply.ts, status=ReplyStatus.STREAMING),
-                ],
-                settles=request.message_ts,
-            )
-        except StorageUnavailable as exc:
-            await reply.finish(exc.user_message)
-            await self._settle(request)
-            return
-        except asyncio.CancelledError:  # shutting down before the turn started
-            await asyncio.shield(reply.finish(texts.NOT_ANSWERED))
-            await asyncio.shield(self._settle(request))
-            raise
-        except Exception:
-            logger.exception("could not start the turn")
-            await reply.finish(texts.INTERNAL_ERROR)
-            await self._settle(request)
-            return
-        turn = Turn(self.turn_deps(), request, key, reply, settings, row_id=row_id)
-        turn.notes = notes
-        turn.session = session
-        self.live[(request.team_id, request.channel, request.message_ts)] = turn
+            except asyncio.CancelledError:  # shutting down before the turn started
+                await asyncio.shield(reply.finish(texts.NOT_ANSWERED))
+                await asyncio.shield(self._settle(request))
+                raise
+            except Exception:
+                logger.exception("could not start the turn")
+                await reply.finish(texts.INTERNAL_ERROR)
+                await self._settle(request)
+                return
+            turn = Turn(self.turn_deps(), request, key, reply, settings, row_id=row_id)
+            turn.notes = notes
+            turn.session = session
+            self.live[(request.team_id, request.channel, request.message_ts)] = turn
+            turn.hold, hold = hold, None
+        finally:
+            if hold is not None and self.usage is not None:  # no turn: nothing will be counted
+                await asyncio.shield(self.usage.release(hold))
         await turn.run()  # a Stop pressed while starting ends it at once
 
     def _reading(self, request: TurnRequest, model: str | None) -> Reading | None:

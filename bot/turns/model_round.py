@@ -15,6 +15,7 @@ from bot.llm.events import (
 )
 from bot.slack.reply.native import NativeReply
 from bot.turns.tool_round import ToolRound
+from bot.turns.turn_state import OverLimit
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ class ModelRound(ToolRound):
         calls: ToolCallsReady | None = None
         finish = "stop"
         self.meter.asked(messages, tools)
+        await self._hold_request()
         async for event in deps.model.stream(
             messages,
             tools=tools,
@@ -60,6 +62,7 @@ class ModelRound(ToolRound):
                 self._persist_maybe()
             elif isinstance(event, StreamRetry):
                 logger.info("resuming stream (attempt %d)", event.attempt)
+                await self._hold_request()  # a resumed attempt is a request of its own
             elif isinstance(event, ToolCallsReady):
                 calls = event  # run once the stream has ended, whatever its finish_reason
             elif isinstance(event, RoundDone):
@@ -71,3 +74,9 @@ class ModelRound(ToolRound):
             await self._run_tools(calls)
             return "tool_calls"
         return finish
+
+    async def _hold_request(self) -> None:
+        """Settle the usage so far and hold the next request; raise OverLimit at a limit."""
+        if self.hold is not None and self.deps.usage is not None:
+            if reached := await self.deps.usage.next_round(self.hold, self.meter):
+                raise OverLimit(reached.sentence())

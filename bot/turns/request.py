@@ -37,6 +37,7 @@ class TurnConfig:
     max_tool_rounds: int = 8
     turn_deadline: float = 600.0
     max_concurrent: int = 0  # answers streaming at once; the rest wait their turn (0: no cap)
+    max_concurrent_per_user: int = 0  # one person's answers streaming at once (0: no cap)
     reply_buttons: bool = True  # Stop while streaming, feedback when done (update mode)
     usage_footer: bool = False  # tokens, time and tokens/s under a finished answer
     search_user_token: str = field(default="", repr=False)  # SLACK_SEARCH_USER_TOKEN

@@ -14,7 +14,7 @@ from bot.llm.model_facts import NO_IMAGES
 from bot.tools import images as tool_images
 from bot.turns import chat_history
 from bot.turns.model_round import ModelRound
-from bot.turns.turn_state import Stopped
+from bot.turns.turn_state import OverLimit, Stopped
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class Rounds(ModelRound):
         The deadline is made once the slot is held (asyncio.timeout fixes its end when it is
         created), so time spent waiting does not count; Stop works while waiting too.
         """
-        async with self.deps.answer_slot():
+        async with self.deps.answer_slot(f"{self.key.team_id}:{self.request.user_id}"):
             self.started = self.deps.clock.now()
             self._deadline = asyncio.timeout(self.deps.config.turn_deadline)
             async with self._deadline:
@@ -88,6 +88,8 @@ class Rounds(ModelRound):
                 outcome = await self._one_round(messages)
                 if parts.has_images(messages):  # VISION=true after a refusal: it took them
                     deps.model.forget(NO_IMAGES, "an answer took images", self.settings.model)
+            except OverLimit as reached:  # a usage limit stops the answer before this request
+                return ("\n\n" if self.shown else "") + str(reached)
             except ContextTooLong:
                 if retried_context or self.round_text:
                     raise
@@ -120,8 +122,11 @@ class Rounds(ModelRound):
         if not parts.has_images(messages) or not parts.refused_images(exc):
             return False
         logger.warning("the model refused image parts (%s); asking again without", exc)
+        self.blind = True
+        if not parts.says_model_is_blind(exc):  # one file's trouble is this answer's alone
+            self.notes.append(texts.IMAGES_REFUSED)
+            return True
         why = f"an error naming the image input ({exc})"
         self.deps.model.learn(NO_IMAGES, why, self.settings.model)
-        self.blind = True
         self.notes.append(texts.VISION_REFUSED)
         return True

@@ -110,7 +110,9 @@ class Turn(Rounds):
 
     async def _record_usage(self, status: ReplyStatus) -> None:
         if self.deps.usage is not None:
-            await self.deps.usage.record(self.meter, status, self.deps.clock.now() - self.started)
+            duration = self.deps.clock.now() - self.started
+            stopped = status == ReplyStatus.STOPPED
+            await self.deps.usage.record(self.meter, status, duration, self.hold, stopped=stopped)
 
     def _finishing_touches(self) -> str:
         """Offer feedback buttons and return the usage footer (if on) for a complete answer."""

@@ -31,6 +31,7 @@ from bot.turns.chat_history import DisplayNames
 from bot.turns.progress import TurnProgress
 from bot.turns.request import TurnConfig, TurnRequest
 from bot.usage.meter import UsageMeter
+from bot.usage.reservations import Hold
 from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,10 @@ class Stopped(Exception):  # noqa: N818 - control flow inside the turn modules
     """The user stopped the reply in Slack."""
 
 
+class OverLimit(Exception):  # noqa: N818 - control flow inside the turn modules
+    """A usage limit stops the answer before its next model request (the sentence)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TurnDeps:
     """What a turn works with, handed over by whoever starts it (`Dispatcher.turn_deps`)."""
@@ -59,7 +64,8 @@ class TurnDeps:
     clock: Clock
     metrics: Metrics
     config: TurnConfig
-    answer_slot: Callable[[], AbstractAsyncContextManager[None]]  # a streaming slot (FIFO)
+    # a streaming slot for an asker ("team:user"), handed out person by person
+    answer_slot: Callable[[str], AbstractAsyncContextManager[None]]
     names: DisplayNames | None = None  # labels who said what in threads with several people
     usage: UsageTracker | None = None  # usage records and limits
     files: FileReader | None = None  # reads files on questions; knows which models are blind
@@ -126,6 +132,7 @@ class TurnState:
         self.suspension = Suspension(self)  # waiting for a person's approval
         self.outcome = ""  # how the turn ended, a ReplyStatus value (a workflow step reads it)
         self.unstored: dict[str, str] = {}  # tool results used in this turn, never stored
+        self.hold: Hold | None = None  # what admission reserved against the usage limits
 
     def stop(self) -> None:
         """Stop this turn: the model request is closed and the reply says it was stopped."""

@@ -22,6 +22,8 @@ from bot.slack.reply.collected import CollectedReply
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.request import TurnRequest
 from bot.turns.turn import Turn
+from bot.usage.limits import Reached
+from bot.usage.reservations import Hold
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +75,15 @@ async def answer_step(dispatcher: Dispatcher, step: StepRequest) -> str | None:
         text=question,
     )
     usage = dispatcher.usage
-    if usage is not None and (
-        reached := await usage.over_limit(step.team_id, key.channel_id, user, dispatcher.client)
-    ):
-        raise StepFailed(reached.sentence())
+    hold: Hold | None = None  # held against the usage limits, as a mention's answer is
+    if usage is not None:
+        try:
+            held = await usage.admit(step.team_id, key.channel_id, user, dispatcher.client)
+        except StorageUnavailable as exc:
+            raise StepFailed(exc.user_message) from None
+        if isinstance(held, Reached):
+            raise StepFailed(held.sentence())
+        hold = held
     try:
         _, row_id = await dispatcher.store.append(
             key,
@@ -85,7 +92,10 @@ async def answer_step(dispatcher: Dispatcher, step: StepRequest) -> str | None:
                 NewMessage("assistant", "", status=ReplyStatus.STREAMING),
             ],
         )
+        settings = await dispatcher.settings_for(request)
     except StorageUnavailable as exc:
+        if usage is not None and hold is not None:
+            await usage.release(hold)
         raise StepFailed(exc.user_message) from None
     deps = dispatcher.turn_deps()
     # No search_slack: the workflow may post the answer anywhere (a Slack Connect channel,
@@ -98,8 +108,8 @@ async def answer_step(dispatcher: Dispatcher, step: StepRequest) -> str | None:
     )
     deps = dataclasses.replace(deps, config=config, approvals=None)
     reply = CollectedReply()
-    settings = await dispatcher.settings_for(request)
     turn = Turn(deps, request, key, reply, settings, row_id=row_id)
+    turn.hold = hold  # the turn settles or releases it
     await turn.run()
     final = (reply.final or "").strip()
     if turn.outcome == ReplyStatus.COMPLETE:

@@ -42,4 +42,7 @@ def usage_tracker(
         prices=PriceTable(s.model_prices),
         metrics=token_metrics,
         now=now,
+        reserve=s.max_output_tokens or s.usage_reserve_tokens,  # what one request may return
+        # A hold is renewed at every round; a crashed process's holds stop counting after this.
+        hold_for=s.turn_deadline + 60.0,
     )

@@ -1,8 +1,11 @@
 """Token limits per user and channel a day, and per workspace a month, checked in the database.
 
-The check sums the stored records before the model is asked, so every replica sees the same
-totals. Answers already streaming when a limit is reached still finish and are counted: a
-limit can be overshot by the answers in flight at that moment, never by later ones.
+A limit counts the stored records plus the answers in flight (their reservations,
+`bot.usage.reservations`), so every replica sees the same totals. A question is admitted
+while its estimate fits under every limit that applies; near a limit (the estimate no longer
+fits, something is left) an answer is admitted only when none is in flight for that limit,
+so at most one answer runs past it. Between tool rounds the limit is checked again: an answer
+stops once the limit is used up, so the overshoot is bounded by one round of one answer.
 """
 
 from __future__ import annotations
@@ -12,9 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import texts
-from bot.db.models import UsageRecord
 from bot.usage.periods import Periods
-from bot.usage.record import UsageLedger
+from bot.usage.reservations import Hold, Reservations, Scope, Tally, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,48 +46,95 @@ class Reached:
         return texts.usage_limit_reached(self.scope, self.limit, self.resets)
 
 
-class LimitCheck:
-    """Tell whether a question may be answered under the configured limits."""
+def refusal(scopes: list[Scope], *, estimate: int) -> Verdict:
+    """Return the verdict on a request of `estimate` tokens, for a new answer or a next round.
 
-    def __init__(self, ledger: UsageLedger, limits: Limits, periods: Periods) -> None:
-        self.ledger = ledger
+    For a next round the tallies count its own spending and only the answers admitted
+    before it, so near a limit the oldest answer goes on and the younger ones stop.
+    """
+
+    def verdict(tallies: dict[str, Tally]) -> str | None:
+        for scope in scopes:
+            tally = tallies[scope.name]
+            if tally.total >= scope.cap:
+                return scope.name
+            if tally.total + estimate > scope.cap and tally.answers:
+                return scope.name  # near the limit: one answer at a time
+        return None
+
+    return verdict
+
+
+class LimitCheck:
+    """Admit questions under the configured limits, and check answers between rounds."""
+
+    def __init__(self, book: Reservations, limits: Limits, periods: Periods) -> None:
+        self.book = book
         self.limits = limits
         self.periods = periods
 
-    async def reached(
+    def scopes(self, hold: Hold, now: datetime) -> list[Scope]:
+        """Return the limits that apply to an answer for `hold`'s asker and channel."""
+        limits, p = self.limits, self.periods
+        wanted = [
+            ("user", limits.user_daily, "user_id", hold.user_id, p.day_start, p.next_day),
+            (
+                "channel",
+                limits.channel_daily,
+                "channel_id",
+                hold.channel_id,
+                p.day_start,
+                p.next_day,
+            ),
+            ("team", limits.team_monthly, "team_id", hold.team_id, p.month_start, p.next_month),
+        ]
+        return [
+            Scope(name, cap, column, value, start(now), resets(now))
+            for name, cap, column, value, start, resets in wanted
+            if cap
+        ]
+
+    async def admit(
         self,
-        team_id: str,
-        channel_id: str,
-        user_id: str,
+        hold: Hold,
         now: datetime,
+        *,
+        estimate: int,
+        expires: datetime,
         is_admin: Callable[[str], Awaitable[bool]] | None = None,
     ) -> Reached | None:
-        """Return the first limit the asker is over (user, channel, workspace), or None."""
-        limits = self.limits
-        if not limits:
+        """Reserve `estimate` for a new answer, or return the limit that refuses it."""
+        scopes = self.scopes(hold, now)
+        verdict = refusal(scopes, estimate=estimate)
+        refused, tallies = await self.book.admit(
+            hold, scopes, verdict, estimate=estimate, now=now, expires=expires
+        )
+        if refused is None:
             return None
-        day, month = self.periods.day_start(now), self.periods.month_start(now)
-        r = UsageRecord
-        wanted = {
-            "user": (limits.user_daily, r.user_id == user_id, day, self.periods.next_day(now)),
-            "channel": (
-                limits.channel_daily,
-                r.channel_id == channel_id,
-                day,
-                self.periods.next_day(now),
-            ),
-            "team": (
-                limits.team_monthly,
-                r.team_id == team_id,
-                month,
-                self.periods.next_month(now),
-            ),
-        }
-        checks = {name: (where, since) for name, (cap, where, since, _) in wanted.items() if cap}
-        used = await self.ledger.spent(team_id, checks)
-        for name, (cap, _, _, resets) in wanted.items():
-            if cap and used.get(name, 0) >= cap:
-                if limits.exempt_admins and is_admin is not None and await is_admin(user_id):
-                    return None
-                return Reached(name, cap, used[name], resets)
-        return None
+        if self.limits.exempt_admins and is_admin is not None and await is_admin(hold.user_id):
+            await self.book.force(hold, estimate=estimate, now=now, expires=expires)
+            hold.exempt = True
+            return None
+        return _reached(scopes, refused, tallies)
+
+    async def next_round(
+        self, hold: Hold, now: datetime, *, spent: int, estimate: int, expires: datetime
+    ) -> Reached | None:
+        """Settle what the answer spent; return the limit that stops it before its next round."""
+        scopes = self.scopes(hold, now)
+        refused = await self.book.settle(
+            hold,
+            scopes,
+            None if hold.exempt else refusal(scopes, estimate=estimate),
+            spent=spent,
+            estimate=estimate,
+            now=now,
+            expires=expires,
+        )
+        return None if refused is None else _reached(scopes, refused, {})
+
+
+def _reached(scopes: list[Scope], name: str, tallies: dict[str, Tally]) -> Reached:
+    scope = next(s for s in scopes if s.name == name)
+    used = tallies[name].total if name in tallies else scope.cap
+    return Reached(name, scope.cap, used, scope.resets)

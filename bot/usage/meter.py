@@ -91,6 +91,11 @@ class UsageMeter:
             self._prompt_estimate += estimate_tokens(json.dumps(tools))
         self._begin()
 
+    @property
+    def prompt_estimate(self) -> int:
+        """Return the estimated prompt tokens of the round under way."""
+        return self._prompt_estimate
+
     def saw(self, event: StreamEvent) -> None:
         """Note one stream event of the current round."""
         if isinstance(event, TextDelta):
@@ -116,13 +121,14 @@ class UsageMeter:
             else:
                 self._close_estimated(always=True)
 
-    def finish(self) -> None:
+    def finish(self, *, stopped: bool = False) -> None:
         """Count a round the answer left unfinished (stopped, timed out, failed mid-stream).
 
-        Its prompt counts even when nothing came back yet: the server read it (a reply stopped
+        An attempt that sent nothing back (401, 404, retries exhausted) is not counted, unless
+        the user stopped it: then its prompt counts, the server read it (a reply stopped
         while the model thinks must not escape the usage limits).
         """
-        self._close_estimated(always=True)
+        self._close_estimated(always=stopped)
 
     def _begin(self) -> None:
         self.rounds += 1

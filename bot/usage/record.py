@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db.engine import create_sessionmaker
-from bot.db.models import UsageRecord
+from bot.db.models import UsageRecord, UsageReservation
 from bot.db.transactions import transaction
 from bot.usage.meter import Tokens
 
@@ -65,36 +65,20 @@ class UsageLedger:
     """Store usage records and sum them, each call one short transaction."""
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
         self._sessions = create_sessionmaker(engine)
 
     def _session(self) -> AbstractAsyncContextManager[AsyncSession]:
         return transaction(self._sessions)
 
-    async def add(self, usage: AnswerUsage) -> None:
-        """Store one answer's usage."""
-        t = usage.tokens
-        row = UsageRecord(
-            team_id=usage.team_id,
-            channel_id=usage.channel_id,
-            user_id=usage.user_id,
-            thread_ts=usage.thread_ts,
-            message_ts=usage.message_ts,
-            model=usage.model[:128],
-            prompt_tokens=t.prompt,
-            completion_tokens=t.completion,
-            reasoning_tokens=t.reasoning,
-            cached_tokens=t.cached,
-            total_tokens=t.total,
-            estimated=usage.estimated,
-            duration=round(usage.duration, 3),
-            tool_calls=usage.tool_calls,
-            rounds=usage.rounds,
-            status=usage.status,
-            approvals=usage.approvals or None,
-            created_at=utc(usage.created_at),
-        )
+    async def add(self, usage: AnswerUsage | None, *, reservation: int | None = None) -> None:
+        """Store one answer's usage (if any) and drop its reservation, in one transaction."""
         async with self._session() as session:
-            session.add(row)
+            if usage is not None:
+                session.add(_row(usage))
+            if reservation is not None:
+                r = UsageReservation
+                await session.execute(delete(r).where(r.id == reservation))
 
     async def spent(
         self, team_id: str, checks: dict[str, tuple[ColumnElement[bool], datetime]]
@@ -169,3 +153,28 @@ class UsageLedger:
             if len(page) < PAGE:
                 return
             last = page[-1].id
+
+
+def _row(usage: AnswerUsage) -> UsageRecord:
+    """Return the record row of one answer's usage."""
+    t = usage.tokens
+    return UsageRecord(
+        team_id=usage.team_id,
+        channel_id=usage.channel_id,
+        user_id=usage.user_id,
+        thread_ts=usage.thread_ts,
+        message_ts=usage.message_ts,
+        model=usage.model[:128],
+        prompt_tokens=t.prompt,
+        completion_tokens=t.completion,
+        reasoning_tokens=t.reasoning,
+        cached_tokens=t.cached,
+        total_tokens=t.total,
+        estimated=usage.estimated,
+        duration=round(usage.duration, 3),
+        tool_calls=usage.tool_calls,
+        rounds=usage.rounds,
+        status=usage.status,
+        approvals=usage.approvals or None,
+        created_at=utc(usage.created_at),
+    )

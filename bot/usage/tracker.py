@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import wall_now
@@ -17,6 +17,7 @@ from bot.usage.metrics import TokenMetrics
 from bot.usage.periods import Periods
 from bot.usage.prices import PriceTable
 from bot.usage.record import AnswerUsage, UsageLedger
+from bot.usage.reservations import Hold, Reservations
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class UsageTracker:
         prices: PriceTable | None = None,
         metrics: TokenMetrics | None = None,
         now: Callable[[], datetime] = wall_now,
+        reserve: int = 2000,
+        hold_for: float = 660.0,
     ) -> None:
         self.ledger = ledger
         self.limits = limits or Limits()
@@ -43,32 +46,90 @@ class UsageTracker:
         self.metrics = metrics
         self.now = now
         self.admins = AdminCheck()
-        self._check = LimitCheck(ledger, self.limits, self.periods)
+        self.reserve = reserve  # tokens an answer in flight holds for its next round
+        self.hold_for = hold_for  # seconds a hold lives without being renewed
+        self.book = Reservations(ledger.engine)
+        self._check = LimitCheck(self.book, self.limits, self.periods)
 
-    async def over_limit(
+    async def admit(
         self, team_id: str, channel_id: str, user_id: str, client: Any
-    ) -> Reached | None:
-        """Return the limit that stops this question, or None (raises StorageUnavailable)."""
+    ) -> Hold | Reached:
+        """Hold a new answer against the limits, or return the one that refuses it.
+
+        Raises StorageUnavailable. Every `Hold` is handed to `record` (or `release`) in the end.
+        """
+        hold = Hold(team_id, channel_id, user_id)
         if not self.limits:
-            return None
+            return hold  # no limit: nothing to hold
 
         async def is_admin(user: str) -> bool:
             return await self.admins(client, team_id, user)
 
-        reached = await self._check.reached(team_id, channel_id, user_id, self.now(), is_admin)
-        if reached is not None:
-            if self.metrics is not None:
-                self.metrics.limited.labels(scope=reached.scope).inc()
-            logger.info(
-                "usage limit reached (%s): %d of %d", reached.scope, reached.used, reached.limit
-            )
+        now = self.now()
+        reached = await self._check.admit(
+            hold, now, estimate=self.reserve, expires=self._expiry(now), is_admin=is_admin
+        )
+        if reached is None:
+            return hold
+        if self.metrics is not None:
+            self.metrics.limited.labels(scope=reached.scope).inc()
+        logger.info(
+            "usage limit reached (%s): %d of %d", reached.scope, reached.used, reached.limit
+        )
         return reached
 
-    async def record(self, meter: UsageMeter, status: str, duration: float) -> None:
-        """Store what an answer cost (best effort: a lost record is logged, not raised)."""
-        meter.finish()
-        if not meter.rounds:
-            return  # the model was never asked
+    async def next_round(self, hold: Hold, meter: UsageMeter) -> Reached | None:
+        """Before each model request: settle what the answer spent, check, hold the request.
+
+        The hold is the request's prompt (as `meter.asked` estimated it) plus `reserve` for
+        what comes back. Returns the limit that stops the answer here, or None to go on. A
+        database that does not answer lets the request go (logged).
+        """
+        if hold.id is None:
+            return None
+        now = self.now()
+        try:
+            reached = await self._check.next_round(
+                hold,
+                now,
+                spent=meter.tokens.total,
+                estimate=meter.prompt_estimate + self.reserve,
+                expires=self._expiry(now),
+            )
+        except StorageUnavailable:
+            logger.warning("could not settle the usage of the answer to %s", meter.message_ts)
+            return None
+        if reached is not None:
+            logger.info("usage limit reached (%s) before a model request", reached.scope)
+        return reached
+
+    async def release(self, hold: Hold) -> None:
+        """Drop the reservation of an answer that never asked the model (best effort)."""
+        try:
+            await self.book.release(hold)
+        except Exception:
+            logger.exception("could not release a usage reservation (it expires)")
+
+    def _expiry(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.hold_for)
+
+    async def record(
+        self,
+        meter: UsageMeter,
+        status: str,
+        duration: float,
+        hold: Hold | None = None,
+        *,
+        stopped: bool = False,
+    ) -> None:
+        """Store what an answer cost and drop its hold (best effort: a loss is logged)."""
+        meter.finish(stopped=stopped)
+        reservation = hold.id if hold is not None else None
+        if not meter.rounds or not meter.tokens.total:
+            # The model was never asked, or every attempt failed before any output.
+            if reservation is not None:
+                await self.release(hold)  # type: ignore[arg-type]
+            return
         if self.metrics is not None:
             self.metrics.add(meter.model, meter.tokens, estimated=meter.estimated)
         message_ts = meter.message_ts
@@ -90,7 +151,7 @@ class UsageTracker:
         )
         for delay in (*SAVE_BACKOFF, None):
             try:
-                await self.ledger.add(usage)
+                await self.ledger.add(usage, reservation=reservation)
                 return
             except StorageUnavailable:
                 if delay is None:

@@ -71,6 +71,7 @@ def turn_config(s: Settings) -> TurnConfig:
         history_budget=s.history_token_budget,
         turn_deadline=s.turn_deadline,
         max_concurrent=s.max_concurrent_answers,
+        max_concurrent_per_user=s.max_concurrent_answers_per_user,
         max_tool_rounds=s.max_tool_rounds,
         reply_buttons=s.reply_buttons,
         usage_footer=s.usage_footer,

@@ -77,3 +77,21 @@ async def test_docx_and_xlsx_are_parsed_without_checking_their_uncompressed_size
     shown = text_of(reply)
     assert f"{name}" in shown and "compressed" in shown and "to 1" in shown, shown
     assert not sent_to_model(bot, f"[Attached file: {name}]")
+
+
+@WIRE_ONLY
+async def test_an_idle_worker_that_died_does_not_cost_the_next_file(harness: Harness) -> None:
+    """A worker killed while idle (the OOM killer, an operator) is replaced, not used."""
+    bot = await harness.start(file_workers=1)
+    bot.llm.script(text_reply("First read."), text_reply("Second read."))
+    first_file = bot.slack.add_file("one.txt", b"first file text", "text/plain")
+    first = await ask_with_files(bot, "read this", [first_file])
+    await bot.wait_reply_done("C1", first["ts"], timeout=30)
+    [idle] = extractors(bot)._idle
+    idle.process.kill()
+    idle.process.join(timeout=10)
+    second_file = bot.slack.add_file("two.txt", b"second file text", "text/plain")
+    second = await ask_with_files(bot, "and this", [second_file], channel="C2")
+    [reply] = await bot.wait_reply_done("C2", second["ts"], timeout=30)
+    assert texts.FILE_READER_DIED not in text_of(reply)
+    assert sent_to_model(bot, "second file text"), "the file was read by a new worker"

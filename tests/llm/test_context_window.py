@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
 
 from bot import texts
+from bot.llm import context_window, server_template
 from bot.testing.harness import Harness, channel_message, text_of
 from bot.testing.openai import FakeOpenAI, text_reply
 
@@ -60,3 +62,23 @@ async def test_a_server_that_reports_nothing_keeps_the_configured_budget(
     await two_questions(harness)
     sent = [m.get("content") for m in llm.requests[-1]["messages"]]
     assert LONG in sent, "the whole thread still goes with the default budget"
+
+
+async def test_a_hung_props_lookup_does_not_hold_the_first_answer(
+    harness: Harness, llm: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A gateway that never answers /props: with the lookups' own timeouts out of the way,
+    # an answer that waited for them would never come.
+    monkeypatch.setattr(context_window, "LOOKUP_TIMEOUT", 600.0)
+    monkeypatch.setattr(server_template, "PROPS_TIMEOUT", 600.0)
+    llm.context_window, llm.props_gate = 2048, asyncio.Event()
+    await harness.start()
+    first = await harness.mention("hello there")
+    replies = await harness.wait_reply_done("C1", first["ts"])
+    assert text_of(replies[-1]).strip() == "echo: hello there"
+    # The lookup went on behind the answer: once /props answers, later turns fit the window.
+    llm.props_gate.set()
+    shown = await two_questions(harness)
+    assert shown.strip() == SECOND.strip()
+    sent = llm.requests[-1]["messages"]
+    assert LONG not in [m.get("content") for m in sent], "the window was learned after all"

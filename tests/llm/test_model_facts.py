@@ -124,3 +124,28 @@ async def test_an_error_that_does_not_name_images_does_not_make_the_model_blind(
     assert text_of(reply) == "A red square."
     assert image_parts(bot.llm.requests[-1]), "images still go to this model"
     assert not bot.runtime.bot.dispatcher.model.knows(NO_IMAGES)  # type: ignore[union-attr]
+
+
+async def test_one_users_unsupported_image_does_not_make_the_model_blind(bot: Harness) -> None:
+    """An error about one file (its format, its size) says nothing about the model."""
+    bot.llm.script(
+        error_reply(
+            400,
+            "You uploaded an unsupported image. Please make sure your image is below 20 MB "
+            "in size and is of one the following formats: ['png', 'jpeg', 'gif', 'webp'].",
+        ),
+        text_reply("I could not look at that one."),
+        text_reply("A red square."),
+    )
+    odd = bot.slack.add_file("odd.png", make_png(10, 10), "image/png")
+    first = await ask_with_files(bot, "what is this?", [odd])
+    [answer] = await bot.wait_reply_done("C1", first["ts"])
+    assert len(bot.llm.requests) == 2 and not image_parts(bot.llm.requests[-1])
+    assert texts.VISION_REFUSED not in text_of(answer)
+    assert texts.IMAGES_REFUSED in text_of(answer)
+    png = bot.slack.add_file("b.png", make_png(10, 10), "image/png")
+    second = await ask_with_files(bot, "and this?", [png], channel="C2", user="U2")
+    [reply] = await bot.wait_reply_done("C2", second["ts"])
+    assert text_of(reply) == "A red square."
+    assert image_parts(bot.llm.requests[-1]), "another user's image still goes to the model"
+    assert not bot.runtime.bot.dispatcher.model.knows(NO_IMAGES)  # type: ignore[union-attr]

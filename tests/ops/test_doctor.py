@@ -292,6 +292,15 @@ async def test_the_command_line_exits_non_zero_and_names_the_fix(
     assert BOT_TOKEN not in text + err.decode()
 
 
+async def test_a_server_that_echoes_the_key_does_not_print_it(
+    env: dict[str, str], llm: FakeOpenAI
+) -> None:
+    llm.responder = lambda body: error_reply(401, f"Incorrect API key provided: {API_KEY}.")
+    code, text = await doctor()  # `doctor` fails the test on any secret in the output
+    assert code == 1
+    assert "Incorrect API key provided: [secret]" in line(text, "Streamed answer")
+
+
 async def test_search_scopes_are_optional(env: dict[str, str], slack: FakeSlack) -> None:
     slack.granted_scopes.remove("search:read.private")
     code, text = await doctor(no_model=True)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from bot import texts
+from bot.db.records import NewMessage, ThreadKey
 from bot.slack_app import shortcuts
 from bot.slack_app.share import POST_ACTION
 from bot.testing.harness import Harness, text_of
@@ -115,3 +116,50 @@ async def test_post_in_the_thread_row_is_appended_outside_the_thread_lock(harnes
     assert roles[at + 1] == "tool", "the tool result follows its call"
     stored = [r.content for r in await stored_replies(bot)]
     assert stored[-1] == "- Someone is waiting on a gate.", "the share comes after the turn"
+
+
+@WIRE_ONLY
+async def test_a_long_private_follow_up_does_not_change_what_is_posted(bot: Harness) -> None:
+    """The button posts the summary and checks its tools, however long the DM thread grew."""
+    bot.slack.add_channel("G9", "secret-plans", is_private=True, members=["UBOT", "U1"])
+    secret = bot.slack.add_message("G9", "the merger closes Friday", "U9")
+    root = bot.slack.add_message("C1", f"What is this about? {link('G9', secret)}", "U2")
+    thread = {"channel": "C1", "ts": root, "thread_ts": root, "user": "U2"}
+    bot.llm.script(
+        tool_call_reply([_read(link("G9", secret))]),
+        text_reply("- U2 links a private note: the merger closes Friday."),
+    )
+    await bot.interact(message_shortcut(shortcuts.SUMMARIZE, thread))
+    dm = bot.slack.dm_of("U1")
+    await bot.slack.wait_for(lambda: bot.slack.bot_messages(dm), timeout=10)
+    header = [m for m in bot.slack.bot_messages(dm) if not m["thread_ts"]][-1]
+
+    def offer() -> dict | None:
+        found = [m for m in bot.slack.replies(dm, header["ts"]) if element(m, POST_ACTION)]
+        return found[0] if found else None
+
+    await bot.slack.wait_for(lambda: offer() is not None, timeout=10)
+    await bot.settle()
+    # The asker went on talking privately under the summary (stored as the turns store it).
+    assert bot.runtime is not None and bot.runtime.bot is not None
+    key = ThreadKey("T1", dm, header["ts"])
+    for n in range(60):
+        await bot.runtime.bot.store.append(
+            key,
+            [
+                NewMessage("user", f"private question {n}", user_id="U1", slack_ts=f"9{n}.1"),
+                NewMessage("assistant", f"private answer {n}", slack_ts=f"9{n}.2"),
+            ],
+        )
+    made = offer()
+    assert made is not None
+    assert (await bot.interact(click(made, POST_ACTION)))[0] == 200
+    await bot.slack.wait_for(
+        lambda: (
+            bot.slack.message(dm, made["ts"])["text"]
+            in (texts.POST_SUMMARY_PRIVATE, texts.POST_SUMMARY_DONE)
+        )
+    )
+    assert bot.slack.message(dm, made["ts"])["text"] == texts.POST_SUMMARY_PRIVATE
+    posted = [c.args for c in bot.slack.calls_to("chat.postMessage") if c.args["channel"] == "C1"]
+    assert not posted, posted

@@ -36,3 +36,22 @@ async def test_socket_mode_serves_healthz_and_nothing_else(harness: Harness) -> 
         assert response.status == 404, "events come over the socket, not HTTP"
     assert "slackbot_turns" in await bot.scrape()  # behind METRICS_TOKEN on that port too
     await bot.stop(grace=0)
+
+
+async def test_socket_mode_refuses_a_denied_user_with_an_ack_and_one_note(
+    harness: Harness,
+) -> None:
+    """The access lists are a Bolt middleware: over the socket they refuse as over HTTP."""
+    bot = await harness.start(
+        slack_app_token="xapp-test", slack_signing_secret=None, deny_users="U666"
+    )
+    event = channel_message("<@UBOT> let me in", user="U666")
+    ack = await bot.slack.send_socket_event(
+        json.loads(event_body({**event, "type": "app_mention"}))
+    )
+    assert "envelope_id" in ack
+    await bot.slack.wait_for(lambda: bool(bot.slack.calls_to("chat.postEphemeral")))
+    await bot.settle()
+    assert not bot.llm.requests, "a refused mention never reaches the model"
+    [note] = bot.slack.calls_to("chat.postEphemeral")
+    assert note.args["user"] == "U666"

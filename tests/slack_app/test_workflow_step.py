@@ -134,3 +134,20 @@ async def test_the_step_does_not_search_slack_with_the_configured_user_token(
     offered = [t["function"]["name"] for t in bot.llm.requests[0].get("tools") or []]
     assert "search_slack" not in offered
     assert bot.slack.calls_to("assistant.search.context") == [], done
+
+
+async def test_the_access_lists_refuse_the_step_too(harness: Harness) -> None:
+    """The step is a surface like a mention: a denied person or channel does not reach the model."""
+    bot = await harness.start(deny_users="U666", deny_channels="C9")
+    ts = bot.slack.add_message("C9", "secret roadmap", user="U2")
+    denied_user = await run_step(bot, {"prompt": "Draft a reply", "user_id": "U666"})
+    denied_channel = await run_step(
+        bot, {"prompt": "Summarise", "user_id": "U7", "channel_id": "C9", "message_ts": ts}
+    )
+    for done in (denied_user, denied_channel):
+        assert done["outcome"] == "error", done
+        assert done["error"] == texts_tools.STEP_REFUSED
+    assert bot.llm.requests == [], "a refused step never reaches the model"
+    bot.llm.script("Allowed.")
+    allowed = await run_step(bot, {"prompt": "Hi", "user_id": "U7"})  # no channel to check
+    assert allowed["outputs"] == {"answer": "Allowed."}

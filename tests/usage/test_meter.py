@@ -90,5 +90,12 @@ def test_reasoning_without_usage_is_estimated_as_completion_and_reasoning() -> N
 def test_a_reply_stopped_before_any_output_still_counts_its_prompt() -> None:
     meter = meter_()
     meter.asked(QUESTION, None)
-    meter.finish()  # stopped while the model was still thinking, nothing received
+    meter.finish(stopped=True)  # stopped while the model was still thinking, nothing received
     assert (meter.tokens.prompt, meter.tokens.completion, meter.estimated) == (14, 0, True)
+
+
+def test_an_attempt_that_failed_before_any_output_is_not_counted() -> None:
+    meter = meter_()
+    meter.asked(QUESTION, None)
+    meter.finish()  # a 401, a 404, retries exhausted: the server answered nothing
+    assert (meter.tokens.total, meter.estimated) == (0, False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TextIO
 
@@ -40,6 +41,8 @@ class Printer:
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.failures = 0
+        # Masks secrets in what is printed: a server's error may echo the key it refused.
+        self.mask: Callable[[str], str] = lambda text: text
 
     def show(self, check: Check) -> None:
         """Print one check (and its fix when it failed)."""
@@ -50,7 +53,7 @@ class Printer:
         line = f"{mark} {check.name}"
         if check.detail:
             line += f": {check.detail}"
-        print(line, file=self.out)
+        print(self.mask(line), file=self.out)
         if check.fix:
-            print(f"    fix: {check.fix}", file=self.out)
+            print(self.mask(f"    fix: {check.fix}"), file=self.out)
         self.out.flush()

@@ -12,6 +12,7 @@ from bot.ops.doctor.model_checks import check_model
 from bot.ops.doctor.report import Printer, failed, ok, skipped
 from bot.ops.doctor.slack_checks import check_slack
 from bot.settings import Settings, SettingsError, load_settings
+from bot.telemetry.logs import RedactSecrets
 
 
 async def run(*, no_model: bool = False, out: TextIO | None = None) -> int:
@@ -22,6 +23,15 @@ async def run(*, no_model: bool = False, out: TextIO | None = None) -> int:
     except SettingsError as exc:
         printer.show(failed("Settings", str(exc), "set them in the environment or in .env"))
         return 1
+    printer.mask = RedactSecrets(
+        (
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.openai_api_key,
+            settings.slack_client_secret,
+        )
+    ).mask
     printer.show(ok("Settings", _mode(settings)))
     async with aiohttp.ClientSession() as session:
         for check in await check_slack(settings, session):

@@ -100,7 +100,9 @@ def make_reply(
     if streams_natively(style.mode, target.channel, target.thread_ts):
         return NativeReply(
             writer=writer,
-            target=ReplyTarget(target.team_id, target.channel, target.thread_ts or message_ts),
+            target=ReplyTarget(
+                target.team_id, target.channel, target.thread_ts or message_ts, target.asker
+            ),
             recipient_user_id=user_id,
             recipient_team_id=target.team_id,
             interval=style.native_interval,

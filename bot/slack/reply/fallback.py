@@ -39,7 +39,7 @@ async def edit(
     content: dict[str, Any],
 ) -> None:
     """Make one must-land chat.update of `ts` within the workspace's edit budget."""
-    lease = budget.lease(target.team_id, "chat.update") if budget else None
+    lease = budget.lease(target.team_id, "chat.update", target.asker) if budget else None
     try:
         if lease is not None:
             await lease.acquire(final=True)

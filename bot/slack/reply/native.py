@@ -172,7 +172,9 @@ class NativeReply:
 
     async def _run(self) -> None:
         if self.budget is not None:
-            self._lease = self.budget.lease(self.target.team_id, "chat.appendStream")
+            self._lease = self.budget.lease(
+                self.target.team_id, "chat.appendStream", self.target.asker
+            )
         try:
             while True:
                 await self._dirty.wait()

@@ -41,6 +41,7 @@ class ReplyTarget:
     team_id: str
     channel: str
     thread_ts: str
+    asker: str = ""  # whose question it answers: the edit budget serves people in turn
 
 
 @dataclass(slots=True)
@@ -141,7 +142,7 @@ class StreamingReply:
 
     async def _run(self) -> None:
         if self.budget is not None:
-            self._lease = self.budget.lease(self.target.team_id, "chat.update")
+            self._lease = self.budget.lease(self.target.team_id, "chat.update", self.target.asker)
             if self._closing:
                 self._lease.promote()
         try:
