@@ -123,10 +123,17 @@ async def run_calls(
     elif asking:  # no approval machinery (a console turn): nothing that changes things runs
         decisions = {c.id: Decision.DENIED for c in asking}
 
+    waited = {c.id for c in asking}
+
     def approved(call: ToolCall) -> bool:
-        return decisions.get(call.id, Decision.APPROVED) == Decision.APPROVED
+        # A call that waited runs only on a stored Approve: one whose approval is gone (its
+        # round deleted meanwhile) counts as not approved in time.
+        return call.id not in waited or decisions.get(call.id) == Decision.APPROVED
 
     ran = iter(await offered.run_all(tuple(c for c in calls if approved(c)), ctx))
     return [
-        next(ran) if approved(c) else ToolResult(declined(decisions[c.id]), ok=False) for c in calls
+        next(ran)
+        if approved(c)
+        else ToolResult(declined(decisions.get(c.id, Decision.EXPIRED)), ok=False)
+        for c in calls
     ]

@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 from bot import texts, texts_tools
 from bot.db.replicas import Replica
-from bot.testing.harness import Harness, text_of
+from bot.testing.harness import Harness, next_ts, text_of
 from bot.testing.interactive import click, element
 from bot.testing.openai import FakeOpenAI, text_reply, tool_call_reply
 from bot.testing.slack import FakeSlack
@@ -367,3 +367,31 @@ async def test_a_click_after_the_timeout_runs_nothing_even_before_the_sweep(
     assert filed(tickets) == [], "too late: not run"
     assert ticket_result(harness) == texts_tools.TOOL_EXPIRED
     assert any("expired" in t for t in ephemerals(harness, "U1"))
+
+
+async def test_a_request_whose_round_was_deleted_runs_nothing(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """The reply (its stored round, and with it the pending approvals) is deleted in Slack
+    while a call waits: the call is not run as if approved; it counts as not approved."""
+    tickets = await start(harness, tmp_path)
+    script_ticket(harness)
+    event = await harness.mention("file a ticket")
+    await asked(harness, event["ts"])
+    reply_ts = [m for m in harness.slack.replies("C1", event["ts"]) if m.get("bot_id")][0]["ts"]
+    await harness.send(
+        {
+            "type": "message",
+            "subtype": "message_deleted",
+            "channel": "C1",
+            "channel_type": "channel",
+            "hidden": True,
+            "ts": next_ts(),
+            "deleted_ts": reply_ts,
+            "previous_message": {"type": "message", "ts": reply_ts, "thread_ts": event["ts"]},
+        }
+    )
+    await harness.slack.wait_for(lambda: len(harness.llm.requests) == 2, timeout=15)
+    await harness.settle()
+    assert filed(tickets) == [], "a call nobody approved never runs"
+    assert "ticket filed" not in json.dumps(harness.llm.requests[-1])
