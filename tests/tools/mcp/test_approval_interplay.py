@@ -179,3 +179,18 @@ async def test_a_request_whose_round_was_deleted_runs_nothing(
     await harness.settle()
     assert filed(tickets) == [], "a call nobody approved never runs"
     assert "ticket filed" not in json.dumps(harness.llm.requests[-1])
+
+
+async def test_a_workflow_step_never_runs_a_tool_that_waits_for_approval(
+    harness: Harness, tmp_path: Path
+) -> None:
+    tickets = await start(harness, tmp_path)
+    script_ticket(harness)
+    event = harness.slack.function_executed("ask_model", {"prompt": "file a ticket"})
+    assert await harness.send(event) == 200
+    execution = harness.slack.executions[event["function_execution_id"]]
+    await harness.slack.wait_for(lambda: execution["outcome"] is not None, timeout=15)
+    assert execution["outcome"] == "success", execution
+    assert filed(tickets) == []
+    assert ticket_result(harness) == texts_tools.TOOL_DECLINED
+    assert harness.slack.calls_to("chat.postMessage") == [], "no request posted anywhere"
