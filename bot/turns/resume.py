@@ -90,7 +90,9 @@ async def resume_round(dispatcher: Dispatcher, message_id: int) -> bool:
     live = (first.team_id, first.channel_id, first.question_ts)
     dispatcher.live[live] = turn
     try:
-        await turn.run()
+        # In its thread's order, like any answer: a follow-up written meanwhile waits for it.
+        async with dispatcher.thread_lock(key, first.question_ts):
+            await turn.run()
     finally:
         dispatcher.live.pop(live, None)
         approvals.release(message_id)

@@ -15,7 +15,7 @@ from bot import texts, texts_tools
 from bot.db.replicas import Replica
 from bot.testing.harness import Harness, next_ts, text_of
 from bot.testing.interactive import click, element
-from bot.testing.openai import FakeOpenAI
+from bot.testing.openai import FakeOpenAI, text_reply, tool_call_reply
 from bot.testing.slack import FakeSlack
 from bot.turns.approval import APPROVE_ACTION
 from bot.usage.record import UsageLedger
@@ -194,3 +194,27 @@ async def test_a_workflow_step_never_runs_a_tool_that_waits_for_approval(
     assert filed(tickets) == []
     assert ticket_result(harness) == texts_tools.TOOL_DECLINED
     assert harness.slack.calls_to("chat.postMessage") == [], "no request posted anywhere"
+
+
+async def test_an_answer_carried_on_after_a_restart_keeps_its_threads_order(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """A follow-up written while the carried-on answer streams waits for it, as it would
+    for any answer in its thread: whichever runs second sees the other's answer."""
+    await start(harness, tmp_path)
+    first = "Alpha " * 60
+    harness.llm.script(
+        tool_call_reply([("c1", "kit__create_ticket", json.dumps({"title": "Printer"}))]),
+        text_reply(first, delay=0.03),
+        text_reply("Beta."),
+    )
+    event = await harness.mention("file a ticket")
+    request = await asked(harness, event["ts"])
+    await harness.restart()
+    await harness.interact(click(request, APPROVE_ACTION, user="U1"))
+    await harness.llm.wait_for(lambda: len(harness.llm.requests) == 2, timeout=15)
+    await harness.mention("and another thing", thread_ts=event["ts"])
+    await harness.llm.wait_for(lambda: len(harness.llm.requests) == 3, timeout=15)
+    await harness.settle(timeout=20)
+    later = json.dumps(harness.llm.requests[2]["messages"])
+    assert first.strip() in later, "the second answer ran while the first still streamed"
