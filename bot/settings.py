@@ -163,6 +163,12 @@ class Settings(BaseSettings):
     replica_id: str | None = None
     heartbeat_interval: float = Field(default=5.0, gt=0)
     replica_stale_after: float = Field(default=30.0, gt=0)
+    # A reply left streaming by a dead replica is resumed unless it began this long ago
+    # (seconds, database clock); older ones get the interrupted note instead.
+    resume_max_age: float = Field(default=600.0, ge=0)
+    # A follow-up waits this long (seconds) for earlier messages of its thread still in
+    # flight to any replica, so that messages are answered in the order they were written.
+    reorder_window: float = Field(default=0.5, ge=0)
 
     # Usage and limits (README "Usage and limits"): tokens; unset means no limit.
     usage_limit_user_daily_tokens: int | None = Field(default=None, gt=0)
