@@ -32,10 +32,6 @@ Turn = Any
 logger = logging.getLogger(__name__)
 
 
-class TakenOver(Exception):  # noqa: N818 - control flow between these modules and the turn
-    """This replica looked gone while the round waited; another one carries the answer on."""
-
-
 class Suspension:
     """A turn's wait for approval: what it shows, and what a shutdown meanwhile leaves."""
 
@@ -60,6 +56,8 @@ class Suspension:
         async with turn.slot.lent() if turn.slot is not None else nullcontext():
             yield
         self.active = False  # not on an exception: `pause` or `withdraw` still needs it
+        if turn.handed_over:  # the reply and the session are another replica's now
+            return
         if deadline is not None and remaining is not None:
             deadline.reschedule(loop.time() + remaining)
         turn.reply.update(turn.shown, status=texts.tool_status(names))
@@ -103,8 +101,11 @@ async def run_calls(
     offered: ToolRegistry,
     calls: tuple[ToolCall, ...],
     ctx: ToolContext,
-) -> list[ToolResult]:
-    """Run `calls`; those needing approval only if approved, the rest get a declined result."""
+) -> list[ToolResult] | None:
+    """Run `calls`; those needing approval only if approved, the rest get a declined result.
+
+    None: another replica runs them (this one looked gone while it waited); run nothing.
+    """
     approvals = turn.deps.approvals
     asking = [c for c in calls if not c.problem and offered.needs_approval(c.name)]
     decisions: dict[str, Decision] = {}
@@ -122,22 +123,32 @@ async def run_calls(
         turn.suspension.asked = where.message_id
         async with turn.suspension.waiting(shown):
             decisions = await approvals.settle(where, asking)
-            # This replica may have looked gone meanwhile (a pause longer than
-            # REPLICA_STALE_AFTER): then another one took the round and runs it, not us.
-            owner, _ = await approvals.store.owner_of_round(where.message_id, 0)
-            if owner != approvals.store.owner:
-                turn.suspension.asked = None
-                raise TakenOver
+            # Still suspended (nothing more shown) until it is settled who runs the calls.
+            turn.handed_over = turn.claimed_round != where.message_id and not (
+                await approvals.store.run_once(where.team_id, where.channel_id, where.message_id)
+            )
+        if turn.handed_over:  # this replica looked gone; another one carries the round on
+            logger.warning("round %s is carried on by another replica", where.message_id)
+            turn.suspension.asked = None  # its approvals are the other replica's to finish
+            turn.reply.stopped.set()
+            return None
         for decision in decisions.values():
             key = str(decision)
             turn.meter.approvals[key] = turn.meter.approvals.get(key, 0) + 1
     elif asking:  # no approval machinery (a console turn): nothing that changes things runs
         decisions = {c.id: Decision.DENIED for c in asking}
 
+    waited = {c.id for c in asking}
+
     def approved(call: ToolCall) -> bool:
-        return decisions.get(call.id, Decision.APPROVED) == Decision.APPROVED
+        # A call that waited runs only on a stored Approve: one whose approval is gone (its
+        # round deleted meanwhile) counts as not approved in time.
+        return call.id not in waited or decisions.get(call.id) == Decision.APPROVED
 
     ran = iter(await offered.run_all(tuple(c for c in calls if approved(c)), ctx))
     return [
-        next(ran) if approved(c) else ToolResult(declined(decisions[c.id]), ok=False) for c in calls
+        next(ran)
+        if approved(c)
+        else ToolResult(declined(decisions.get(c.id, Decision.EXPIRED)), ok=False)
+        for c in calls
     ]

@@ -75,6 +75,13 @@ async def _adopt(
     if row is None or not calls or any(c.id in answered for c in calls):
         await approvals.finish(message_id)  # the round ran (or its answer ended): done
         return None
+    # One process runs the decided calls: the one still waiting (if its replica only looked
+    # gone) or this one (`ApprovalStore.run_once`); the row then becomes ours.
+    if not await approvals.store.run_once(first.team_id, first.channel_id, message_id):
+        # A process now gone claimed them (killed while they ran): they are not run again
+        # here. The round is no longer waiting: takeover resumes the reply, without them.
+        await approvals.finish(message_id)
+        return None
     if not await approvals.store.take_round(message_id, owner):
         return None
     logger.info("carrying on the answer of round %s after its approval", message_id)
@@ -100,6 +107,7 @@ async def _adopt(
     turn = Turn(dispatcher.turn_deps(), request, key, reply, settings, row_id=message_id)
     turn.shown = shown
     turn.resumed = ToolCallsReady(calls=tuple(calls))
+    turn.claimed_round = message_id
     return turn, first
 
 

@@ -10,7 +10,6 @@ from bot.db.records import ReplyStatus
 from bot.errors import ShuttingDown, UserFacingError
 from bot.llm.errors import StreamBroken
 from bot.slack.reply.native import NativeReply
-from bot.turns.approved_tools import TakenOver
 from bot.turns.rounds import Rounds
 from bot.turns.turn_state import Stopped
 
@@ -31,9 +30,6 @@ class Turn(Rounds):
         try:
             self.status.thinking()
             note = await self._rounds_unless_stopped()
-        except TakenOver:  # looked gone while a person decided: like any reply taken over
-            logger.warning("round %s was taken over by another replica", self.row_id)
-            self._lost = True
         except Stopped:
             status, note = ReplyStatus.STOPPED, texts.STOPPED_BY_USER
             logger.info("reply %s was stopped by the user", self.reply.ts)
@@ -73,7 +69,17 @@ class Turn(Rounds):
             raise
 
     async def _end(self, status: ReplyStatus, note: str) -> None:
-        self.outcome = status if not self._lost else ReplyStatus.INTERRUPTED
+        self.outcome = status if not (self._lost or self.handed_over) else ReplyStatus.INTERRUPTED
+        if self.handed_over:
+            # This replica looked gone while a person decided, and the one that took the
+            # click carries the answer on: the reply and the row are its to end. The tokens
+            # spent here are recorded here.
+            await self.status.close()
+            await self.reply.abort()
+            await self.session.end()
+            self.observed.finish("interrupted")
+            await self._record_usage(ReplyStatus.INTERRUPTED)
+            return
         if self._lost:
             # Another replica took the reply over (this one looked dead) and goes on with
             # it in the same messages: stop quietly, no edit, no write, no usage record
