@@ -17,6 +17,7 @@ from typing import Any
 from bot.db.records import ReplyStatus, UnfinishedReply
 from bot.db.resumable import Question
 from bot.slack.reply.interrupted import mark_interrupted
+from bot.slack.reply.session import ThreadSession, title_from
 from bot.slack.reply.update import ReplyTarget, StreamingReply
 from bot.telemetry.scope import turn_scope
 from bot.turns.dispatcher import Dispatcher
@@ -66,7 +67,16 @@ async def resume_reply(
         reply.resume(layout, shown)
         turn = Turn(dispatcher.turn_deps(), request, key, reply, settings, row_id=left.id)
         turn.shown, turn.round_text, turn.resuming = shown, left.content, left.content
-        turn.session.begin()  # the dead process left it `processing`: this turn ends it
+        # The dead process left the thread's agent session `processing`: this turn ends it.
+        turn.session = ThreadSession(
+            dispatcher.sessions,
+            key.team_id,
+            key.channel_id,
+            key.thread_ts,
+            user_id=question.user_id,
+            title=title_from(question.text),
+        )
+        turn.session.begin()
         dispatcher.live[live_key] = turn
         try:
             await turn.run()

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.llm.client import RESUME_INSTRUCTION
 from bot.testing.harness import channel_message, text_of
+from bot.testing.leftovers import stale_stop_buttons
 from bot.testing.openai import FakeOpenAI, text_reply
 from bot.testing.processes import diagnose
 from bot.testing.slack import FakeSlack
@@ -38,12 +39,20 @@ async def test_sigkill_mid_answer_then_restart_leaves_the_session_active(
     async with launch(PORT=str(bot.port)) as again:
         try:
             await slack.wait_for(
+                lambda: (
+                    [text_of(m) for m in slack.bot_messages("C1")] == [LONG]
+                    and not stale_stop_buttons(slack.bot_messages("C1"))
+                ),
+                timeout=60,
+                what="the resumed answer is whole",
+            )
+            await slack.wait_for(
                 lambda: slack.session_statuses("C1", event["ts"])[-1:] == ["active"],
-                timeout=30,
+                timeout=10,
                 what="the resumed answer ended its session",
             )
-        except AssertionError:
-            raise AssertionError(diagnose(slack, again)) from None
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{diagnose(slack, again)}") from None
     [reply] = [text_of(m) for m in slack.bot_messages("C1")]
     assert reply == LONG, diagnose(slack, again)
     assert slack.session_statuses("C1", event["ts"])[0] == "processing"
