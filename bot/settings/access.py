@@ -11,13 +11,13 @@ class AccessSettings(BaseModel):
     allow_teams: str = Field(
         default="",
         description=(
-            "Comma-separated workspace ids the bot serves (see [Access control](#access-control))"
+            "Comma-separated workspace ids the bot serves (see [Access control](security.md#access-control))"
         ),
     )
     deny_teams: str = Field(
         default="",
         description=(
-            "Comma-separated workspace ids the bot refuses (see [Access control](#access-control))"
+            "Comma-separated workspace ids the bot refuses (see [Access control](security.md#access-control))"
         ),
     )
     allow_channels: str = Field(

@@ -21,7 +21,7 @@ class AnswerSettings(BaseModel):
         le=12000,
         description=(
             "Size at which a long answer continues in a new message (split at a safe point, "
-            "see [Reliability](#reliability))"
+            "see [Reliability](reliability.md))"
         ),
     )
     stream_mode: Literal["update", "native", "auto"] = Field(
@@ -30,7 +30,7 @@ class AnswerSettings(BaseModel):
             "`update`: one message edited with `chat.update`; `native`: Slack's "
             "`chat.startStream`/`appendStream`/`stopStream`; `auto`: native in DM threads "
             "(assistant threads included), `update` elsewhere (see [Rate limits and streaming"
-            " modes](#rate-limits-and-streaming-modes))"
+            " modes](streaming.md))"
         ),
     )
     edit_budget_per_minute: float = Field(

@@ -14,7 +14,6 @@ class ModelSettings(BaseModel):
     """The model server and what is sent to it."""
 
     openai_api_key: str = Field(
-        default=None,
         description="Key for the model server (any non-empty value for servers without auth)",
         json_schema_extra={"shown_default": "required"},
     )
@@ -54,7 +53,7 @@ class ModelSettings(BaseModel):
         default=None,
         description=(
             "`max_tokens` for each request (`max_completion_tokens` for models that refuse "
-            "`max_tokens`, see [Model servers](#model-servers))"
+            "`max_tokens`, see [Model servers](model-servers.md))"
         ),
     )
     reasoning_effort: str = Field(

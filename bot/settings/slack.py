@@ -61,6 +61,6 @@ class SlackSettings(BaseModel):
         default=None,
         description=(
             "Fernet key(s), comma-separated, newest first: stored workspace tokens are "
-            "encrypted with them (see [Many workspaces](#many-workspaces))"
+            "encrypted with them (see [Many workspaces](deployment.md#many-workspaces))"
         ),
     )

@@ -14,7 +14,7 @@ class SurfaceSettings(BaseModel):
         default=True,
         description=(
             "Stop button while an answer streams, feedback buttons when it is done (see [What"
-            " users see](#what-users-see))"
+            " users see](what-users-see.md))"
         ),
     )
     usage_footer: bool = Field(
@@ -42,7 +42,7 @@ class SurfaceSettings(BaseModel):
             "Thread status and title with `agents.sessions.*` (`agent`, Slack's agent "
             "platform, with its own Stop), `assistant.threads.*` (`assistant`, apps from the "
             "older manifest), or `auto`: learned per workspace from Slack's answer (see "
-            "[Agent sessions](#agent-sessions-and-slacks-own-stop))"
+            "[Agent sessions](what-users-see.md#agent-sessions-and-slacks-own-stop))"
         ),
     )
     config_editors: str = Field(

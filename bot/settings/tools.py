@@ -12,7 +12,7 @@ class ToolSettings(BaseModel):
         default="",
         description=(
             "Comma-separated importable modules whose tools are offered to the model (see "
-            "[Tools](#tools))"
+            "[Tools](tools.md))"
         ),
     )
     builtin_tools: bool = Field(
@@ -45,14 +45,14 @@ class ToolSettings(BaseModel):
         description=(
             "A user token (`xoxp-…`, `search:read.public`) that lets `search_slack` run in "
             "turns whose event brought no `action_token`; it then searches public channels "
-            "only (see [Searching Slack](#searching-slack-search_slack))"
+            "only (see [Searching Slack](tools.md#searching-slack-search_slack))"
         ),
     )
     mcp_servers: str = Field(
         default="",
         description=(
             "Path of a JSON file in the `mcpServers` format; their tools are offered as "
-            "`SERVER__TOOL` (see [MCP servers](#mcp-servers))"
+            "`SERVER__TOOL` (see [MCP servers](tools.md#mcp-servers))"
         ),
     )
     mcp_start_wait: float = Field(

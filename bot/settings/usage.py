@@ -18,7 +18,7 @@ class UsageSettings(BaseModel):
         gt=0,
         description=(
             "Tokens one user may use a day in a workspace; over it the bot answers one "
-            "sentence and does not ask the model (see [Usage and limits](#usage-and-limits))"
+            "sentence and does not ask the model (see [Usage and limits](usage-and-limits.md))"
         ),
     )
     usage_limit_channel_daily_tokens: int | None = Field(
