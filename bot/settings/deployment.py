@@ -79,7 +79,7 @@ class DeploymentSettings(BaseModel):
             "This process's name on the replies it streams; keep it stable across restarts of"
             " the same replica"
         ),
-        json_schema_extra={"shown_default": "<hostname>:<PORT>"},
+        json_schema_extra={"shown_default": "`<hostname>:<PORT>`"},
     )
     heartbeat_interval: float = Field(
         default=5.0,
