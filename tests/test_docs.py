@@ -165,3 +165,11 @@ def test_the_checker_finds_what_does_not_exist(tmp_path: Path) -> None:
             "no setting NOT_ONE_EITHER",
         ]
     ), found
+
+
+def test_the_env_example_names_only_settings() -> None:
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    names = re.findall(r"(?:^#? ?|\s)([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)=", text, flags=re.M)
+    assert names and not set(names) - SETTINGS, set(names) - SETTINGS
+    for path in re.findall(r"docs/[\w.-]+", text):
+        assert (ROOT / path).exists(), path
