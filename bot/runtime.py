@@ -81,6 +81,7 @@ class Runtime:
         )
         self.model = ModelSide.open(s, slack)
         self.bot = self._app(db, slack, self.model, tools)
+        db.resume = self.bot.resume  # left replies are resumed as turns of this app
         db.after_recover = self._resume_stranded
         await db.replicas.beat()
         await db.recover(slack.writer, startup=True, sessions=slack.sessions)

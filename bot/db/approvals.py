@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.db.dbclock import db_epoch
 from bot.db.engine import create_sessionmaker
 from bot.db.models import Approval, Message
 from bot.db.replicas import Replica
@@ -140,15 +141,15 @@ class ApprovalStore:
         async with transaction(self._sessions) as session:
             row = (
                 await session.execute(
-                    select(Message.owner, Replica.heartbeat_at)
+                    select(Message.owner, Replica.heartbeat_at >= db_epoch() - stale_after)
                     .outerjoin(Replica, Replica.id == Message.owner)
                     .where(Message.id == message_id)
                 )
             ).first()
         if row is None:
             return None, False
-        owner, beat = row
-        return owner, beat is not None and beat >= time.time() - stale_after
+        owner, fresh = row
+        return owner, bool(fresh)
 
     async def take_round(self, message_id: int, was: str | None) -> bool:
         """Make a round's reply row ours (its owner is gone); False when someone else did."""
@@ -162,7 +163,7 @@ class ApprovalStore:
     async def stranded(self, stale_after: float) -> list[int]:
         """Return rounds with an expired pending approval whose reply's owner is gone (or us:
         a round of ours that waits in this process is skipped by the caller)."""
-        stale = time.time() - stale_after
+        stale = db_epoch() - stale_after
         gone = or_(
             Message.owner.is_(None),
             Replica.id.is_(None),

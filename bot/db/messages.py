@@ -20,14 +20,29 @@ class MessageRows(StorePart):
     """Append messages to threads and update replies, only those this replica owns."""
 
     async def append(
-        self, key: ThreadKey, items: Sequence[NewMessage], *, settles: str | None = None
+        self,
+        key: ThreadKey,
+        items: Sequence[NewMessage],
+        *,
+        settles: str | None = None,
+        completes: int | None = None,
     ) -> list[int]:
         """Append messages to a thread in order; return their ids.
 
         `settles`: the ts of a claimed message in this channel whose reply row this is; its
-        claim closes in the same transaction.
+        claim closes in the same transaction. `completes`: the id of this replica's reply
+        row whose tool results these are; it turns complete in the same transaction, and
+        nothing is appended (an empty list) when the row is no longer this replica's.
         """
         async with self._tx() as session:
+            if completes is not None:
+                done = await session.execute(
+                    update(Message)
+                    .where(Message.id == completes, Message.owner == self.owner)
+                    .values(status=ReplyStatus.COMPLETE)
+                )
+                if not done.rowcount:  # type: ignore[attr-defined]
+                    return []  # taken over meanwhile: the new owner goes on, not us
             if settles is not None:
                 await session.execute(
                     update(Claim)

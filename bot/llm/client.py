@@ -169,9 +169,14 @@ class ChatModel:
         model: str | None = None,
         temperature: float | None = None,
         reasoning_effort: str | None = None,
+        resume: str = "",
     ) -> AsyncIterator[StreamEvent]:
-        """Yield one round of the answer: text deltas, then tool calls or the finish reason."""
-        shown = ""  # answer text already yielded this round (reasoning never counts)
+        """Yield one round of the answer: text deltas, then tool calls or the finish reason.
+
+        `resume`: the round's text another process already showed (it died mid-answer); the
+        round goes on from there exactly as after a cut stream, yielding only the rest.
+        """
+        shown = resume  # answer text already yielded this round (reasoning never counts)
         attempt = 0
         effort = self.reasoning_effort if reasoning_effort is None else reasoning_effort
         while True:

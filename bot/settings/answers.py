@@ -115,7 +115,7 @@ class AnswerSettings(BaseModel):
         default=10.0,
         ge=0,
         description=(
-            "Seconds in-flight answers get to finish on SIGTERM before they are marked "
-            "interrupted (in Slack and the database)"
+            "Seconds in-flight answers get to finish on SIGTERM; the rest are saved and left "
+            "for the next replica (or this one, restarted) to resume"
         ),
     )

@@ -93,7 +93,24 @@ class DeploymentSettings(BaseModel):
         default=30.0,
         gt=0,
         description=(
-            "Seconds without a heartbeat after which a replica's streaming replies are marked"
-            " interrupted by another"
+            "Seconds without a heartbeat (database clock) after which another replica takes a "
+            "replica's streaming replies over and resumes them; a replica judges others only "
+            "after beating this long itself"
+        ),
+    )
+    resume_max_age: float = Field(
+        default=600.0,
+        ge=0,
+        description=(
+            "Seconds after which a reply left by a dead replica is no longer resumed but "
+            "marked interrupted"
+        ),
+    )
+    reorder_window: float = Field(
+        default=0.5,
+        ge=0,
+        description=(
+            "Seconds a follow-up waits for earlier messages of its thread still on their way "
+            "to any replica, so they are answered in written order"
         ),
     )

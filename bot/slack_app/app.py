@@ -17,6 +17,8 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.db.privacy import Privacy
+from bot.db.records import UnfinishedReply
+from bot.db.resumable import Question
 from bot.db.store import Store
 from bot.slack_app import (
     agent_stop,
@@ -48,6 +50,7 @@ from bot.turns.channel_settings import ChannelSettings
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.request import TurnRequest
 from bot.turns.stop_relay import StopRelay
+from bot.turns.takeover import resume_reply
 from bot.usage.tracker import UsageTracker
 
 logger = logging.getLogger(__name__)
@@ -100,6 +103,10 @@ class BotApp:
         task = asyncio.create_task(logged(), name=name)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    def resume(self, left: UnfinishedReply, question: Question, layout: list[list[Any]]) -> None:
+        """Resume a reply a gone process left (crash recovery); drained like any turn."""
+        self.spawn(resume_reply(self.dispatcher, left, question, layout), f"resume-{left.slack_ts}")
 
     async def _guarded(
         self, request: TurnRequest, then: Callable[[], Awaitable[None]] | None = None

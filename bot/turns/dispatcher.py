@@ -121,7 +121,10 @@ class Dispatcher:
         try:
             # Queue on the thread before the first await, so that follow-ups are answered
             # in the order they arrived (and the claim of a twin event waits its turn).
-            async with self.thread_lock(key, request.message_ts):
+            # A follow-up first waits the reorder window: an earlier message of the thread
+            # may still be on its way to another replica (README "Replicas").
+            window = self.config.reorder_window if request.thread_ts != request.message_ts else 0
+            async with self.thread_lock(key, request.message_ts, window):
                 asked = (request.team_id, request.channel, request.message_ts)
                 if asked in self._claimed:  # the twin event (app_mention + message), a retry
                     logger.info("message %s already claimed here", request.message_ts)
@@ -215,10 +218,15 @@ class Dispatcher:
         return _remember(self._spoken, (request.team_id, request.channel, request.message_ts))
 
     @asynccontextmanager
-    async def thread_lock(self, key: ThreadKey, order: str = "") -> AsyncIterator[None]:
-        """Hold the thread's turn lock (across replicas with Redis), queued by `order` (a ts)."""
+    async def thread_lock(
+        self, key: ThreadKey, order: str = "", window: float = 0.0
+    ) -> AsyncIterator[None]:
+        """Hold the thread's turn lock (across replicas with Redis), queued by `order` (a ts).
+
+        `window`: seconds to stay queued first, for earlier messages still in flight.
+        """
         locks = self.locks if self.locks is not None else self._local_locks
-        async with locks.hold(key, order):
+        async with locks.hold(key, order, window):
             yield
 
     async def _answer(self, request: TurnRequest, key: ThreadKey, target: ReplyTarget) -> None:

@@ -31,12 +31,14 @@ class ModelRound(ToolRound):
         finish = "stop"
         self.meter.asked(messages, tools)
         await self._hold_request()
+        resume, self.resuming = self.resuming, ""
         async for event in deps.model.stream(
             messages,
             tools=tools,
             model=self.settings.model,
             temperature=self.settings.temperature,
             reasoning_effort=self.settings.reasoning_effort,
+            resume=resume,
         ):
             self.observed.saw(event)
             self.meter.saw(event)

@@ -1,32 +1,43 @@
-"""End what a crashed process left behind: replies still streaming, and claimed messages.
+"""Finish what a crashed or stopped process left behind: replies still streaming, claims.
 
-A reply row marked `streaming` whose replica is gone gets its last saved text plus the
-interrupted note, on every message it spans. A message claimed by a gone replica before
-its reply row existed (the claim is still open) gets "could not answer" on its
-placeholder: the one the claim names, or, when the process died between posting it and
-noting it, the bot message in the thread whose Stop button names the claimed message;
-without a placeholder the note is posted in the thread. Each is taken by one conditional
-change of owner, so only one replica ever marks it.
+A reply row left `streaming` by a replica that is gone is taken by one conditional change
+of owner (so exactly one replica handles it), then, in this order:
+- Slack already shows it final (the process died after the final edit, before the final
+  save landed): the row is marked complete and the message is left as it is;
+- it can be resumed (a `resume` is wired, the question is known, it began less than
+  `max_age` ago): it goes on in the same messages, from its last save (`bot.turns.takeover`);
+- otherwise its last saved text gets the interrupted note, on the last message it spans.
+A message claimed by a gone replica before its reply row existed (the claim is still open)
+gets "could not answer" on its placeholder: the one the claim names, or, when the process
+died between posting it and noting it, the bot message in the thread whose Stop button
+names the claimed message; without a placeholder the note is posted in the thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot import texts
-from bot.db.records import OpenClaim, ThreadKey
+from bot.db.records import OpenClaim, ReplyStatus, ThreadKey, UnfinishedReply
 from bot.db.replicas import ReplicaRegistry
+from bot.db.resumable import Question, Resumable
 from bot.db.store import Store
 from bot.slack.reply.interrupted import mark_interrupted, mark_not_answered
-from bot.slack.reply.markup import STOP_ACTION
+from bot.slack.reply.markup import FEEDBACK_ACTION, STOP_ACTION, markdown_of
 from bot.slack.sessions import AgentSessions
 from bot.slack.writer import SlackWriter
 from bot.telemetry.scope import turn_scope
 
 logger = logging.getLogger(__name__)
+
+# Start resuming a left reply in the background: (the reply, its question, its messages).
+Resume = Callable[[UnfinishedReply, Question, list[list[Any]]], None]
 
 
 async def recover(
@@ -36,30 +47,32 @@ async def recover(
     *,
     limit: int,
     startup: bool,
+    resume: Resume | None = None,
+    resumable: Resumable | None = None,
+    max_age: float = 600.0,
     sessions: AgentSessions | None = None,
 ) -> None:
-    """Mark orphaned replies interrupted and answer orphaned claims, in Slack and the DB.
+    """Resume, keep or mark orphaned replies; answer orphaned claims, in Slack and the DB.
 
-    The thread's agent session, left `processing` (with Slack's Stop, which nothing would
-    answer any more), is set `active`.
+    A thread's agent session left `processing` by a reply that is kept or marked (not
+    resumed) is set `active`.
     """
-    for reply in await replicas.orphaned_replies(startup=startup):
-        if not await replicas.take_over(reply):
-            continue  # another replica got there first
-        logger.warning("reply %s was left unfinished; marking it interrupted", reply.slack_ts)
-        if not reply.slack_ts:
-            continue
+
+    async def handle(left: UnfinishedReply) -> None:
+        if not await replicas.take_over(left, ReplyStatus.STREAMING):
+            return  # another replica got there first
         try:
-            shown = await store.reply_text(reply.key, reply.slack_ts)
-            # A round after tools starts a new row: the parts may be saved on an earlier one.
-            parts = reply.parts or await store.reply_parts(reply.key, reply.slack_ts)
-            with turn_scope(reply.key.team_id, reply.key.channel_id):
-                await mark_interrupted(
-                    writer, reply.key, reply.slack_ts, shown, limit=limit, parts=parts
-                )
-                await _end_session(sessions, reply.key, reply.key.thread_ts)
+            with turn_scope(left.key.team_id, left.key.channel_id):
+                if not await _finish(left, store, writer, limit, resume, resumable, max_age):
+                    await _end_session(sessions, left.key, left.key.thread_ts)
         except Exception:
-            logger.exception("could not mark reply %s in Slack", reply.slack_ts)
+            logger.exception("could not finish reply %s; the next look tries again", left.slack_ts)
+            with contextlib.suppress(Exception):
+                await replicas.give_back(left)
+
+    # All at once: a dead replica's answers should all grow again within moments.
+    lefts = await replicas.orphaned_replies(startup=startup)
+    await asyncio.gather(*(handle(left) for left in lefts))
     for claim in await replicas.open_claims(startup=startup):
         if not await replicas.take_claim(claim):
             continue
@@ -71,6 +84,81 @@ async def recover(
                 await _end_session(sessions, claim.key, claim.key.thread_ts or claim.message_ts)
         except Exception:
             logger.exception("could not mark message %s in Slack", claim.message_ts)
+
+
+async def _finish(
+    left: UnfinishedReply,
+    store: Store,
+    writer: SlackWriter,
+    limit: int,
+    resume: Resume | None,
+    resumable: Resumable | None,
+    max_age: float,
+) -> bool:
+    """Handle one reply this replica just took over; tell whether it is being resumed."""
+    if not left.slack_ts:  # nothing was ever shown
+        await store.set_reply(left.id, status=ReplyStatus.INTERRUPTED)
+        return False
+    # A round after tools starts a new row: the parts may be saved on an earlier one.
+    parts = left.parts or await store.reply_parts(left.key, left.slack_ts)
+    layout = [list(p) for p in parts] if parts else [[left.slack_ts, 0, ""]]
+    final = await read_back_final(writer, left.key, str(layout[-1][0]), rolled=len(layout) > 1)
+    if final is not None:
+        logger.warning("reply %s was final in Slack but not saved; keeping it", left.slack_ts)
+        whole = len(layout) == 1 and left.content == await store.reply_text(left.key, left.slack_ts)
+        content = final if whole and len(final) > len(left.content) else None
+        await store.set_reply(left.id, content=content, status=ReplyStatus.COMPLETE)
+        return False
+    if resume is not None and resumable is not None:
+        age = await resumable.age(left.key, left.slack_ts)
+        question = await resumable.question(left.key, left.slack_ts) if age <= max_age else None
+        if question is not None:
+            logger.warning("reply %s was left unfinished; resuming it", left.slack_ts)
+            resume(left, question, layout)
+            return True
+        logger.warning("reply %s is too old (%.0fs) or unknown to resume", left.slack_ts, age)
+    logger.warning("reply %s was left unfinished; marking it interrupted", left.slack_ts)
+    await store.set_reply(left.id, status=ReplyStatus.INTERRUPTED)
+    shown = await store.reply_text(left.key, left.slack_ts)
+    await mark_interrupted(writer, left.key, left.slack_ts, shown, limit=limit, parts=parts)
+    return False
+
+
+async def read_back_final(
+    writer: SlackWriter, key: ThreadKey, ts: str, *, rolled: bool = False
+) -> str | None:
+    """Return the Markdown of a reply's message when Slack shows it final, else None.
+
+    Final means it carries blocks (buttons are on) but no Stop button: every streaming
+    state of such a message has one. A message the reply rolled over to (`rolled`) is
+    posted closed and gets its Stop button one edit later, so there only the feedback
+    buttons of a complete answer prove it final. Without buttons the state cannot be told.
+    """
+    try:
+        if key.thread_ts:
+            response = await writer.client.conversations_replies(
+                channel=key.channel_id, ts=key.thread_ts, limit=200
+            )
+        else:
+            response = await writer.client.conversations_history(
+                channel=key.channel_id, oldest=ts, latest=ts, inclusive=True, limit=1
+            )
+    except (SlackApiError, OSError, TimeoutError) as exc:
+        logger.warning("could not read back reply %s (%s)", ts, exc)
+        return None
+    for message in response.get("messages") or ():
+        if message.get("ts") != ts or not message.get("blocks"):
+            continue
+        actions = {
+            item.get("action_id")
+            for block in message["blocks"]
+            for item in block.get("elements") or ()
+        }
+        if STOP_ACTION in actions or (rolled and FEEDBACK_ACTION not in actions):
+            return None
+        shown = markdown_of(message)
+        return shown if shown and shown != texts.PLACEHOLDER else None
+    return None
 
 
 async def _end_session(sessions: AgentSessions | None, key: ThreadKey, thread_ts: str) -> None:

@@ -40,4 +40,5 @@ class TurnConfig:
     max_concurrent_per_user: int = 0  # one person's answers streaming at once (0: no cap)
     reply_buttons: bool = True  # Stop while streaming, feedback when done (update mode)
     usage_footer: bool = False  # tokens, time and tokens/s under a finished answer
+    reorder_window: float = 0.0  # seconds a follow-up waits for earlier messages in flight
     search_user_token: str = field(default="", repr=False)  # SLACK_SEARCH_USER_TOKEN

@@ -26,11 +26,12 @@ class ToolRound(TurnState):
         self._thought()
         calls = [call.as_message() for call in event.calls]
         await self._saved()
+        # The row stays `streaming` until the results are stored with it (`completes`):
+        # killed while the tools run, the reply is resumed, and the model asks again.
         ours = stored or await deps.store.set_reply(
             self.row_id,
             content=self.round_text,
             tool_calls=calls,
-            status=ReplyStatus.COMPLETE,
             provider_fields=event.provider_fields,
         )
         if not ours:  # another replica took the reply over: run nothing, write nothing more
@@ -57,7 +58,11 @@ class ToolRound(TurnState):
         rows.append(
             NewMessage("assistant", "", slack_ts=self.reply.ts, status=ReplyStatus.STREAMING)
         )
-        ids = await deps.store.append(self.key, rows)
+        ids = await deps.store.append(self.key, rows, completes=self.row_id)
+        if not ids:  # taken over while the tools ran
+            self._lost = True
+            self.reply.stopped.set()
+            raise Stopped
         self.row_id = ids[-1]
         self.round_text = ""
         self.reply.update(self.shown, status=texts.tool_status(names, done=True))

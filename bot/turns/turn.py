@@ -49,8 +49,9 @@ class Turn(Rounds):
             if self.suspension.active:  # shutting down while a person decides: see Suspension
                 await asyncio.shield(self.suspension.pause())
                 raise
-            status, note = ReplyStatus.INTERRUPTED, texts.INTERRUPTED
-            await asyncio.shield(self._end(status, note))
+            # A shutdown's grace ran out: leave the reply streaming for the next replica
+            # (or this one, restarted) to resume, rather than end it unfinished.
+            await asyncio.shield(self._hand_over())
             raise
         except Exception:
             status, note = ReplyStatus.FAILED, ("\n\n" if self.shown else "") + texts.INTERNAL_ERROR
@@ -60,16 +61,11 @@ class Turn(Rounds):
     async def _end(self, status: ReplyStatus, note: str) -> None:
         self.outcome = status if not self._lost else ReplyStatus.INTERRUPTED
         if self._lost:
-            # Another replica took the reply over (this one looked dead) and marked it
-            # interrupted; end the message the same way, and leave the row to its owner.
-            await self.status.close()
-            self.progress.ended(ReplyStatus.INTERRUPTED)
-            try:
-                await self._finish_reply((self.shown + texts.INTERRUPTED).strip())
-            except Exception:
-                logger.exception("final edit failed")
+            # Another replica took the reply over (this one looked dead) and goes on with
+            # it in the same messages: stop quietly, no edit, no write, no usage record
+            # (the answer gets one, from whoever finishes it).
+            await self.reply.abort()
             self.observed.finish("interrupted")
-            await self._record_usage(ReplyStatus.INTERRUPTED)  # the tokens were spent all the same
             return
         final = (self.shown + note) if self.shown else (note.lstrip() or texts.INTERNAL_ERROR)
         await self.suspension.withdraw()  # ended while a person was to decide: too late now

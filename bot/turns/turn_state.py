@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -38,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 
 PERSIST_EVERY = 2.0  # seconds between saves of a streaming answer (for crash recovery)
-FINAL_SAVE_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # retries of the last save while the database is away
+FINAL_SAVE_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # then every 4 s: the last save is retried until it lands
 ROLL_SAVE_WAIT = 2.0  # seconds a rollover waits for its save before the Stop button shows
 
 THINKING_STEP = 5  # seconds between updates of the thinking task card and thread status
@@ -126,6 +127,7 @@ class TurnState:
         self._thinking_shown = -1  # the whole seconds last shown
         reply.on_roll = self._save_soon  # save where each message starts as soon as it exists
         self._lost = False  # another replica took the reply over: it is theirs to end
+        self.resuming = ""  # the round's text a dead process showed: the first round goes on
         self.resumed: ToolCallsReady | None = None  # a stored round to run first (resume)
         self.suspension = Suspension(self)  # waiting for a person's approval
         self.outcome = ""  # how the turn ended, a ReplyStatus value (a workflow step reads it)
@@ -137,17 +139,39 @@ class TurnState:
         self.reply.stopped.set()
 
     async def _save_end(self, status: ReplyStatus) -> None:
-        """Store how the reply ended, waiting a little for a database that blinked."""
+        """Store how the reply ended, retrying until the database takes it.
+
+        Killed before it lands, the row stays `streaming` while Slack shows the final
+        answer: recovery reads the message back and keeps it (`bot.turns.recovery`).
+        """
         await self._saved()
-        for delay in (*FINAL_SAVE_BACKOFF, None):
+        for attempt in itertools.count():
             try:
                 await self.deps.store.set_reply(self.row_id, content=self.round_text, status=status)
                 return
             except StorageUnavailable:
-                if delay is None:
-                    logger.error("could not record the end of reply %s", self.reply.ts)
-                    return
-                await self.deps.clock.sleep(delay)
+                if attempt == len(FINAL_SAVE_BACKOFF):
+                    logger.error("could not record the end of reply %s; retrying", self.reply.ts)
+                await self.deps.clock.sleep(FINAL_SAVE_BACKOFF[min(attempt, 3)])
+
+    async def _hand_over(self) -> None:
+        """Save where the reply stands and stop showing it; the row stays `streaming`.
+
+        This replica deregisters as it stops, so another one resumes the reply at once (or
+        this one, restarted under the same REPLICA_ID); the message keeps its Stop button
+        until then. A save that fails leaves the last periodic save to resume from.
+        """
+        await self.reply.abort()
+        await self._saved()
+        if self._lost:
+            return
+        try:
+            await self.deps.store.set_reply(
+                self.row_id, content=self.round_text, parts=self.reply.layout
+            )
+        except StorageUnavailable:
+            logger.warning("could not save reply %s before stopping", self.reply.ts)
+        self.observed.finish("interrupted")
 
     def _thinking(self) -> None:
         """Show that the model is reasoning, and for how long ("Thinking… 12 s")."""

@@ -75,6 +75,7 @@ def turn_config(s: Settings) -> TurnConfig:
         max_tool_rounds=s.max_tool_rounds,
         reply_buttons=s.reply_buttons,
         usage_footer=s.usage_footer,
+        reorder_window=s.reorder_window,
         search_user_token=s.slack_search_user_token or "",
     )
 

@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_async
 from bot.db.replicas import ReplicaRegistry, default_replica_id
+from bot.db.resumable import Resumable
 from bot.db.store import Store
 from bot.settings import Settings
 from bot.slack.sessions import AgentSessions
 from bot.slack.writer import SlackWriter
-from bot.turns.recovery import recover
+from bot.turns.recovery import Resume, recover
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class Database:
     heartbeat_engine: AsyncEngine
     store: Store
     replicas: ReplicaRegistry
+    resume: Resume | None = None  # starts resuming a left reply (the app's), once built
     # Called after each recovery: goes on with answers that waited for approval in a dead process.
     after_recover: Callable[[], Awaitable[None]] | None = None
 
@@ -57,9 +59,16 @@ class Database:
         self, writer: SlackWriter, *, startup: bool = False, sessions: AgentSessions | None = None
     ) -> None:
         """End replies and claimed messages a crashed process left, in Slack and the DB."""
-        limit = self.settings.slack_message_max_chars
         await recover(
-            self.replicas, self.store, writer, limit=limit, startup=startup, sessions=sessions
+            self.replicas,
+            self.store,
+            writer,
+            limit=self.settings.slack_message_max_chars,
+            startup=startup,
+            resume=self.resume,
+            resumable=Resumable(self.engine),
+            max_age=self.settings.resume_max_age,
+            sessions=sessions,
         )
         if self.after_recover is not None:
             await self.after_recover()

@@ -11,22 +11,42 @@ from pathlib import Path
 from typing import Any
 
 from bot import texts
-from bot.slack.reply.split import ROLLOVER_MARGIN
+from bot.llm.client import RESUME_INSTRUCTION
 from bot.testing.harness import channel_message, text_of
 from bot.testing.leftovers import stale_stop_buttons
 from bot.testing.openai import FakeOpenAI, text_reply
-from bot.testing.processes import diagnose, saved_parts, stored, stored_by_channel
+from bot.testing.processes import diagnose, stored, stored_by_channel
 from bot.testing.slack import FakeSlack
 
 LONG = " ".join(f"step{i}" for i in range(120))  # 120 chunks
 
 
-async def test_sigterm_mid_stream_finishes_or_marks_replies_and_exits(
+def answers(full: dict[str, str], first: dict[str, Any]) -> Any:
+    """Answer "<channel>|..." questions with `first`; a resume request with `full` at once."""
+
+    def respond(body: dict) -> Any:
+        messages = body["messages"]
+        asked = [m["content"] for m in messages if m["role"] == "user" and "|" in m["content"]]
+        channel = asked[-1].split("|")[0]
+        if messages[-1]["content"] == RESUME_INSTRUCTION:  # starts over: the repeat is dropped
+            return text_reply(full[channel], pieces=500)
+        return first[channel]
+
+    return respond
+
+
+def words_of(messages: list[dict]) -> list[str]:
+    return [word for m in messages for word in text_of(m).split()]
+
+
+async def test_sigterm_mid_stream_finishes_or_leaves_replies_to_resume_and_exits(
     launch: Any, slack: FakeSlack, llm: FakeOpenAI, tmp_path: Path
 ) -> None:
     short = " ".join(f"tick{i}" for i in range(20))
-    replies = {"C1": text_reply(short, delay=0.05), "C2": text_reply(LONG, delay=0.1)}
-    llm.responder = lambda body: replies[body["messages"][-1]["content"].split("|")[0]]
+    full = {"C1": short, "C2": LONG}
+    llm.responder = answers(
+        full, {"C1": text_reply(short, delay=0.05), "C2": text_reply(LONG, delay=0.1)}
+    )
     async with launch(SHUTDOWN_GRACE="2") as bot:
         for channel in ("C1", "C2"):
             event = channel_message(f"<@UBOT> {channel}|count", channel=channel)
@@ -41,27 +61,32 @@ async def test_sigterm_mid_stream_finishes_or_marks_replies_and_exits(
         assert await bot.signal(signal.SIGTERM) == 0  # within 15 s
     # About 1 s of streaming left: finished within SHUTDOWN_GRACE.
     assert [text_of(m) for m in slack.bot_messages("C1")] == [short]
-    # About 12 s left: cut at the grace and marked, in Slack and in the database.
+    # About 12 s left: saved and left streaming at the grace, for the next start.
     [cut] = [text_of(m) for m in slack.bot_messages("C2")]
-    assert cut.endswith(texts.INTERRUPTED), diagnose(slack, bot)
-    partial = cut.removesuffix(texts.INTERRUPTED)
-    assert partial and LONG.startswith(partial)
+    assert texts.INTERRUPTED.strip() not in cut, diagnose(slack, bot)
+    assert cut and LONG.startswith(cut) and cut != LONG
     rows = stored(tmp_path)
     assert (short, "complete") in rows, rows
-    others = [row for row in rows if row[0] != short]
-    assert len(others) == 1, rows
-    [(content, status)] = others
-    assert status == "interrupted" and content and LONG.startswith(content)
+    [(content, status)] = [row for row in rows if row[0] != short]
+    assert status == "streaming" and content and LONG.startswith(content)
+    async with launch(PORT=str(bot.port)) as again:  # the same replica id
+        await slack.wait_for(
+            lambda: [text_of(m) for m in slack.bot_messages("C2")] == [LONG],
+            what="the left answer resumed and finished",
+        )
+    assert not stale_stop_buttons(slack.bot_messages()), diagnose(slack, again)
 
 
-async def test_sigkill_mid_stream_then_restart_marks_the_replies_interrupted(
+async def test_sigkill_mid_stream_then_restart_resumes_the_replies(
     launch: Any, slack: FakeSlack, llm: FakeOpenAI, tmp_path: Path
 ) -> None:
     # C1: a short reply being streamed. C2: a fast one that has rolled over into several
     # messages (a roomy edit budget, so that the rollovers are not paced).
     big = " ".join(f"word{i:05d}" for i in range(2500))  # 25,000 characters
-    replies = {"C1": text_reply(LONG, delay=0.1), "C2": text_reply(big, pieces=250, delay=0.05)}
-    llm.responder = lambda body: replies[body["messages"][-1]["content"].split("|")[0]]
+    llm.responder = answers(
+        {"C1": LONG, "C2": big},
+        {"C1": text_reply(LONG, delay=0.1), "C2": text_reply(big, pieces=250, delay=0.05)},
+    )
     async with launch(EDIT_BUDGET_PER_MINUTE="6000", EDIT_BUDGET_BURST="100") as bot:
         for channel in ("C1", "C2"):
             event = channel_message(f"<@UBOT> {channel}|count", channel=channel)
@@ -76,29 +101,23 @@ async def test_sigkill_mid_stream_then_restart_marks_the_replies_interrupted(
         )
         await bot.signal(signal.SIGKILL)
     before = {c: [text_of(m) for m in slack.bot_messages(c)] for c in ("C1", "C2")}
-    assert not any(t.endswith(texts.INTERRUPTED) for t in before["C1"] + before["C2"])
     assert [status for _, status in stored(tmp_path)] == ["streaming", "streaming"]
 
-    # The same service restarted (same PORT, so the same replica id); recovery runs before
-    # the new process reports healthy.
+    # The same service restarted (same PORT, so the same replica id): its own left replies
+    # are resumed in the messages they were in, from their last saves.
     async with launch(PORT=str(bot.port)) as again:
-        pass
+        await slack.wait_for(
+            lambda: {status for _, (_, status) in stored_by_channel(tmp_path)} == {"complete"},
+            timeout=30,
+            what="both replies finished",
+        )
     rows = dict(stored_by_channel(tmp_path))
-    assert {status for _, status in rows.values()} == {"interrupted"}
-    # C1: one message, edited to the last saved text plus the note.
-    content = rows["C1"][0]
-    assert LONG.startswith(content)  # empty when killed before the first save
-    [reply] = [text_of(m) for m in slack.bot_messages("C1")]
-    assert reply == (content + texts.INTERRUPTED).strip(), diagnose(slack, again)
-    assert "ask again" in reply
-    # C2: its closed messages stay as they were; the last one (saved as the reply rolled
-    # over) gets its part of the saved text plus the note, and loses its Stop button.
-    after = [text_of(m) for m in slack.bot_messages("C2")]
-    assert after[:-1] == before["C2"][:-1], diagnose(slack, again)
-    assert big.startswith(rows["C2"][0]) and len(rows["C2"][0]) > 3900 - ROLLOVER_MARGIN
-    last_ts, start, prefix = saved_parts(tmp_path, "C2")[-1]
-    assert last_ts == slack.bot_messages("C2")[-1]["ts"]
-    own = prefix + rows["C2"][0][start:]
-    assert after[-1] == (own + texts.INTERRUPTED).strip(), diagnose(slack, again)
-    assert before["C2"][-1].startswith(own.strip()), "the saved text is what was shown"
+    assert rows == {"C1": (LONG, "complete"), "C2": (big, "complete")}
+    assert [text_of(m) for m in slack.bot_messages("C1")] == [LONG], diagnose(slack, again)
+    # C2: its closed messages stay as they were; the last one goes on, and the answer reads
+    # whole across the messages, no word lost or repeated.
+    after = slack.bot_messages("C2")
+    assert [text_of(m) for m in after][: len(before["C2"]) - 1] == before["C2"][:-1]
+    assert words_of(after) == big.split(), diagnose(slack, again)
     assert not stale_stop_buttons(slack.bot_messages())
+    assert not any(texts.INTERRUPTED.strip() in text_of(m) for m in slack.bot_messages())

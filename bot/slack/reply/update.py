@@ -115,6 +115,19 @@ class StreamingReply:
         self._parts.append(_Part(ts=ts, sent=shown))
         self._task = asyncio.create_task(self._run(), name=f"reply-{ts}")
 
+    def resume(self, layout: list[list[Any]], text: str) -> None:
+        """Go on in the messages another process left (`layout` as saved), showing `text`.
+
+        The last message is edited at once, which brings its Stop button back; the earlier
+        ones are closed and stay as they are.
+        """
+        for ts, start, prefix in layout:
+            self._parts.append(_Part(ts=str(ts), start=int(start), prefix=str(prefix)))
+        self._offset, self._prefix = self._parts[-1].start, self._parts[-1].prefix
+        self._text = text
+        self._dirty.set()
+        self._task = asyncio.create_task(self._run(), name=f"reply-{self._parts[0].ts}")
+
     def task(
         self, task_id: str, title: str, status: str, sources: Sequence[tuple[str, str]] = ()
     ) -> None:
