@@ -25,6 +25,7 @@ NOT_SETTINGS = {
     "INTERPLAY_STEPS",
     "INTERPLAY_SEED_RANDOM",
     "INTERPLAY_SHRINK",
+    "REPLY_EXAMPLES",  # examples of tests/slack/test_reply_generator.py (issue 28)
     "PR_SET_PDEATHSIG",  # Linux prctl option
     "RLIMIT_AS",  # Linux resource limit
     "SERVER__TOOL",  # how MCP tools are named
