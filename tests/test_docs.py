@@ -174,3 +174,10 @@ def test_the_env_example_names_only_settings() -> None:
     assert names and not set(names) - SETTINGS, set(names) - SETTINGS
     for path in re.findall(r"docs/[\w.-]+", text):
         assert (ROOT / path).exists(), path
+
+
+def test_the_readme_fits_on_a_screen_and_links_every_page() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 100, "the README grows: move the detail to a docs/ page"
+    unlinked = [p.name for p in PAGES[1:] if f"](docs/{p.name}" not in readme]
+    assert not unlinked, f"docs pages the README does not link: {unlinked}"
