@@ -1,6 +1,8 @@
 """Entry point: `python -m bench [--quick]`."""
 
-from bench.run import main
+# Spawned child processes import this module too (as __mp_main__): it must import nothing, so
+# that a baseline's bot process can put an older bot/ on sys.path before anything loads bot.
+if __name__ == "__main__":
+    from bench.run import main
 
-if __name__ == "__main__":  # spawned child processes import this module too
     raise SystemExit(main())

@@ -20,9 +20,9 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from bench.history import postgres_database
-from bench.scenarios import Scenario
-from bench.world import SECRET
+from bench import baseline
+from bench.pgdb import postgres_database
+from bench.scenarios import SECRET, Scenario
 
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 _statm: list[int] = []  # /proc/self/statm kept open: a sample must cost next to nothing
@@ -154,7 +154,7 @@ async def run_once(
     """Start a fresh bot against fresh fakes, warm it up, then measure one batch."""
     urls = await control.call("/setup", {"rate_limits": sc.rate_limits})
     settings = {**sc.settings, **overrides}
-    bot = RealBot(urls, database_url, settings) if kind == "bot" else NaiveHandle(urls)
+    bot = NaiveHandle(urls) if kind == "naive" else RealBot(urls, database_url, settings)
     await bot.start()
     try:
         bot_url = f"http://127.0.0.1:{bot.port}"
@@ -218,7 +218,7 @@ async def _main(
             )
             for sc in scenarios:
                 for i in range(sc.repeats):
-                    if db == "postgres" and kind == "bot":
+                    if db == "postgres" and kind != "naive":
                         async with postgres_database() as url:
                             results.append(
                                 await run_once(control, kind, sc, url, overrides, profile_path)
@@ -239,9 +239,15 @@ def work(
     overrides: dict[str, Any],
     profile_path: str | None = None,
     db: str = "sqlite",
+    tree: str | None = None,
 ) -> None:
-    """Run scenarios in this process and send the results back (multiprocessing target)."""
+    """Run scenarios in this process and send the results back (multiprocessing target).
+
+    `tree` is a baseline's checkout (kind "before"): its bot/ is loaded instead of ours.
+    """
     try:
+        if tree is not None:
+            baseline.use(tree)
         conn.send(asyncio.run(_main(control_url, kind, scenarios, overrides, profile_path, db)))
     except BaseException as exc:
         conn.send({"error": f"{type(exc).__name__}: {exc}"})

@@ -20,12 +20,19 @@ class Row:
     unit: str = ""
     check: Callable[[float], bool] | None = None
     digits: int = 1
+    before: float | None = None  # the same figure for `--baseline COMMIT`'s bot
 
     @property
     def ratio(self) -> float | None:
         if self.bot is None or self.naive in (None, 0):
             return None
         return self.bot / self.naive  # type: ignore[operator]
+
+    @property
+    def change(self) -> float | None:
+        if self.bot is None or self.before in (None, 0):
+            return None
+        return self.bot / self.before  # type: ignore[operator]
 
     @property
     def verdict(self) -> str:
@@ -84,22 +91,22 @@ def _row(
     metric: str,
     target: str,
     measure: Measure,
-    runs: tuple[Runs, Runs],
+    runs: tuple[Runs, Runs, Runs],
     unit: str,
     check: Callable[[float], bool] | None = None,
     digits: int = 1,
 ) -> Row:
-    bot, naive = (measure(r) if r else None for r in runs)
-    return Row(metric, target, bot, naive, unit, check, digits)
+    bot, naive, before = (measure(r) if r else None for r in runs)
+    return Row(metric, target, bot, naive, unit, check, digits, before)
 
 
 def _edited_while_streaming(run: dict[str, Any]) -> float:
     return sum(r["partial_edits"] > 0 for r in run["replies"]) / max(1, len(run["replies"]))
 
 
-def rows_for(name: str, bot: Runs, naive: Runs) -> list[Row]:
-    """Return the table rows of one scenario."""
-    both = (bot, naive)
+def rows_for(name: str, bot: Runs, naive: Runs, before: Runs = None) -> list[Row]:
+    """Return the table rows of one scenario (`before`: the `--baseline` commit's runs)."""
+    both = (bot, naive, before)
     ms = 1000.0
 
     def p(key: str, q: float, scale: float = 1.0) -> Measure:

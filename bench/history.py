@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, insert, select
@@ -27,23 +24,7 @@ from bot.settings import DEFAULT_SYSTEM_PROMPT
 from bot.turns.chat_history import to_chat
 from bot.turns.request import TurnConfig
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 KEY = ThreadKey("T1", "CHIST", "1700000000.000001")
-
-
-@asynccontextmanager
-async def postgres_database() -> AsyncIterator[str]:
-    """Create a throwaway PostgreSQL database; yield its URL; drop it."""
-    import asyncpg
-
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(PG_ADMIN, timeout=5)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def _rows(n: int, key: ThreadKey, start: int) -> list[dict[str, Any]]:

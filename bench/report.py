@@ -62,16 +62,26 @@ def _fmt(value: float | None, digits: int) -> str:
     return f"{value:,.{digits}f}"
 
 
-def table(rows: list[Row]) -> str:
-    """Render rows as a Markdown table."""
-    lines = [HEADER, "|---|---|---:|---:|---:|---|"]
+def _value(value: float | None, row: Row) -> str:
+    return _fmt(value, row.digits) + (f" {row.unit}" if row.unit and value is not None else "")
+
+
+def _times(ratio: float | None) -> str:
+    return "–" if ratio is None else f"{ratio:.2f}×"
+
+
+def table(rows: list[Row], before: str = "") -> str:
+    """Render rows as a Markdown table; `before` names the `--baseline` commit's column."""
+    if before:
+        head = HEADER.replace(" | Naive", f" | Before ({before}) | Bot / before | Naive")
+        lines = [head, "|---|---|---:|---:|---:|---:|---:|---|"]
+    else:
+        lines = [HEADER, "|---|---|---:|---:|---:|---|"]
     for row in rows:
-        unit = f" {row.unit}" if row.unit and row.bot is not None else ""
-        naive_unit = f" {row.unit}" if row.unit and row.naive is not None else ""
-        ratio = "–" if row.ratio is None else f"{row.ratio:.2f}×"
+        middle = f"{_value(row.before, row)} | {_times(row.change)} | " if before else ""
         lines.append(
-            f"| {row.metric} | {row.target} | {_fmt(row.bot, row.digits)}{unit} | "
-            f"{_fmt(row.naive, row.digits)}{naive_unit} | {ratio} | {row.verdict} |"
+            f"| {row.metric} | {row.target} | {_value(row.bot, row)} | {middle}"
+            f"{_value(row.naive, row)} | {_times(row.ratio)} | {row.verdict} |"
         )
     return "\n".join(lines)
 
@@ -81,7 +91,8 @@ def all_rows(results: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     runs = results["runs"]
     for name in results["scenarios"]:
-        rows += rows_for(name, runs["bot"].get(name), runs["naive"].get(name))
+        before = runs.get("before", {}).get(name)
+        rows += rows_for(name, runs["bot"].get(name), runs["naive"].get(name), before)
     if results.get("floor"):
         rows += floor_rows(results["floor"])
     for name, result in results["history"].items():
@@ -105,12 +116,20 @@ def render(results: dict[str, Any]) -> str:
         f"- Load average (1 min) before / after: {meta['load_before']} / {meta['load_after']}"
         " (other processes on the machine skew wall-clock latencies, not CPU time)",
         f"- Code state: {meta['code_state']}",
+        *(
+            [
+                f"- Before: commit {meta['before']}, measured right after this tree, scenario by"
+                " scenario, in the same session (`--baseline`)"
+            ]
+            if meta.get("before")
+            else []
+        ),
         f"- The bot's database in the latency, load and Tier-3 runs: {meta.get('db', 'sqlite')}"
         " (a fresh one per run)",
         "",
         "## Figures",
         "",
-        table(all_rows(results)),
+        table(all_rows(results), meta.get("before", "")),
         "",
         "## Scenarios",
         "",

@@ -15,11 +15,13 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench import botside, floor, history, report, world
+from bench import baseline, botside, floor, history, report, world
+from bench.pgdb import postgres_database
 from bench.profiling import summarize
 from bench.scenarios import Scenario, plan
 
@@ -36,6 +38,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"), help="where to write results")
     parser.add_argument("--only", default="", help="comma-separated scenario names to run")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
+    parser.add_argument(
+        "--baseline",
+        metavar="COMMIT",
+        help="also measure the bot of an older commit, each scenario right after this tree's",
+    )
     parser.add_argument(
         "--db", choices=("sqlite", "postgres"), default="sqlite", help="the bot's database"
     )
@@ -71,9 +78,10 @@ class Processes:
         scenarios: list[Scenario],
         overrides: dict[str, Any],
         profile_path: str | None = None,
+        tree: str | None = None,
     ) -> list[dict[str, Any]]:
         here, there = self.ctx.Pipe()
-        args = (there, self.control_url, kind, scenarios, overrides, profile_path, self.db)
+        args = (there, self.control_url, kind, scenarios, overrides, profile_path, self.db, tree)
         proc = self.ctx.Process(target=botside.work, args=args, name=f"bench-{kind}")
         proc.start()
         result = here.recv()
@@ -121,7 +129,7 @@ async def _histories(mode: str, postgres: bool) -> dict[str, Any]:
         )
     if postgres:
         try:
-            async with history.postgres_database() as url:
+            async with postgres_database() as url:
                 out["PostgreSQL"] = await history.run(
                     url, messages=messages, others=others, repeats=repeats
                 )
@@ -161,16 +169,24 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = [s for s in plan(mode) if not only or s.name in only]
     overrides = dict(item.split("=", 1) for item in args.set)
     started, load_before = time.monotonic(), os.getloadavg()[0]
-    runs: dict[str, dict[str, list[dict[str, Any]]]] = {"bot": {}, "naive": {}}
-    profile = ""
-    procs = Processes(args.db)
-    try:
-        for kind in ("bot",) if args.no_naive else ("bot", "naive"):
-            # The baseline runs each batch once: it is there for ratios, not for its spread.
-            plan_ = scenarios if kind == "bot" else [replace(s, repeats=1) for s in scenarios]
-            for group in _groups(plan_):
-                print(f"[bench] {kind}: {', '.join(s.name for s in group)}", file=sys.stderr)
-                for result in procs.run(kind, group, overrides):
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {"bot": {}, "naive": {}, "before": {}}
+    profile, before = "", ""
+    with ExitStack() as stack:
+        tree = None
+        if args.baseline:
+            path, before = stack.enter_context(baseline.checkout(args.baseline))
+            tree = str(path)
+        procs = Processes(args.db)
+        stack.callback(procs.close)
+        kinds = ["bot"] + (["before"] if tree else []) + ([] if args.no_naive else ["naive"])
+        # Kinds alternate per scenario, so the figures compared were measured back to back.
+        for group in _groups(scenarios):
+            for kind in kinds:
+                # The naive baseline runs each batch once: it is there for ratios, not spread.
+                plan_ = group if kind != "naive" else [replace(s, repeats=1) for s in group]
+                print(f"[bench] {kind}: {', '.join(s.name for s in plan_)}", file=sys.stderr)
+                mine = tree if kind == "before" else None
+                for result in procs.run(kind, plan_, overrides, tree=mine):
                     runs[kind].setdefault(result["scenario"], []).append(result)
         print("[bench] model client alone", file=sys.stderr)
         model_floor = procs.floor(FLOOR[mode], PACED[mode])
@@ -178,11 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         if target is not None and not args.no_profile and mode == "full":
             print("[bench] bot: profiled load-100", file=sys.stderr)
             with tempfile.TemporaryDirectory() as tmp:
-                path = f"{tmp}/bot.prof"
-                procs.run("bot", [replace(target, repeats=1)], overrides, path)
-                profile = summarize(path)
-    finally:
-        procs.close()
+                path_ = f"{tmp}/bot.prof"
+                procs.run("bot", [replace(target, repeats=1)], overrides, path_)
+                profile = summarize(path_)
     print("[bench] history load", file=sys.stderr)
     histories = asyncio.run(_histories(mode, postgres=not args.no_postgres))
     results = {
@@ -190,11 +204,12 @@ def main(argv: list[str] | None = None) -> int:
             **report.machine(),
             "mode": mode,
             "elapsed": time.monotonic() - started,
-            "command": "python -m bench" + (" --quick" if args.quick else ""),
+            "command": " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)]),
             "load_before": f"{load_before:.2f}",
             "load_after": f"{os.getloadavg()[0]:.2f}",
             "code_state": _code_state() + (f"; overrides {overrides}" if overrides else ""),
             "db": args.db,
+            "before": before,
         },
         "scenarios": [s.name for s in scenarios],
         "scenario_notes": [_describe(s) for s in scenarios],
@@ -205,8 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         "notes": _findings(mode),
     }
     # A partial run (--only, another database) must not overwrite a whole run's raw results.
-    suffix = ("-" + "-".join(sorted(only)) if only else "") + (
-        f"-{args.db}" if args.db != "sqlite" else ""
+    suffix = (
+        ("-" + "-".join(sorted(only)) if only else "")
+        + (f"-{args.db}" if args.db != "sqlite" else "")
+        + (f"-vs-{before}" if before else "")
     )
     raw = Path(tempfile.gettempdir()) / "slackbot-bench" / f"results-{mode}{suffix}.json"
     raw.parent.mkdir(exist_ok=True)
@@ -222,7 +239,7 @@ def _findings(mode: str) -> str:
 
 def _write(results: dict[str, Any], out: str) -> int:
     Path(out).write_text(report.render(results))
-    print(report.table(report.all_rows(results)))
+    print(report.table(report.all_rows(results), results["meta"].get("before", "")))
     print(f"[bench] wrote {out}", file=sys.stderr)
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+SECRET = "bench-signing-secret"  # the fakes sign events with it; the bot checks it
 TIER3 = {"chat.update": (100.0, 30), "chat.appendStream": (100.0, 30)}
 # Latency and load runs measure the bot, not Slack's per-workspace budget: the bot's edit
 # budget is opened wide, as if the replies were spread over many workspaces. The tier3 runs

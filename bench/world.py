@@ -18,11 +18,11 @@ import aiohttp
 from aiohttp import web
 
 from bench.model import BenchOpenAI, Plan, make_answer
+from bench.scenarios import SECRET
 from bench.tracker import ReplyTrack, Tracker, reply_metrics
 from bot.testing.signing import event_body, signed_headers
 from bot.testing.slack import FakeSlack
 
-SECRET = "bench-signing-secret"
 _counter = itertools.count(1)
 
 

@@ -175,7 +175,8 @@ class Runtime:
         if self.bot is not None:
             self.bot.accepting = False
             await self.serving.disconnect()
-            await self.bot.drain(grace)
+            budget = self.slack.budget if self.slack is not None else None
+            await self.bot.drain(grace, before_interrupt=budget.close if budget else None)
         await self.serving.stop()
         for task in list(self._background):
             task.cancel()

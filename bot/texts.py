@@ -26,6 +26,8 @@ STORAGE_DOWN = (
 )
 STOPPED_BY_USER = "\n\n_:black_square_for_stop: Stopped._"
 INTERRUPTED = "\n\n_:warning: This answer was interrupted. Please ask again._"
+# Ends the last message of a reply when Slack refused to take the rest of the answer.
+REPLY_CUT_SHORT = "_:warning: Slack did not accept the rest of this answer; it is cut short here._"
 NOT_ANSWERED = ":warning: I was restarting and could not answer this message. Please ask again."
 STREAM_FAILED = "\n\n_:warning: The connection to the model broke and the answer is incomplete. Please ask again._"
 TRUNCATED_INPUT = "\n\n[…the rest of this message was cut to fit the model's context…]"

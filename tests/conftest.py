@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from bot.testing.harness import Harness
+from bot.testing.invariant import duplicate_parts, limit_problems
 from bot.testing.leftovers import blockless_updates, stale_stop_buttons
 from bot.testing.openai import FakeOpenAI
 from bot.testing.postgres import PG_ADMIN, pg_available, pg_exec
@@ -52,6 +53,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "stop_button_may_remain: the test leaves a reply streaming on purpose"
     )
+    config.addinivalue_line(
+        "markers", "slack_limits_tested: the test sends Slack too-long content on purpose"
+    )
 
 
 @pytest.fixture
@@ -63,9 +67,15 @@ async def slack(request: pytest.FixtureRequest) -> AsyncIterator[FakeSlack]:
 
 
 def check_leftovers(fake: FakeSlack, request: pytest.FixtureRequest) -> None:
-    """Fail a test whose replies end with a Stop button, or that edited blocks away unsaid."""
+    """Fail a test whose replies end with a Stop button, or that edited blocks away unsaid,
+    or that sent Slack a message beyond its limits, or posted one part of a reply twice."""
     bad = blockless_updates(fake.calls)
     assert not bad, f"chat.update without blocks on a message carrying blocks: {bad[:3]}"
+    if request.node.get_closest_marker("slack_limits_tested") is None:
+        refused = limit_problems(fake.calls)
+        assert not refused, f"messages Slack refuses for their size: {refused[:3]}"
+    twice = duplicate_parts(fake.bot_messages())
+    assert not twice, f"reply parts posted twice: {twice[:3]}"
     if request.node.get_closest_marker("stop_button_may_remain") is None:
         # Teardown runs after the bot stopped (the harness fixture depends on this one).
         left = stale_stop_buttons(fake.bot_messages())

@@ -45,3 +45,16 @@ def test_bench_smoke_writes_a_well_formed_results_table(tmp_path: Path) -> None:
             assert cells[3] != "–", f"no baseline figure for {cells[0]!r}"
     assert "- Commit: " in text and "- Machine: " in text and "- Date: " in text
     assert "SEARCH messages USING" in text  # EXPLAIN QUERY PLAN of the real history query
+
+
+def test_bench_baseline_measures_an_older_commit_beside_this_tree(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    argv = ["--smoke", "--no-postgres", "--no-naive", "--only", "load-2", "--out", str(out)]
+    assert main([*argv, "--baseline", "HEAD"]) == 0
+    text = out.read_text()
+    head = next(line for line in text.splitlines() if line.startswith("| Metric |"))
+    assert "| Before (" in head and "| Bot / before |" in head, head
+    row = next(line for line in text.splitlines() if line.startswith("| CPU per 1,000 deltas @2"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[2] != "–" and cells[3] != "–", f"both trees measured: {cells}"
+    assert "- Before: commit " in text

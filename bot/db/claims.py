@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.db.models import Claim
 from bot.db.transactions import StorePart
 
+# Statements built once, their values given with each execution: building a statement and
+# its cache key per call cost more than running it (bench/FINDINGS.md).
+CLAIMS: Table = Claim.__table__  # type: ignore[assignment]
+INSERT_CLAIM = insert(CLAIMS)
+UPDATE_CLAIM = update(CLAIMS).where(  # SET: the columns named in the parameters
+    CLAIMS.c.team_id == bindparam("claim_team"),
+    CLAIMS.c.channel_id == bindparam("claim_channel"),
+    CLAIMS.c.message_ts == bindparam("claim_ts"),
+)
 
-def claim_key(team_id: str, channel_id: str, message_ts: str) -> tuple[Any, ...]:
-    return (
-        Claim.team_id == team_id,
-        Claim.channel_id == channel_id,
-        Claim.message_ts == message_ts,
-    )
+
+def claim_key(team_id: str, channel_id: str, message_ts: str) -> dict[str, str]:
+    """Return the parameters of UPDATE_CLAIM that name one claim."""
+    return {"claim_team": team_id, "claim_channel": channel_id, "claim_ts": message_ts}
 
 
 class ClaimRows(StorePart):
@@ -38,17 +45,18 @@ class ClaimRows(StorePart):
         `settles`): crash recovery answers or marks an open claim whose replica is gone.
         """
         try:
-            async with self._tx() as session:
-                session.add(
-                    Claim(
-                        team_id=team_id,
-                        channel_id=channel_id,
-                        message_ts=message_ts,
-                        event_id=event_id,
-                        thread_ts=thread_ts,
-                        owner=self.owner,
-                        settled=settled,
-                    )
+            async with self._core() as connection:
+                await connection.execute(
+                    INSERT_CLAIM,
+                    {
+                        "team_id": team_id,
+                        "channel_id": channel_id,
+                        "message_ts": message_ts,
+                        "event_id": event_id,
+                        "thread_ts": thread_ts,
+                        "owner": self.owner,
+                        "settled": settled,
+                    },
                 )
         except IntegrityError:
             return False
@@ -67,9 +75,9 @@ class ClaimRows(StorePart):
     async def _update_claim(
         self, team_id: str, channel_id: str, message_ts: str, **values: Any
     ) -> None:
-        async with self._tx() as session:
-            await session.execute(
-                update(Claim).where(*claim_key(team_id, channel_id, message_ts)).values(**values)
+        async with self._core() as connection:
+            await connection.execute(
+                UPDATE_CLAIM, {**claim_key(team_id, channel_id, message_ts), **values}
             )
 
     async def release_claim(self, team_id: str, channel_id: str, message_ts: str) -> None:

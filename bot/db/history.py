@@ -6,13 +6,15 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Integer, bindparam, exists, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db.models import Message, MessageFile
 from bot.db.records import StoredFile, StoredMessage, ThreadKey
 from bot.db.transactions import StorePart
 
+# Whether a message has files, read with it: the files are fetched only when one has.
+_HAS_FILES = exists().where(MessageFile.message_id == Message.id)
 _STORED_COLUMNS = (
     Message.id,
     Message.role,
@@ -23,12 +25,39 @@ _STORED_COLUMNS = (
     Message.tool_call_id,
     Message.status,
     Message.provider_fields,
+    _HAS_FILES,
 )
+
+
+_THREAD = (  # the thread's parameters: team, channel, thread
+    Message.team_id == bindparam("team"),
+    Message.channel_id == bindparam("channel"),
+    Message.thread_ts == bindparam("thread"),
+)
+# Built once; each execution gives the thread and the limit.
+HISTORY = (
+    select(*_STORED_COLUMNS)
+    .where(*_THREAD)
+    .order_by(Message.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+# The thread's first messages (what opened it), oldest first.
+FIRST_HISTORY = (
+    select(*_STORED_COLUMNS)
+    .where(*_THREAD)
+    .order_by(Message.id.asc())
+    .limit(bindparam("limit", type_=Integer))
+)
+ANY_MESSAGE = select(Message.id).where(*_THREAD).limit(1)
+
+
+def _thread(key: ThreadKey) -> dict[str, str]:
+    return {"team": key.team_id, "channel": key.channel_id, "thread": key.thread_ts}
 
 
 def _stored(row: Any) -> StoredMessage:
     """Build a StoredMessage from a row of `_STORED_COLUMNS` (unpacked by position: cheap)."""
-    id_, role, content, user_id, slack_ts, tool_calls, tool_call_id, status, fields = row
+    id_, role, content, user_id, slack_ts, tool_calls, tool_call_id, status, fields, _ = row
     return StoredMessage(
         id_,
         role,
@@ -42,11 +71,11 @@ def _stored(row: Any) -> StoredMessage:
     )
 
 
-async def _files_of(session: AsyncSession, ids: list[int]) -> dict[int, list[StoredFile]]:
+async def _files_of(connection: AsyncConnection, ids: list[int]) -> dict[int, list[StoredFile]]:
     """Return the files read from the given messages, by message id."""
     if not ids:
         return {}
-    rows = await session.execute(
+    rows = await connection.execute(
         select(
             MessageFile.message_id,
             MessageFile.name,
@@ -78,16 +107,8 @@ class HistoryReads(StorePart):
 
     async def has_thread(self, key: ThreadKey) -> bool:
         """Tell whether the bot has stored anything for this thread."""
-        async with self._tx() as session:
-            found = await session.scalar(
-                select(Message.id)
-                .where(
-                    Message.team_id == key.team_id,
-                    Message.channel_id == key.channel_id,
-                    Message.thread_ts == key.thread_ts,
-                )
-                .limit(1)
-            )
+        async with self._core() as connection:
+            found = await connection.scalar(ANY_MESSAGE, _thread(key))
         return found is not None
 
     async def history(
@@ -97,22 +118,12 @@ class HistoryReads(StorePart):
 
         `first`: the thread's first `limit` messages instead (what opened it).
         """
-        async with self._tx() as session:
+        async with self._core() as connection:
             # Plain column rows, not ORM objects: building 400 tracked instances per turn
             # cost more than the query itself (bench/RESULTS.md, history load).
-            rows = (
-                await session.execute(
-                    select(*_STORED_COLUMNS)
-                    .where(
-                        Message.team_id == key.team_id,
-                        Message.channel_id == key.channel_id,
-                        Message.thread_ts == key.thread_ts,
-                    )
-                    .order_by(Message.id.asc() if first else Message.id.desc())
-                    .limit(limit)
-                )
-            ).all()
-            files = await _files_of(session, [row[0] for row in rows if row[1] == "user"])
+            statement = FIRST_HISTORY if first else HISTORY
+            rows = (await connection.execute(statement, {**_thread(key), "limit": limit})).all()
+            files = await _files_of(connection, [row[0] for row in rows if row[-1]])
         ordered = rows if first else list(reversed(rows))
         if not files:
             return [_stored(row) for row in ordered]

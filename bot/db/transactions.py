@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import texts
 from bot.db.engine import create_sessionmaker
@@ -18,19 +18,32 @@ logger = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def transaction(
-    sessions: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
-    """Run one transaction; a database that cannot be reached raises StorageUnavailable."""
+async def _unavailable_as_ours() -> AsyncIterator[None]:
+    """Raise StorageUnavailable for a database that cannot be reached (IntegrityError passes)."""
     try:
-        async with sessions() as session, session.begin():
-            yield session
+        yield
     except IntegrityError:
         raise
     # OSError covers refused connections and connect timeouts; PoolTimeout a full pool.
     except (OperationalError, DBAPIError, OSError, PoolTimeout) as exc:
         logger.warning("database unavailable: %s", type(exc).__name__)
         raise StorageUnavailable(texts.STORAGE_DOWN, detail=type(exc).__name__) from exc
+
+
+@asynccontextmanager
+async def transaction(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """Run one transaction in an ORM session; an unreachable database: StorageUnavailable."""
+    async with _unavailable_as_ours(), sessions() as session, session.begin():
+        yield session
+
+
+@asynccontextmanager
+async def core_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """Run one transaction of plain statements (no unit of work: the hot paths' choice)."""
+    async with _unavailable_as_ours(), engine.begin() as connection:
+        yield connection
 
 
 class StorePart:
@@ -49,3 +62,8 @@ class StorePart:
 
     def _tx(self) -> AbstractAsyncContextManager[AsyncSession]:
         return transaction(self._sessions)
+
+    def _core(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        # Every answer's reads and writes use plain statements: a session's unit of work
+        # and identity map cost more than the statements themselves (bench/FINDINGS.md).
+        return core_transaction(self.engine)

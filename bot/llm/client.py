@@ -36,7 +36,7 @@ from bot.llm.events import (
 from bot.llm.model_facts import OPENS_THINK, ModelFacts, template_opens_think
 from bot.llm.overlap import continuation_start
 from bot.llm.params import ParameterFallbacks
-from bot.llm.reasoning import ThinkSplitter, reasoning_of
+from bot.llm.reasoning import REASONING_FIELDS, ThinkSplitter, reasoning_of
 from bot.llm.server_template import server_template
 from bot.llm.sse import read_events
 from bot.llm.toolcalls import ToolCallAssembler
@@ -191,12 +191,12 @@ class ChatModel:
             given = ""  # answer text this attempt passed on
             try:
                 async for event in self._attempt(request, tools, model, temperature, effort):
-                    if isinstance(event, TextDelta):
-                        text = resumed.feed(event.text)
+                    if type(event) is TextDelta:
+                        text = event.text if resumed.decided else resumed.feed(event.text)
                         if text:
                             shown += text
                             given += text
-                            yield TextDelta(text)
+                            yield event if text is event.text else TextDelta(text)
                         continue
                     if isinstance(event, TextRetracted):
                         # A lone </think>: what this attempt gave as answer was reasoning.
@@ -265,14 +265,19 @@ class ChatModel:
         temperature: float | None,
         reasoning_effort: str,
     ) -> AsyncIterator[StreamEvent]:
+        # The SDK checks every message and tool against its TypedDicts before sending, some
+        # hundred calls a message each round; ours are plain JSON already, so the body
+        # carries them as they are (`extra_body`; `messages` is a required argument).
+        body: dict[str, Any] = {"messages": messages}
+        if tools:
+            body["tools"] = tools
         kwargs: dict[str, Any] = {
             "model": model or self.model,
-            "messages": messages,
+            "messages": [],
+            "extra_body": body,
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        if tools:
-            kwargs["tools"] = tools
         if self.max_tokens:
             kwargs["max_tokens"] = self.max_tokens
         if temperature is not None:
@@ -307,27 +312,36 @@ class ChatModel:
                         continue  # n > 1 (or a server that sends extra choices): the first only
                     delta = choice.get("delta")
                     if delta:
-                        thought = reasoning_of(delta)
-                        if thought:
-                            if opened and not answered:
-                                # The server parses reasoning out itself (llama.cpp's default):
-                                # its content is the answer, whatever the template opens.
-                                why = "the server sends reasoning in a field of its own"
-                                self.facts.forget(self.base_url, name, OPENS_THINK, why)
-                                opened, think = False, ThinkSplitter(believe_lone=False)
-                            if isinstance(delta.get("reasoning_content"), str):
-                                kept_reasoning.append(thought)
-                            yield ReasoningDelta(thought)
+                        if REASONING_FIELDS & delta.keys():
+                            thought = reasoning_of(delta)
+                            if thought:
+                                if opened and not answered:
+                                    # The server parses reasoning out itself (llama.cpp's default):
+                                    # its content is the answer, whatever the template opens.
+                                    why = "the server sends reasoning in a field of its own"
+                                    self.facts.forget(self.base_url, name, OPENS_THINK, why)
+                                    opened, think = False, ThinkSplitter(believe_lone=False)
+                                if isinstance(delta.get("reasoning_content"), str):
+                                    kept_reasoning.append(thought)
+                                yield ReasoningDelta(thought)
                         content = delta.get("content") or delta.get("refusal")
-                        if content and isinstance(content, str):
+                        if content and type(content) is str:
                             answered = True
-                            for event in self._split(think, think.feed(content)):
-                                yield event
+                            if think.plain(content):  # the usual delta: no tag can start here
+                                yield TextDelta(content)
+                            else:
+                                for event in self._split(think, think.feed(content)):
+                                    yield event
                         fragments = delta.get("tool_calls")
                         if fragments:
                             calls.feed(fragments)
-                    if choice.get("finish_reason"):
-                        finish_reason = choice["finish_reason"]
+                    finish = choice.get("finish_reason")
+                    if finish == "error":
+                        # OpenRouter's way to say the model failed mid-answer: not a cut to
+                        # resume, and nothing after it is worth reading.
+                        raise ModelError(texts.MODEL_ERROR, detail="finish_reason error")
+                    if finish:
+                        finish_reason = finish
             for event in self._split(think, think.flush()):
                 yield event
         self._weigh_think(name, think, opened=opened, answered=answered)
@@ -336,9 +350,6 @@ class ChatModel:
             raise openai.APIError(
                 "stream ended without a finish_reason", request=request, body=None
             )
-        if finish_reason == "error":
-            # OpenRouter's way to say the model failed mid-answer: not a cut to resume.
-            raise ModelError(texts.MODEL_ERROR, detail="finish_reason error")
         assembled = calls.finish()
         if assembled:
             fields = {"reasoning_content": "".join(kept_reasoning)} if kept_reasoning else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 OPEN, CLOSE = "<think>", "</think>"
+REASONING_FIELDS = frozenset(("reasoning_content", "reasoning", "reasoning_details"))
 
 
 def reasoning_of(delta: dict[str, Any]) -> str:
@@ -59,10 +60,14 @@ class ThinkSplitter:
         """Tell whether a lone `</think>` ends reasoning here (else it is answer text)."""
         return self._believe_lone
 
+    def plain(self, text: str) -> bool:
+        """Tell whether `text` is all answer, as it is (the common case, checked per delta)."""
+        return not (self.inside or self._held or self._strip) and "<" not in text
+
     def feed(self, text: str) -> list[tuple[bool, str]]:
         """Return the pieces of `text` that are certain now; a possible tag start is held."""
-        if not (self.inside or self._held or self._strip) and "<" not in text:
-            return [(False, text)]  # the common case, once per delta: no tag can start here
+        if self.plain(text):
+            return [(False, text)]
         buffer = self._held + text
         self._held = ""
         pieces: list[tuple[bool, str]] = []

@@ -51,20 +51,21 @@ async def read_events(response: Any) -> AsyncIterator[dict[str, Any]]:
             *lines, rest = bytes(pending).split(b"\n")
             pending = bytearray(rest)
             for line in lines:
-                if line.endswith(b"\r"):
+                if line[-1:] == b"\r":
                     line = line[:-1]
-                if line.startswith(b"data:"):
-                    value = line[5:]
-                    data.append(value[1:] if value.startswith(b" ") else value)
+                if line[:5] == b"data:":
+                    value = line[6:] if line[5:6] == b" " else line[5:]
+                    data.append(value)
                     held += len(value)
                     if held + len(pending) > MAX_EVENT_BYTES:
                         raise _too_large(MAX_EVENT_BYTES)
                 elif not line and data:
-                    payload, data, held = b"\n".join(data), [], 0
+                    payload = data[0] if len(data) == 1 else b"\n".join(data)
+                    data, held = [], 0
                     if payload == b"[DONE]":
                         await _drain(blocks)
                         return
-                    event = _decode(payload, response.request)
+                    event = _decode(payload, response)
                     if event is not None:
                         yield event
                 # event:, id:, retry: and ": comments" carry nothing we use
@@ -78,20 +79,23 @@ async def read_events(response: Any) -> AsyncIterator[dict[str, Any]]:
     if data and not pending:
         payload = b"\n".join(data)
         if payload != b"[DONE]":
-            event = _decode(payload, response.request)
+            event = _decode(payload, response)
             if event is not None:
                 yield event
 
 
-def _decode(payload: bytes, request: Any) -> dict[str, Any] | None:
+def _decode(payload: bytes, response: Any) -> dict[str, Any] | None:
+    """Return one event's JSON object; raise what an error event says (once per delta: lean)."""
     try:
         event = json.loads(payload)
     except ValueError as exc:
         raise openai.APIError(
-            "the model server sent an event that is not JSON", request=request, body=None
+            "the model server sent an event that is not JSON", request=response.request, body=None
         ) from exc
-    if not isinstance(event, dict):
+    if type(event) is not dict:  # json.loads makes no subclasses
         return None
+    if "error" not in event and event.get("object") != "error":
+        return event  # the usual chunk; a choice's finish_reason "error" is the reader's to see
     if event.get("object") == "error" or _failed_choice(event):
         # vLLM's mid-stream error object, OpenRouter's error with finish_reason "error": the
         # model failed and says so; resuming would only fail again.
@@ -103,7 +107,7 @@ def _decode(payload: bytes, request: Any) -> dict[str, Any] | None:
         message = error.get("message") if isinstance(error, dict) else None
         raise openai.APIError(
             message if isinstance(message, str) and message else "error during streaming",
-            request=request,
+            request=response.request,
             body=error,
         )
     return event

@@ -18,10 +18,10 @@ class AnswerSettings(BaseModel):
     slack_message_max_chars: int = Field(
         default=3900,
         ge=200,
-        le=12000,
+        le=11000,  # under the 12,000 of a `markdown` block, so the streaming status line fits
         description=(
-            "Size at which a long answer continues in a new message (split at a safe point, "
-            "see [Reliability](reliability.md))"
+            "Size (of the rendered text, at most 11,000) at which a long answer continues in a "
+            "new message (split at a safe point, see [Reliability](reliability.md))"
         ),
     )
     stream_mode: Literal["update", "native", "auto"] = Field(

@@ -21,12 +21,16 @@ from bot.slack.budget import EditBudget, Lease, Limit
 
 logger = logging.getLogger(__name__)
 
-# KEYS: bucket, pause. ARGV: tokens/second, burst, pause ms seen locally.
-# Returns 0 when a token was taken, else milliseconds to wait. Redis TIME is the one clock.
+# KEYS: bucket, pause, finals waiting. ARGV: tokens/second, burst, pause ms seen locally,
+# 1 for a final edit. Returns 0 when a token was taken, else milliseconds to wait. Redis TIME
+# is the one clock. While a final edit waits (on any replica), intermediate ones let it go first.
 TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate, burst, seen = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if ARGV[4] == '0' and tonumber(redis.call('get', KEYS[3]) or '0') > 0 then
+  return math.ceil(1000 / rate)
+end
 local pause = redis.call('pttl', KEYS[2])
 if seen > 0 and seen > pause then
   redis.call('set', KEYS[2], 1, 'PX', seen)
@@ -56,6 +60,13 @@ return wait
 """
 
 
+# KEYS: finals waiting. ARGV: +1 or -1. The count expires if a replica dies while waiting.
+FINALS = """
+local n = redis.call('incrby', KEYS[1], ARGV[1])
+if n <= 0 then redis.call('del', KEYS[1]) else redis.call('pexpire', KEYS[1], 10000) end
+return n
+"""
+
 # KEYS: pause. ARGV: pause ms seen locally; extend the shared pause, never shorten it.
 PAUSE = "if tonumber(ARGV[1]) > redis.call('pttl', KEYS[1]) then redis.call('set', KEYS[1], 1, 'PX', ARGV[1]) end return 0"
 
@@ -74,7 +85,7 @@ class SharedLease(Lease):
         await self._shared.share_pause(self._team, self._method)
         await self._inner.acquire(final=final)
         self.final = self._inner.final
-        await self._shared.take(self._team, self._method)
+        await self._shared.take(self._team, self._method, final=self.final)
 
     def promote(self) -> None:
         """Make this reply's requests final."""
@@ -121,24 +132,51 @@ class SharedEditBudget(EditBudget):
         except RedisError as exc:
             logger.warning("could not share a 429 pause (%s)", exc)
 
-    async def take(self, team_id: str, method: str) -> None:
-        """Take one token of (team, method) from Redis, waiting in turn for it."""
+    async def take(self, team_id: str, method: str, *, final: bool = False) -> None:
+        """Take one token of (team, method) from Redis, waiting in turn for it.
+
+        Intermediate edits queue for Redis one at a time, in order. A final edit does not
+        queue behind them (it won its local turn as a final already): it asks Redis
+        directly, and while it waits every replica's intermediate edits hold back.
+        """
+        if not final:
+            serial = self._serial.setdefault((team_id, method), asyncio.Lock())
+            async with serial:  # this replica's replies ask Redis one at a time, in order
+                await self._take(team_id, method, final=False)
+            return
+        finals = f"{self.prefix}finals:{team_id}:{method}"
+        try:
+            await self.redis.eval(FINALS, 1, finals, 1)
+        except RedisError as exc:
+            logger.warning("shared edit budget unavailable (%s); pacing locally", exc)
+            return
+        try:
+            await self._take(team_id, method, final=True)
+        finally:
+            try:
+                await self.redis.eval(FINALS, 1, finals, -1)
+            except RedisError as exc:  # the count expires on its own
+                logger.warning("could not clear a final edit's place (%s)", exc)
+
+    async def _take(self, team_id: str, method: str, *, final: bool) -> None:
         limit = self.limits[method]
-        serial = self._serial.setdefault((team_id, method), asyncio.Lock())
-        keys = (f"{self.prefix}budget:{team_id}:{method}", f"{self.prefix}pause:{team_id}:{method}")
-        async with serial:  # this replica's replies ask Redis one at a time, in order
-            while not self._shared_closed:
-                seen = int(self.paused_for(team_id, method) * 1000)
-                try:
-                    wait_ms = int(
-                        await self.redis.eval(TAKE, 2, *keys, limit.rate, limit.burst, seen)
-                    )
-                except RedisError as exc:
-                    logger.warning("shared edit budget unavailable (%s); pacing locally", exc)
-                    return
-                if wait_ms <= 0:
-                    return
-                await self.clock.sleep(wait_ms / 1000)
+        keys = (
+            f"{self.prefix}budget:{team_id}:{method}",
+            f"{self.prefix}pause:{team_id}:{method}",
+            f"{self.prefix}finals:{team_id}:{method}",
+        )
+        while not self._shared_closed:
+            seen = int(self.paused_for(team_id, method) * 1000)
+            try:
+                wait_ms = int(
+                    await self.redis.eval(TAKE, 3, *keys, limit.rate, limit.burst, seen, int(final))
+                )
+            except RedisError as exc:
+                logger.warning("shared edit budget unavailable (%s); pacing locally", exc)
+                return
+            if wait_ms <= 0:
+                return
+            await self.clock.sleep(wait_ms / 1000)
 
     async def close(self) -> None:
         """Stop pacing (shutdown): waiting and later requests go through at once."""

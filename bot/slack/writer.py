@@ -20,6 +20,8 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.clock import Clock, SystemClock
 from bot.errors import BotError
 from bot.slack.mentions import defuse_args
+from bot.slack.posted import find_posted, post_metadata
+from bot.slack.retry import NOT_IDEMPOTENT
 
 logger = logging.getLogger(__name__)
 
@@ -77,10 +79,17 @@ class SlackWriter:
 
     async def call(
         self, team_id: str, method: str, *, must_land: bool = True, **args: Any
-    ) -> AsyncSlackResponse | None:
-        """Call `method`; None when a skippable write was not made (the caller coalesces)."""
+    ) -> AsyncSlackResponse | dict[str, Any] | None:
+        """Call `method`; None when a skippable write was not made (the caller coalesces).
+
+        A post whose outcome is unknown (a timeout, a dropped connection) is never simply
+        sent again: one that carries `metadata` is looked up in its thread first and, when
+        found, its answer is the message found; one without is given up.
+        """
         failures = limited = 0
         args = defuse_args(args)  # the last line of defence: no write pings a whole channel
+        if method == "chat.postMessage" and not args.get("metadata"):
+            args["metadata"] = post_metadata()  # so that a lost answer can be looked up
         while True:
             pause = self.paused_for(team_id, method)
             if pause > 0:
@@ -104,6 +113,12 @@ class SlackWriter:
                 reason = f"{status} {error}"
             except (TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
                 reason = type(exc).__name__
+                if method in NOT_IDEMPOTENT and not isinstance(exc, aiohttp.ClientConnectorError):
+                    if not args.get("metadata"):
+                        raise SlackWriteFailed(f"{method} outcome unknown ({reason})") from exc
+                    found = await self._look_up(team_id, method, args, reason)
+                    if found is not None:
+                        return found
             if not must_land:
                 logger.info("slack %s failed (%s); the next edit carries the text", method, reason)
                 return None
@@ -116,6 +131,18 @@ class SlackWriter:
                 "slack %s failed (%s); retry %d in %.2fs", method, reason, failures, delay
             )
             await self.clock.sleep(delay)
+
+    async def _look_up(
+        self, team_id: str, method: str, args: dict[str, Any], reason: str
+    ) -> dict[str, Any] | None:
+        """Find a post that may have landed; raise when even that cannot be known."""
+        try:
+            found = await find_posted(self.client, args)
+        except (SlackApiError, TimeoutError, aiohttp.ClientError, ConnectionError) as exc:
+            raise SlackWriteFailed(f"{method} outcome unknown ({reason}), lookup failed") from exc
+        if found is not None:
+            logger.info("slack %s failed (%s) but had landed: %s", method, reason, found["ts"])
+        return found
 
     def _pause(self, team_id: str, method: str, headers: Any) -> None:
         self.rate_limited += 1

@@ -130,8 +130,15 @@ class BotApp:
             return web.json_response({"ok": True})
         return web.json_response({"ok": False}, status=503)
 
-    async def drain(self, grace: float) -> None:
-        """Stop taking events, let turns finish for `grace` seconds, then interrupt the rest."""
+    async def drain(
+        self, grace: float, *, before_interrupt: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """Stop taking events, let turns finish for `grace` seconds, then interrupt the rest.
+
+        `before_interrupt` runs once the grace is over, before any turn is cancelled: the
+        edit budget stops pacing there, so final edits waiting for a token land at once
+        instead of being cancelled (and the answers later marked interrupted).
+        """
         self.accepting = False
         self.dispatcher.admission.closing = True
         loop = asyncio.get_running_loop()
@@ -142,6 +149,8 @@ class BotApp:
         while (pending := {t for t in self.tasks if not t.done()}) and loop.time() < deadline:
             await asyncio.wait(pending, timeout=deadline - loop.time())
         still = {t for t in self.tasks if not t.done()}
+        if still and before_interrupt is not None:
+            await before_interrupt()
         for task in still:
             task.cancel()
         if still:
@@ -213,6 +222,15 @@ def create_app(
     else:  # one workspace, one token from the environment: nothing stored to delete
         uninstall.register_single_token(bolt)
     deletions.register(bolt, Privacy(store.engine), metrics)  # before the message listener
+    # Bolt tries listeners in order, building each one's arguments, until one matches: the
+    # listeners of nearly every event (mentions, messages) come before the rarer ones.
+    listeners.register(
+        bolt,
+        store=store,
+        submit=bot.submit,
+        answer_all=channels.answers_every_message if channels is not None else None,
+        dm_threads=dm_threads,
+    )
     assistant.register(bolt, store=store, submit=bot.submit, sessions=dispatcher.sessions)
     relay = stop_relay or StopRelay(dispatcher, dispatcher.writer)
     interactions.register(bolt, dispatcher=dispatcher, store=store, relay=relay)
@@ -244,13 +262,6 @@ def create_app(
     )
     shortcuts.register(bolt, store=store, private=private)
     share.register(bolt, store=store, writer=dispatcher.writer, lock=dispatcher.thread_lock)
-    listeners.register(
-        bolt,
-        store=store,
-        submit=bot.submit,
-        answer_all=channels.answers_every_message if channels is not None else None,
-        dm_threads=dm_threads,
-    )
 
     @bolt.event(re.compile(".*"))
     async def ignore_other_events() -> None:

@@ -123,9 +123,10 @@ class TurnObserver:
     def saw(self, event: StreamEvent) -> None:
         """Note one stream event of the turn."""
         m = self.metrics
-        if isinstance(event, TextDelta) and event.text and not self._first_seen:
-            self._first_seen = True
-            m.first_token.observe(time.monotonic() - self.started_at)
+        if type(event) is TextDelta:  # most events, once per delta: checked first and cheaply
+            if not self._first_seen and event.text:
+                self._first_seen = True
+                m.first_token.observe(time.monotonic() - self.started_at)
         elif isinstance(event, StreamRetry):
             m.stream_retries.labels(reason=event.reason).inc()
         elif isinstance(event, RoundDone) and event.usage:

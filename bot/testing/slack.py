@@ -124,6 +124,9 @@ class FakeSlack(
         self._delays: dict[str, float] = {}
         self._stalled: set[str] = set()
         self.held: list[str] = []  # stalled calls that arrived (never applied)
+        self._cut_after: dict[str, int] = {}  # method -> calls to apply, then drop unanswered
+        self._hang = 0.0
+        self.cut: list[Call] = []  # calls applied whose answer was dropped
         self.granted_scopes: list[str] = list(GRANTED_SCOPES)  # what the bot token was given
         self._init_socket_mode()
         self._init_files()
@@ -166,6 +169,16 @@ class FakeSlack(
         """Never apply nor answer ``method`` from now on, as if the caller died sending it."""
         self._stalled.add(method)
 
+    def cut_after_applying(self, method: str, *, times: int = 1, hang: float = 0.0) -> None:
+        """Apply the next ``times`` calls of ``method``, then drop the connection unanswered.
+
+        The caller sees a dropped connection (or, with ``hang`` seconds of silence first
+        longer than its timeout, a timeout) and cannot tell that Slack applied the call: the
+        case a non-idempotent write must look up before retrying.
+        """
+        self._cut_after[method] = self._cut_after.get(method, 0) + times
+        self._hang = hang
+
     def unstall(self, method: str) -> None:
         """Let later calls of ``method`` through again (stalled ones stay lost)."""
         self._stalled.discard(method)
@@ -196,6 +209,12 @@ class FakeSlack(
         token = args.pop("token", None)
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else token
         call, headers = await self._shielded(self._answer(method, args, token, at))
+        if self._cut_after.get(method, 0) > 0 and call.status == 200:
+            self._cut_after[method] -= 1
+            self.cut.append(call)
+            await self._pause(self._hang)
+            if request.transport is not None:
+                request.transport.abort()  # applied, and the answer never leaves
         return web.json_response(call.response, status=call.status, headers=headers)
 
     async def _answer(

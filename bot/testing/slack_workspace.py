@@ -12,11 +12,13 @@ from typing import Any
 
 from bot.testing.slack_directory import SlackDirectory
 from bot.testing.slack_rules import (
-    MARKDOWN_LIMIT,
     TEXT_LIMIT,
     UPDATE_TEXT_LIMIT,
     Json,
     SlackError,
+    blocks_error,
+    limit_error,
+    metadata_of,
     require,
     stream_text,
     ts_key,
@@ -171,8 +173,8 @@ class SlackWorkspace(SlackDirectory):
             if now - started > self.stream_ttl:
                 self.expire_stream(*key)
 
-    def _wire(self, m: Json) -> Json:
-        """Render a stored message in Slack's wire shape."""
+    def _wire(self, m: Json, *, metadata: bool = False) -> Json:
+        """Render a stored message in Slack's wire shape (`metadata` only when asked for)."""
         text = m["text"] or m["markdown_text"] or ""
         out: Json = {
             "type": "message",
@@ -187,6 +189,8 @@ class SlackWorkspace(SlackDirectory):
             out["blocks"] = m["blocks"]
         if m.get("files"):
             out["files"], out["upload"] = m["files"], True
+        if metadata and m.get("metadata"):
+            out["metadata"] = m["metadata"]
         count = sum(
             1
             for o in self.messages.values()
@@ -221,30 +225,30 @@ class SlackWorkspace(SlackDirectory):
             raise SlackError("no_text")
         if markdown and (text or "blocks" in args):  # not even `blocks: []`, say the docs
             raise SlackError("markdown_text_conflict")
-        if (markdown and len(markdown) > MARKDOWN_LIMIT) or (
-            text and text_limit is not None and len(text) > text_limit
-        ):
-            raise SlackError("msg_too_long")
+        error = limit_error(args, text_limit)
+        if error is not None:
+            raise SlackError(error)
 
     # ---- API methods ------------------------------------------------------------------
 
     def _post_message(self, args: Json) -> Json:
         if not args.get("channel"):
             raise SlackError("channel_not_found")
-        self._check_content(args, None)
+        self._check_content(args, TEXT_LIMIT)
         message = self._store(
             args["channel"],
             self._next_ts(),
             thread_ts=args.get("thread_ts"),
-            text=(args.get("text") or "")[:TEXT_LIMIT],
+            text=args.get("text") or "",
             markdown_text=args.get("markdown_text"),
             blocks=args.get("blocks"),
+            metadata=metadata_of(args.get("metadata")),
         )
         return {
             "ok": True,
             "channel": message["channel"],
             "ts": message["ts"],
-            "message": self._wire(message),
+            "message": self._wire(message, metadata=True),
         }
 
     def _update(self, args: Json) -> Json:
@@ -312,6 +316,8 @@ class SlackWorkspace(SlackDirectory):
 
     def _stop_stream(self, args: Json) -> Json:
         message = self._streaming(args)
+        if blocks_error(args.get("blocks")):
+            raise SlackError("invalid_blocks")
         message["markdown_text"] = (message["markdown_text"] or "") + stream_text(args)
         if args.get("blocks"):
             message["blocks"] = args["blocks"]
@@ -332,9 +338,10 @@ class SlackWorkspace(SlackDirectory):
             raise SlackError("thread_not_found")
         start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 1000)
         page, rest = thread[start : start + limit], thread[start + limit :]
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
         return {
             "ok": True,
-            "messages": [self._wire(m) for m in page],
+            "messages": [self._wire(m, metadata=with_metadata) for m in page],
             "has_more": bool(rest),
             "response_metadata": {"next_cursor": str(start + limit) if rest else ""},
         }

@@ -279,7 +279,12 @@ class Dispatcher:
         hold: Hold | None = None  # held against the usage limits until the turn owns it
         try:
             try:
-                if reply.ts:  # recovery ends this placeholder if the process dies before the row
+                # Recovery ends the placeholder its open claim names (and finds an unnamed one
+                # by its Stop button). It is named with the question's row, which usually
+                # follows at once; before slow work (files, a thread to import, usage limits)
+                # it is named now, so a crash during that work leaves a placeholder recovery
+                # surely ends.
+                if reply.ts and self._slow_start(request):
                     await self.store.placeholder_posted(
                         request.team_id, request.channel, request.message_ts, reply.ts
                     )
@@ -330,6 +335,7 @@ class Dispatcher:
                         ),
                     ],
                     settles=request.message_ts,
+                    placeholder=reply.ts,
                 )
             except StorageUnavailable as exc:
                 await reply.finish(exc.user_message)
@@ -353,6 +359,12 @@ class Dispatcher:
             if hold is not None and self.usage is not None:  # no turn: nothing will be counted
                 await asyncio.shield(self.usage.release(hold))
         await turn.run()  # a Stop pressed while starting ends it at once
+
+    def _slow_start(self, request: TurnRequest) -> bool:
+        """Tell whether work that may take a while comes before the question's row."""
+        follow_up = bool(request.thread_ts) and request.message_ts != request.thread_ts
+        limited = self.usage is not None and bool(self.usage.limits)
+        return bool(request.files) or follow_up or limited
 
     def _reading(self, request: TurnRequest, model: str | None) -> Reading | None:
         """Start reading the files of this question (None when files are not read)."""

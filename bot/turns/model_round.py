@@ -42,7 +42,16 @@ class ModelRound(ToolRound):
         ):
             self.observed.saw(event)
             self.meter.saw(event)
-            if isinstance(event, ReasoningDelta):
+            if type(event) is TextDelta:  # nearly every event: checked first
+                self._thought()
+                self.status.text_arrived()
+                if not self.round_text and self.shown and not self.shown.endswith(("\n", " ")):
+                    self.shown += "\n\n"  # a new round after tools: a paragraph of its own
+                self.round_text += event.text
+                self.shown += event.text
+                self.reply.update(self.shown)
+                self._persist_maybe()
+            elif isinstance(event, ReasoningDelta):
                 self._thinking()
             elif isinstance(event, TextRetracted):
                 # It was reasoning after all (a lone </think>): never stored as the answer,
@@ -53,15 +62,6 @@ class ModelRound(ToolRound):
                     self.shown = self.shown[:-cut]
                     self.reply.update(self.shown)
                 self._thinking()
-            elif isinstance(event, TextDelta):
-                self._thought()
-                self.status.text_arrived()
-                if not self.round_text and self.shown and not self.shown.endswith(("\n", " ")):
-                    self.shown += "\n\n"  # a new round after tools: a paragraph of its own
-                self.round_text += event.text
-                self.shown += event.text
-                self.reply.update(self.shown)
-                self._persist_maybe()
             elif isinstance(event, StreamRetry):
                 logger.info("resuming stream (attempt %d)", event.attempt)
                 await self._hold_request()  # a resumed attempt is a request of its own

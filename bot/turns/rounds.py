@@ -58,7 +58,9 @@ class Rounds(ModelRound):
         retried_context = False
         rounds = 0
         while True:
-            stored = await deps.store.history(self.key, limit=deps.config.history_rows)
+            if self.thread is None:
+                self.thread = await deps.store.history(self.key, limit=deps.config.history_rows)
+            stored = self.thread
             self.participants = frozenset(
                 [self.request.user_id, *(m.user_id for m in stored if m.user_id)]
             )

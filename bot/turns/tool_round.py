@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from bot import texts
-from bot.db.records import NewMessage, ReplyStatus
+from bot.db.records import NewMessage, ReplyStatus, StoredMessage
 from bot.llm.events import (
     ToolCallsReady,
 )
@@ -63,9 +64,37 @@ class ToolRound(TurnState):
             self._lost = True
             self.reply.stopped.set()
             raise Stopped
+        self._remember_round(calls, event, ids[:-1], rows[:-1])
         self.row_id = ids[-1]
         self.round_text = ""
         self.reply.update(self.shown, status=texts.tool_status(names, done=True))
+
+    def _remember_round(
+        self,
+        calls: list[dict[str, Any]],
+        event: ToolCallsReady,
+        ids: list[int],
+        results: list[NewMessage],
+    ) -> None:
+        """Bring the thread read at the first round up to date, as a new read would return it."""
+        if self.thread is None:
+            return
+        ended = [m for m in self.thread if m.id == self.row_id]
+        asked = StoredMessage(
+            self.row_id,
+            "assistant",
+            self.round_text,
+            slack_ts=self.reply.ts,
+            tool_calls=calls,
+            status=ReplyStatus.COMPLETE,
+            provider_fields=event.provider_fields or (ended[0].provider_fields if ended else None),
+        )
+        answered = [
+            StoredMessage(row_id, "tool", row.content, tool_call_id=row.tool_call_id)
+            for row_id, row in zip(ids, results, strict=True)
+        ]
+        kept = [m for m in self.thread if m.id != self.row_id]
+        self.thread = [*kept, asked, *answered][-self.deps.config.history_rows :]
 
     def _tool_context(self) -> ToolContext:
         return ToolContext(

@@ -56,7 +56,17 @@ class Turn(Rounds):
         except Exception:
             status, note = ReplyStatus.FAILED, ("\n\n" if self.shown else "") + texts.INTERNAL_ERROR
             logger.exception("turn failed unexpectedly")
-        await self._end(status, note)
+        await self._end_whole(status, note)
+
+    async def _end_whole(self, status: ReplyStatus, note: str) -> None:
+        """End the reply even if the turn is cancelled meanwhile (a shutdown's grace ran out):
+        a final edit cut midway would leave a complete answer marked interrupted later."""
+        ending = asyncio.ensure_future(self._end(status, note))
+        try:
+            await asyncio.shield(ending)
+        except asyncio.CancelledError:
+            await asyncio.wait({ending})
+            raise
 
     async def _end(self, status: ReplyStatus, note: str) -> None:
         self.outcome = status if not self._lost else ReplyStatus.INTERRUPTED

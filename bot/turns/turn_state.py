@@ -12,7 +12,7 @@ from typing import Any
 
 from bot import texts
 from bot.clock import Clock
-from bot.db.records import ReplyStatus, ThreadKey
+from bot.db.records import ReplyStatus, StoredMessage, ThreadKey
 from bot.db.store import Store
 from bot.errors import StorageUnavailable
 from bot.files.reader import FileReader
@@ -116,13 +116,16 @@ class TurnState:
         self.round_text = ""  # text of the current model round
         self.images: list[dict[str, Any]] = []  # image parts the last tool calls returned
         self.row_id = row_id  # the stored assistant message of the current round
-        self._saved_at = 0.0
+        self._saved_at = self.started  # the first save comes PERSIST_EVERY in, as the next
         self._saving: asyncio.Task[None] | None = None  # a progress save in flight
         self.observed = deps.metrics.turn()
         self._deadline: asyncio.Timeout | None = None  # TURN_DEADLINE, once streaming starts
         self.notes: list[str] = []  # files not read (or cut), one line each, under the reply
         self.blind = False  # the model refused image parts: send none (VISION=auto)
         self.participants = frozenset([request.user_id])  # who wrote in the thread (tools)
+        # The thread as read at the first round, kept current through tool rounds: one read
+        # per turn (nothing else writes to a thread while its turn holds the thread's lock).
+        self.thread: list[StoredMessage] | None = None
         self._thinking_since: float | None = None  # when the current reasoning began
         self._thinking_shown = -1  # the whole seconds last shown
         reply.on_roll = self._save_soon  # save where each message starts as soon as it exists
@@ -188,10 +191,10 @@ class TurnState:
             self.status.thinking(seconds)
 
     def _thought(self) -> None:
-        """End the thinking display: the answer (or a tool call) came."""
-        if self._thinking_since is not None:
+        """End the thinking display: the answer (or a tool call) came (called per delta)."""
+        if self._thinking_since is not None:  # the task card shows reasoning only then
             self._thinking_since, self._thinking_shown = None, -1
-        self.progress.answering()
+            self.progress.answering()
 
     def _persist_maybe(self) -> None:
         """Save the answer so far now and then, off the stream's path (one save at a time)."""

@@ -98,7 +98,7 @@ class UsageMeter:
 
     def saw(self, event: StreamEvent) -> None:
         """Note one stream event of the current round."""
-        if isinstance(event, TextDelta):
+        if type(event) is TextDelta:  # most events, once per delta: checked first
             self._output += len(event.text.encode("utf-8"))
         elif isinstance(event, ReasoningDelta):  # billed as completion tokens by the server
             size = len(event.text.encode("utf-8"))

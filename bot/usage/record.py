@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, select
+from sqlalchemy import ColumnElement, Table, bindparam, case, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.db.engine import create_sessionmaker
 from bot.db.models import UsageRecord, UsageReservation
-from bot.db.transactions import transaction
+from bot.db.transactions import core_transaction, transaction
 from bot.usage.meter import Tokens
 
 PAGE = 1000  # export rows read per query
@@ -61,6 +61,12 @@ def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+RECORDS: Table = UsageRecord.__table__  # type: ignore[assignment]
+INSERT_RECORD = insert(RECORDS)  # built once; each answer gives the values
+RESERVATIONS: Table = UsageReservation.__table__  # type: ignore[assignment]
+DELETE_RESERVATION = delete(RESERVATIONS).where(RESERVATIONS.c.id == bindparam("reservation"))
+
+
 class UsageLedger:
     """Store usage records and sum them, each call one short transaction."""
 
@@ -73,12 +79,11 @@ class UsageLedger:
 
     async def add(self, usage: AnswerUsage | None, *, reservation: int | None = None) -> None:
         """Store one answer's usage (if any) and drop its reservation, in one transaction."""
-        async with self._session() as session:
+        async with core_transaction(self.engine) as connection:  # one per answer: no ORM
             if usage is not None:
-                session.add(_row(usage))
+                await connection.execute(INSERT_RECORD, _row(usage))
             if reservation is not None:
-                r = UsageReservation
-                await session.execute(delete(r).where(r.id == reservation))
+                await connection.execute(DELETE_RESERVATION, {"reservation": reservation})
 
     async def spent(
         self, team_id: str, checks: dict[str, tuple[ColumnElement[bool], datetime]]
@@ -155,26 +160,26 @@ class UsageLedger:
             last = page[-1].id
 
 
-def _row(usage: AnswerUsage) -> UsageRecord:
-    """Return the record row of one answer's usage."""
+def _row(usage: AnswerUsage) -> dict[str, Any]:
+    """Return the values of one answer's usage record (INSERT_RECORD's parameters)."""
     t = usage.tokens
-    return UsageRecord(
-        team_id=usage.team_id,
-        channel_id=usage.channel_id,
-        user_id=usage.user_id,
-        thread_ts=usage.thread_ts,
-        message_ts=usage.message_ts,
-        model=usage.model[:128],
-        prompt_tokens=t.prompt,
-        completion_tokens=t.completion,
-        reasoning_tokens=t.reasoning,
-        cached_tokens=t.cached,
-        total_tokens=t.total,
-        estimated=usage.estimated,
-        duration=round(usage.duration, 3),
-        tool_calls=usage.tool_calls,
-        rounds=usage.rounds,
-        status=usage.status,
-        approvals=usage.approvals or None,
-        created_at=utc(usage.created_at),
-    )
+    return {
+        "team_id": usage.team_id,
+        "channel_id": usage.channel_id,
+        "user_id": usage.user_id,
+        "thread_ts": usage.thread_ts,
+        "message_ts": usage.message_ts,
+        "model": usage.model[:128],
+        "prompt_tokens": t.prompt,
+        "completion_tokens": t.completion,
+        "reasoning_tokens": t.reasoning,
+        "cached_tokens": t.cached,
+        "total_tokens": t.total,
+        "estimated": usage.estimated,
+        "duration": round(usage.duration, 3),
+        "tool_calls": usage.tool_calls,
+        "rounds": usage.rounds,
+        "status": usage.status,
+        "approvals": usage.approvals or None,
+        "created_at": utc(usage.created_at),
+    }

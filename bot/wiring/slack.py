@@ -16,6 +16,7 @@ from bot.files.download import TokenFor
 from bot.settings import Settings
 from bot.slack.budget import EditBudget
 from bot.slack.budget_redis import SharedEditBudget
+from bot.slack.retry import retry_handlers
 from bot.slack.sessions import AgentSessions
 from bot.slack.writer import SlackWriter
 from bot.slack_app.oauth import InstalledTokens, TeamTokenClient, oauth_settings
@@ -55,10 +56,18 @@ class SlackSide:
         if oauth is not None:
             tokens = InstalledTokens(oauth.installation_store)
             token_for = tokens.bot_token
-            client = TeamTokenClient(tokens=tokens, base_url=s.slack_api_url, session=session)
+            client = TeamTokenClient(
+                tokens=tokens,
+                base_url=s.slack_api_url,
+                session=session,
+                retry_handlers=retry_handlers(),
+            )
         else:
             client = AsyncWebClient(
-                token=s.slack_bot_token, base_url=s.slack_api_url, session=session
+                token=s.slack_bot_token,
+                base_url=s.slack_api_url,
+                session=session,
+                retry_handlers=retry_handlers(),
             )
         writer = SlackWriter(client, clock=clock)
         # One edit budget per process: every reply in a workspace shares its Slack rate limits.

@@ -105,9 +105,21 @@ async def test_slack_post_update_replies_and_delete(slack: FakeSlack, web: Async
     assert slack.message("C1", form["ts"]) is None
 
 
+def md(text: str) -> dict[str, str]:
+    return {"type": "markdown", "text": text}
+
+
+def section(text: str) -> dict[str, object]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+@pytest.mark.slack_limits_tested
 async def test_slack_validation_errors(slack: FakeSlack, web: AsyncWebClient) -> None:
-    ts = (await web.chat_postMessage(channel="C1", text="x" * 40_001))["ts"]
-    assert len(slack.messages[("C1", ts)]["text"]) == 40_000
+    # Slack cuts a longer `text` at 40,000; the fake refuses it, so no test passes on a cut.
+    with pytest.raises(SlackApiError) as err:
+        await web.chat_postMessage(channel="C1", text="x" * 40_001)
+    assert err.value.response["error"] == "msg_too_long"
+    ts = (await web.chat_postMessage(channel="C1", text="x" * 40_000))["ts"]
     with pytest.raises(SlackApiError) as err:
         await web.chat_update(channel="C1", ts=ts, text="y" * 4_001)
     assert err.value.response["error"] == "msg_too_long"
@@ -122,6 +134,19 @@ async def test_slack_validation_errors(slack: FakeSlack, web: AsyncWebClient) ->
         ("chat.update", {"channel": "C1", "ts": "1.2", "text": "a"}, "message_not_found"),
         ("chat.postMessage", {"channel": "C1", "markdown_text": "m" * 12_001}, "msg_too_long"),
         ("no.such.method", {}, "unknown_method"),
+        ("chat.postMessage", {"channel": "C1", "blocks": [md("m" * 12_001)]}, "invalid_blocks"),
+        (
+            "chat.postMessage",
+            {"channel": "C1", "blocks": [md("m" * 6_001), md("m" * 6_000)]},
+            "invalid_blocks",
+        ),
+        ("chat.postMessage", {"channel": "C1", "blocks": [md("m")] * 51}, "invalid_blocks"),
+        ("chat.postMessage", {"channel": "C1", "blocks": [section("s" * 3_001)]}, "invalid_blocks"),
+        (
+            "chat.update",
+            {"channel": "C1", "ts": ts, "blocks": [md("m" * 12_001)]},
+            "invalid_blocks",
+        ),
     ]
     for method, payload, error in cases:
         with pytest.raises(SlackApiError) as err:

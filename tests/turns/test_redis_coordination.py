@@ -142,3 +142,37 @@ async def test_unreachable_redis_falls_back_to_in_process_coordination(harness: 
     event = await bot.mention("is redis needed?")
     replies = await bot.wait_reply_done("C1", event["ts"])
     assert [text_of(m) for m in replies] == ["Answered without Redis."]
+
+
+async def test_redis_final_edit_priority(redis: tuple[Any, str]) -> None:
+    """A final edit that won its local turn does not queue behind intermediate edits for Redis."""
+    client, prefix = redis
+    limits = {"chat.update": Limit(per_minute=1200, burst=1)}  # 20 a second, shared
+    here, there = (SharedEditBudget(limits, redis=client, prefix=prefix) for _ in range(2))
+    granted: list[str] = []
+    done = asyncio.Event()
+
+    async def streaming(budget: SharedEditBudget) -> None:
+        lease = budget.lease("T1", "chat.update")
+        while not done.is_set():  # redis-py may swallow a cancellation mid-command
+            await lease.acquire()
+            granted.append("edit")
+
+    # Replies on two replicas: the shared bucket gives this one half of what it grants locally.
+    churn = [asyncio.ensure_future(streaming(b)) for b in (here, there) for _ in range(8)]
+    try:
+        serial = here._serial
+        await _until(lambda: any(len(lock._waiters or ()) >= 6 for lock in serial.values()))
+        final = here.lease("T1", "chat.update")
+        final.promote()
+        before = len(granted)
+        await asyncio.wait_for(final.acquire(final=True), 5)
+        # Without priority it waited for every queued intermediate edit (6+) first.
+        assert len(granted) - before <= 3, len(granted) - before
+    finally:
+        done.set()
+        for task in churn:
+            task.cancel()
+        await here.close()
+        await there.close()
+        await asyncio.gather(*churn, return_exceptions=True)

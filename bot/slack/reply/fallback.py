@@ -18,7 +18,7 @@ from bot import texts
 from bot.clock import Clock
 from bot.slack.budget import EditBudget
 from bot.slack.reply.split import open_fence, split_message
-from bot.slack.reply.update import ReplyTarget, StreamingReply
+from bot.slack.reply.update import ReplyTarget, StreamingReply, rendered_size
 from bot.slack.writer import SlackWriteFailed, Writer
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,9 @@ async def take_over(
         await reply.start()
         return UpdateFallback(reply, start, prefix)
     view = prefix + answer[start:]
-    first = split_message(view, reply.limit)[0] if view.strip() else texts.PLACEHOLDER
+    first = (
+        split_message(view, reply.limit, rendered_size)[0] if view.strip() else texts.PLACEHOLDER
+    )
     try:
         content = reply.markup.content(first, "streaming")
         await edit(reply.writer, budget, reply.target, ts, content)

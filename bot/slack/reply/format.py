@@ -41,6 +41,7 @@ _OUT = re.compile(
     rf"(?P<keep>{_KEEP_TOKEN})|(?P<link>{_MRKDWN_LINK})|(?P<lt><)|(?P<amp>&(?=#?\w+;))"
 )
 _BACKTICKS = re.compile(r"`+")
+WIDE_TABLE = 120  # columns of a table rendered aligned; a wider one is rendered unpadded
 _MARKERS = re.compile(r"\*\*|~~")
 
 
@@ -207,6 +208,12 @@ class _Table:
         columns = max(len(row) for row in self.rows)
         rows = [[self._cell(c) for c in row] + [""] * (columns - len(row)) for row in self.rows]
         widths = [max(_width(row[c]) for row in rows) for c in range(columns)]
+        if sum(widths) + 3 * (columns - 1) > WIDE_TABLE:
+            # Too wide to read aligned (it wraps), and padding every row to the widest cell
+            # can multiply its size past Slack's limits: cells as written, unpadded.
+            header = [min(_width(cell), WIDE_TABLE // columns) or 1 for cell in rows[0]]
+            plain = [" | ".join(row).rstrip() for row in rows]
+            return ["```", plain[0], "-+-".join("-" * w for w in header), *plain[1:], "```"]
         lines = []
         for n, row in enumerate(rows):
             cells = [_pad(cell, widths[c], self._align(c)) for c, cell in enumerate(row)]

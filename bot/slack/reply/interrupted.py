@@ -40,11 +40,12 @@ async def mark_interrupted(
     last_ts, start, prefix = parts[-1] if parts else (ts, 0, "")
     own = str(prefix) + shown[int(start) :]
     marked = (own + texts.INTERRUPTED).strip()
-    if len(marked) <= limit:
+    if len(to_slack(marked)) <= limit:  # measured as sent (tables padded, `<` escaped)
         await _edit(writer, key, str(last_ts), marked)
         return
     logger.info("reply %s spans more messages than saved; adding the note below it", ts)
-    await _edit(writer, key, str(last_ts), split_message(own, limit)[0])
+    first = split_message(own, limit, lambda part: len(to_slack(part)))[0]
+    await _edit(writer, key, str(last_ts), first)
     await writer.call(
         key.team_id,
         "chat.postMessage",

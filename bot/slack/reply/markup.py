@@ -37,6 +37,8 @@ class ReplyMarkup:
     def content(self, text: str, state: MessageState) -> dict[str, Any]:
         """Return the chat.postMessage/chat.update content arguments for `text`."""
         body = to_slack(text, partial=state == "streaming")
+        if not body.strip():  # a lone `**` dropped while streaming: Slack refuses no text
+            body = texts.PLACEHOLDER
         extra: list[dict[str, Any]] = []
         if state == "streaming" and self.stop_value:
             extra.append(stop_block(self.stop_value))

@@ -31,8 +31,8 @@ from bot.slack.reply.fallback import UpdateFallback, edit, reason_of, take_over,
 from bot.slack.reply.format import to_slack
 from bot.slack.reply.markup import ReplyMarkup, feedback_block
 from bot.slack.reply.settle import settled
-from bot.slack.reply.split import FENCE_SLACK, ROLLOVER_MARGIN, close_part, split_point
-from bot.slack.reply.update import ReplyTarget, StreamingReply
+from bot.slack.reply.split import ROLLOVER_MARGIN, close_part, fit_part
+from bot.slack.reply.update import ReplyTarget, StreamingReply, rendered_size
 from bot.slack.writer import SlackWriteFailed, Writer
 
 logger = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ class NativeReply:
             self._lease.promote()
         self._dirty.set()
         if self._task is not None:
-            await self._task
+            await asyncio.shield(self._task)  # shutdown must not cancel the final call midway
         if self._fallback is not None:
             await self._fallback.reply.finish(self._fallback.text(text))
 
@@ -263,18 +263,18 @@ class NativeReply:
         return max(self._sent, self._start + settled(head, len(self._prefix)) - len(self._prefix))
 
     def _render(self, upto: int) -> str:
+        if upto <= self._start:
+            return self._shown  # a reopened table header shows only with rows below it
         return to_slack(self._prefix + self._text[self._start : upto])
 
     async def _roll_over(self, final: bool) -> None:
         """Stop the stream at a safe boundary and open a new one while the answer outgrows it."""
         room = self.limit - (0 if final else ROLLOVER_MARGIN)
-        while len(self._prefix) + len(self._text) - self._start > room:
+        while rendered_size(self._prefix + self._text[self._start :]) > room:
             rest = self._text[self._start :]
-            cut = split_point(
-                rest, max(1, room - len(self._prefix) - FENCE_SLACK), prefix=self._prefix
-            )
+            _, cut, _ = fit_part(rest, room, prefix=self._prefix, measure=rendered_size)
             cut = max(cut, self._sent - self._start)
-            closed, next_prefix = close_part(self._prefix + rest[:cut])
+            closed, next_prefix = close_part(self._prefix + rest[:cut], rest[cut:])
             part = to_slack(closed)
             end = self._start + cut
             tasks = {k: v for k, v in self._tasks.items() if v[0] <= end}
@@ -287,7 +287,9 @@ class NativeReply:
                 await self._repair(self._ts[-1], part)
             self._tasks = {k: v for k, v in self._tasks.items() if k not in tasks}
             self._start = self._sent = end
-            self._prefix, self._shown = next_prefix, to_slack(next_prefix)
+            # A reopened table header is not shown on its own: the table streams once whole.
+            fence = next_prefix if next_prefix.lstrip().startswith(("`", "~")) else ""
+            self._prefix, self._shown = next_prefix, to_slack(fence)
             try:
                 await self._open(self._shown)
             except (SlackApiError, SlackWriteFailed) as exc:

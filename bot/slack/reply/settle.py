@@ -23,7 +23,7 @@ def settled(text: str, start: int = 0) -> int:
     end = max(text.rfind(" ", start), text.rfind("\n", start)) + 1
     if end <= start:
         return start
-    if open_fence(text[start:end]) is not None:
+    if open_fence(text[:end]) is not None:  # with the reopened fence before `start`
         return end  # inside a code block every line stays as written
     blank = text.rfind("\n\n", start, end)
     para = blank + 2 if blank >= 0 else start

@@ -9,9 +9,12 @@ language) at the top of the next.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 FENCE = re.compile(r"^[ ]{0,3}(```+|~~~+)(.*)$", re.MULTILINE)
+# A table's delimiter row (`|---|:--:|`), the second line of a table.
+DELIMITER = re.compile(r"^[ ]{0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 # Room kept for the closing fence added to a cut code block and the reopening line.
 FENCE_SLACK = 24
 # A streaming message rolls over once its text passes `limit - ROLLOVER_MARGIN`: room is kept
@@ -89,24 +92,59 @@ def split_point(text: str, limit: int, *, prefix: str = "") -> int:
     return limit  # one unbroken run longer than a message: nothing better exists
 
 
-def close_part(part: str) -> tuple[str, str]:
-    """Close a code block cut at the end of `part`; return it and the prefix for the next part."""
+def close_part(part: str, following: str = "") -> tuple[str, str]:
+    """Close a block cut at the end of `part`; return it and the prefix for the next part.
+
+    A code block is closed and reopened (same fence); a table continued in `following`
+    (the text after the cut) has its header and delimiter rows repeated, so the next part
+    is a table too rather than raw `| a | b |` lines.
+    """
     spans = code_spans(part)
     if not spans or spans[-1].closed:
-        return part, ""
+        return part, table_header(part, following)
     closed = part if part.endswith("\n") else part + "\n"
     return closed + spans[-1].marker + "\n", spans[-1].opener + "\n"
 
 
-def split_message(text: str, limit: int) -> list[str]:
-    """Split a whole answer into parts of at most `limit` characters each."""
+def table_header(part: str, following: str) -> str:
+    """Return the header and delimiter rows of a table that `following` continues, or ""."""
+    if not part.endswith("\n") or not following.lstrip(" ").startswith("|"):
+        return ""
+    body = part[:-1]
+    if not body.rsplit("\n", 1)[-1].strip():
+        return ""  # the part ends with a blank line: what follows is another table
+    start = body.rfind("\n\n")
+    lines = body[start + 2 if start >= 0 else 0 :].split("\n")
+    if len(lines) >= 2 and "|" in lines[0] and "|" in lines[1] and DELIMITER.match(lines[1]):
+        return f"{lines[0]}\n{lines[1]}\n"
+    return ""
+
+
+def fit_part(
+    rest: str, room: int, *, prefix: str = "", measure: Callable[[str], int] = len
+) -> tuple[str, int, str]:
+    """Return the next part of `rest` (after `prefix`), its cut, the next part's prefix.
+
+    The part is measured with `measure` (the rendered size that is sent, which padding and
+    escaping can make much longer than the Markdown): the cut shrinks until it fits `room`.
+    """
+    budget = max(1, room - len(prefix) - FENCE_SLACK)
+    while True:
+        cut = split_point(rest, budget, prefix=prefix)
+        part, next_prefix = close_part(prefix + rest[:cut], rest[cut:])
+        size = measure(part)
+        if size <= room or budget <= 1:
+            return part, cut, next_prefix
+        budget = max(1, min(budget - 1, budget * room // size - 1))
+
+
+def split_message(text: str, limit: int, measure: Callable[[str], int] = len) -> list[str]:
+    """Split a whole answer into parts of at most `limit` (as `measure` counts) each."""
     parts: list[str] = []
     prefix = ""
     rest = text
-    while len(prefix) + len(rest) > limit:
-        budget = max(1, limit - len(prefix) - FENCE_SLACK)
-        cut = split_point(rest, budget, prefix=prefix)
-        part, prefix_next = close_part(prefix + rest[:cut])
+    while rest and measure(prefix + rest) > limit:
+        part, cut, prefix_next = fit_part(rest, limit, prefix=prefix, measure=measure)
         parts.append(part)
         rest, prefix = rest[cut:], prefix_next
     parts.append(prefix + rest)

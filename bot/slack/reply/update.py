@@ -10,19 +10,34 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from slack_sdk.errors import SlackApiError
 
 from bot import texts
 from bot.aio import cancel_and_wait
 from bot.clock import Clock, SystemClock
 from bot.slack.budget import EditBudget, Lease
+from bot.slack.posted import part_metadata
+from bot.slack.reply.format import to_slack
 from bot.slack.reply.markup import MessageState, ReplyMarkup
-from bot.slack.reply.split import FENCE_SLACK, ROLLOVER_MARGIN, close_part, split_point
-from bot.slack.writer import Writer
+from bot.slack.reply.split import ROLLOVER_MARGIN, fit_part
+from bot.slack.writer import SlackWriteFailed, Writer
 
 logger = logging.getLogger(__name__)
+
+
+def rendered_size(markdown: str) -> int:
+    """Return the length of what is sent for `markdown` (tables padded, `<` escaped)."""
+    return len(to_slack(markdown))
+
+
+class _CutShort(Exception):  # noqa: N818 - control flow inside this module
+    """The final text could not all be posted; the last message says so."""
 
 
 @dataclass(slots=True)
@@ -65,13 +80,16 @@ class StreamingReply:
     _text: str = ""
     _status: str | None = None
     _offset: int = 0  # where the current message starts in `_text`
-    _prefix: str = ""  # a code fence reopened at the top of the current message
+    _prefix: str = ""  # a code fence (or table header) reopened at the top of the message
+    _head: str = ""  # the answer's text the earlier messages show: `_text[:_offset]`
+    _id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])  # names posts (metadata)
     _next_at: float = 0.0
     _closing: bool = False
     _dirty: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
     _lease: Lease | None = None
     _granted: bool = False  # a budget grant taken and not yet used
+    _rendered: tuple[tuple[Any, ...], dict[str, Any]] | None = None  # the last render
     edits: int = 0
     # Set when the user stopped the reply in Slack; update mode has no such signal itself.
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
@@ -147,7 +165,8 @@ class StreamingReply:
             self._lease.promote()
         self._dirty.set()
         if self._task is not None:
-            await self._task
+            # Shielded: a turn cancelled at shutdown must not cancel its final edit midway.
+            await asyncio.shield(self._task)
 
     async def abort(self) -> None:
         """Stop the flusher without a final edit."""
@@ -184,13 +203,20 @@ class StreamingReply:
                 self._lease.close()
 
     def _needs_edit(self, final: bool) -> bool:
+        if self._diverged():
+            return True
         room = self.limit - (0 if final else ROLLOVER_MARGIN)
         if self._pending() > room:
             return True
         return self._content(self._view(final), final) != self._parts[-1].shown
 
     def _content(self, text: str, final: bool, state: MessageState | None = None) -> dict[str, Any]:
-        return self.markup.content(text, state or ("final" if final else "streaming"))
+        state = state or ("final" if final else "streaming")
+        # A flush asks twice (is an edit needed? then the edit): render the Markdown once.
+        key = (text, state, self.markup.stop_value, self.markup.feedback_id)
+        if self._rendered is None or self._rendered[0] != key:
+            self._rendered = (key, self.markup.content(text, state))
+        return self._rendered[1]
 
     async def _edit(
         self, ts: str, content: dict[str, Any], *, must_land: bool, final: bool
@@ -213,8 +239,13 @@ class StreamingReply:
         return response is not None
 
     async def _flush(self, final: bool) -> None:
+        if self._diverged():
+            await self._rewind()
         posted = len(self._parts)
-        await self._roll_over(final)
+        try:
+            await self._roll_over(final)
+        except _CutShort:
+            return
         if len(self._parts) > posted and not final:
             self._dirty.set()  # a message just posted: its next edit (Stop button) in turn
             return
@@ -227,11 +258,44 @@ class StreamingReply:
         if await self._edit(part.ts, content, must_land=final, final=final):
             part.sent, part.shown = view, content
 
-    def _view(self, final: bool) -> str:
-        body = self._prefix + self._text[self._offset :]
+    def _view(self, final: bool, offset: int | None = None, prefix: str | None = None) -> str:
+        offset = self._offset if offset is None else offset
+        prefix = self._prefix if prefix is None else prefix
+        body = prefix + self._text[offset:]
         if self._status and not final:
             body = f"{body}\n\n{self._status}" if body.strip() else self._status
         return body if body.strip() else self.placeholder
+
+    def _diverged(self) -> bool:
+        """Tell whether text an earlier message shows was taken back (a retraction)."""
+        return bool(self._offset) and not self._text.startswith(self._head)
+
+    async def _rewind(self) -> None:
+        """Go back to the message where the answer changed; delete the messages after it.
+
+        A lone `</think>` retracts reasoning that was streamed as answer text, possibly over
+        several messages: those past the answer's new end would keep it (and a short answer
+        would show in none of them) unless they go.
+        """
+        same = len(os.path.commonprefix([self._text, self._head]))
+        keep = max(i for i, part in enumerate(self._parts) if i == 0 or part.start < same)
+        for part in self._parts[keep + 1 :]:
+            try:
+                await self.writer.call(
+                    self.target.team_id, "chat.delete", channel=self.target.channel, ts=part.ts
+                )
+            except (SlackApiError, SlackWriteFailed) as exc:
+                logger.warning(
+                    "could not delete message %s of a retracted reply (%s)", part.ts, exc
+                )
+        del self._parts[keep + 1 :]
+        current = self._parts[-1]
+        self._offset, self._prefix = current.start, current.prefix
+        # From the text as it was split (it may have changed again meanwhile): a later
+        # change is found by the next flush the same way.
+        self._head = self._head[: self._offset]
+        if self.on_roll is not None:
+            await self.on_roll()  # the saved layout loses the deleted messages
 
     async def _roll_over(self, final: bool) -> None:
         """Close the current message at a safe boundary while the answer outgrows it.
@@ -239,26 +303,44 @@ class StreamingReply:
         A message that is already complete when it is posted (one of several pending at
         once, or the last part of a final text) is posted in its final state, so it never
         needs a later edit: rolling a long answer over costs one chat.postMessage a part.
+        The offset moves only once the next message exists: a post that fails leaves the
+        text with this reply, for the next flush to post again (or, for the final text,
+        for a note saying the rest could not be shown).
         """
         room = self.limit - (0 if final else ROLLOVER_MARGIN)  # keep space for a status line
-        while self._pending() > room:
+        while True:
+            if self._diverged():  # taken back while the last call was made
+                await self._rewind()
+            if self._pending() <= room:
+                return
+            text = self._text  # the text being split; it may change while a call is made
             part_text, cut, next_prefix = self._next_part(room)
             current = self._parts[-1]
             closed = self._content(part_text, True, "closed")
             if closed != current.shown:
                 await self._edit(current.ts, closed, must_land=True, final=True)
                 current.sent, current.shown = part_text, closed
-            self._offset += cut
-            self._prefix = next_prefix
+            offset = self._offset + cut
             # Posted without the Stop button even while streaming: it gets one with the next
             # edit, once `on_roll` saved where this message is.
             state: MessageState = "final" if final else "closed"
-            body = self._view(final)
-            if self._pending() > room:
+            body = self._view(final, offset, next_prefix)
+            if self._pending(offset, next_prefix) > room:
                 # Several messages' worth is pending (a burst, or the final text): post only
                 # what the next message holds, already closed; the next pass finds it so.
-                body, state = self._next_part(room)[0], "closed"
-            ts, shown = await self._post(body, state)
+                rest = self._text[offset:]
+                body, state = (
+                    fit_part(rest, room, prefix=next_prefix, measure=rendered_size)[0],
+                    "closed",
+                )
+            try:
+                ts, shown = await self._post(body, state)
+            except (SlackApiError, SlackWriteFailed):
+                if final:
+                    await self._cut_short(room)
+                raise
+            self._offset, self._prefix = offset, next_prefix
+            self._head = text[:offset]
             self._parts.append(
                 _Part(ts=ts, sent=body, shown=shown, start=self._offset, prefix=self._prefix)
             )
@@ -266,17 +348,33 @@ class StreamingReply:
             if self.on_roll is not None:
                 await self.on_roll()
 
-    def _pending(self) -> int:
-        """Return the length the current message would have with all the text so far."""
-        return len(self._prefix) + len(self._text) - self._offset
+    async def _cut_short(self, room: int) -> None:
+        """End the last message that could be shown with a note that the rest is missing."""
+        note = texts.REPLY_CUT_SHORT
+        part_text = self._next_part(room - len(note) - 2)[0]
+        content = self._content(f"{part_text}\n\n{note}", True, "final")
+        current = self._parts[-1]
+        logger.error("reply %s: the rest of the answer could not be posted", current.ts)
+        try:
+            await self._edit(current.ts, content, must_land=True, final=True)
+            current.shown = content
+        except (SlackApiError, SlackWriteFailed) as exc:
+            logger.warning("could not add the note to %s (%s)", current.ts, exc)
+        raise _CutShort
+
+    def _pending(self, offset: int | None = None, prefix: str | None = None) -> int:
+        """Return the rendered length the current message would have with all the text so far."""
+        offset = self._offset if offset is None else offset
+        prefix = self._prefix if prefix is None else prefix
+        raw = len(prefix) + len(self._text) - offset
+        if raw > 4 * self.limit:
+            return raw  # far too long either way; rendering it all would only cost time
+        return rendered_size(prefix + self._text[offset:])
 
     def _next_part(self, room: int) -> tuple[str, int, str]:
         """Return the current message's text when cut to fit `room`, the cut, the next prefix."""
         rest = self._text[self._offset :]
-        budget = max(1, room - len(self._prefix) - FENCE_SLACK)
-        cut = split_point(rest, budget, prefix=self._prefix)
-        part_text, next_prefix = close_part(self._prefix + rest[:cut])
-        return part_text, cut, next_prefix
+        return fit_part(rest, room, prefix=self._prefix, measure=rendered_size)
 
     async def _post(
         self, text: str, state: MessageState = "streaming"
@@ -287,6 +385,7 @@ class StreamingReply:
             "chat.postMessage",
             channel=self.target.channel,
             thread_ts=self.target.thread_ts,
+            metadata=part_metadata(self._id, len(self._parts)),
             **content,
         )
         assert response is not None
