@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.dbclock import db_epoch
 from bot.db.engine import create_sessionmaker
-from bot.db.models import Approval, Message
+from bot.db.models import Approval, Claim, Message
 from bot.db.replicas import Replica
 from bot.db.transactions import transaction
 
@@ -135,6 +135,28 @@ class ApprovalStore:
                 .values(status=decision, decided_by=user_id)
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def run_once(self, team_id: str, channel_id: str, message_id: int) -> bool:
+        """Claim the running of a round's decided calls; False when a process did already.
+
+        The process waiting for the decision and one carrying the round on (its owner looked
+        gone: a stalled heartbeat, not a dead process) both get here; the claim's primary key
+        lets one of them run the approved calls, never both.
+        """
+        try:
+            async with transaction(self._sessions) as session:
+                session.add(
+                    Claim(
+                        team_id=team_id,
+                        channel_id=channel_id,
+                        message_ts=f"round-{message_id}"[:32],
+                        owner=self.owner,
+                        settled=True,  # nothing for crash recovery to answer
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
 
     async def owner_of_round(self, message_id: int, stale_after: float) -> tuple[str | None, bool]:
         """Return the owner of a round's reply row and whether that replica is alive."""

@@ -54,12 +54,20 @@ def register(app: AsyncApp, *, dispatcher: Dispatcher, spawn: Spawn) -> None:
                 client, body, texts_tools.APPROVAL_NOT_ALLOWED.format(asker=approval.call.asker)
             )
             return
+        # Past APPROVAL_TIMEOUT the request is expired, whether or not a process has marked
+        # it yet (its replica restarted, the sweep has not come by): the click is too late.
+        late = approval.status == Decision.PENDING and approval.expires_at <= approvals.store.wall()
         try:
-            counted = await approvals.decide(approval, decision, user_id)
+            if late:
+                counted = await approvals.decide(approval, Decision.EXPIRED, None)
+            else:
+                counted = await approvals.decide(approval, decision, user_id)
         except StorageUnavailable as exc:
             await tell(client, body, exc.user_message)
             return
-        if not counted:
+        if late and counted:
+            await tell(client, body, texts_tools.APPROVAL_ALREADY.format(decision=Decision.EXPIRED))
+        elif not counted:
             now = await approvals.store.get(approval.id)
             said = str(now.status) if now is not None else "unknown"
             await tell(client, body, texts_tools.APPROVAL_ALREADY.format(decision=said))

@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot import texts, texts_tools
+from bot.slack.mentions import defuse
 from bot.turns.dispatcher import Dispatcher
 from bot.turns.workflow_step import StepFailed, StepRequest, answer_step
 
@@ -57,7 +58,9 @@ def register(
         if answer is None:
             return  # a redelivery: the first delivery completes the step
         metrics.workflow_steps.labels(outcome="completed").inc()
-        await complete(outputs={"answer": answer})
+        # Bolt's `complete` bypasses the writer's defusing, and the workflow may post the
+        # answer in any channel: no broadcast from it.
+        await complete(outputs={"answer": defuse(answer)})
 
     @app.function(STEP_ID)
     async def ask_model(

@@ -1,8 +1,9 @@
 """Fake Slack methods of the agent platform: agent sessions and Real-time Search.
 
 Strict to Slack's reference where it speaks:
-- `agents.sessions.setStatus` needs `channel_id` and a `status` among processing, active,
-  suspended, closed; it creates the session (the `title` counts only then) and records each
+- `agents.sessions.setStatus` needs `channel_id`, `thread_ts` (every session here is
+  thread-based) and a `status` among processing, active, suspended, closed; a title is at
+  most 200 characters; it creates the session (the `title` counts only then) and records each
   status in order; `agents.sessions.rename` needs `channel_id` and `title`. An app not
   subscribed to `agent_session_stopped` gets the warning
   `missing_agent_session_stopped_event_subscription`. `chat.stopStream`'s `session_status`
@@ -25,6 +26,7 @@ from bot.testing.slack_rules import Json, SlackError, require
 
 SESSION_STATUSES = {"processing", "active", "suspended", "closed"}
 SEARCH_LIMIT = 20
+TITLE_MAX = 200  # characters of a session's title
 CHANNEL_SCOPES = {
     "public_channel": "search:read.public",
     "private_channel": "search:read.private",
@@ -75,10 +77,14 @@ class AgentsMixin:
     def _session_status(self, args: Json) -> Json:
         if self.agent_sessions_error:
             raise SlackError(self.agent_sessions_error)
-        require(args, "channel_id", "status")
+        # thread_ts: "Required for thread-based sessions in regular channels and DMs" (the
+        # only kind this app makes); a title is at most 200 characters.
+        require(args, "channel_id", "thread_ts", "status")
         status = args["status"]
         if status not in SESSION_STATUSES:
             raise SlackError("invalid_arguments", detail="status")
+        if len(str(args.get("title") or "")) > TITLE_MAX:
+            raise SlackError("invalid_arguments", detail="title")
         key = (args["channel_id"], str(args.get("thread_ts") or ""))
         session = self.sessions.setdefault(
             key, {"title": args.get("title") or "", "statuses": [], "initiator": None}
@@ -93,7 +99,9 @@ class AgentsMixin:
     def _session_rename(self, args: Json) -> Json:
         if self.agent_sessions_error:
             raise SlackError(self.agent_sessions_error)
-        require(args, "channel_id", "title")
+        require(args, "channel_id", "thread_ts", "title")
+        if len(str(args["title"])) > TITLE_MAX:
+            raise SlackError("invalid_arguments", detail="title")
         session = self.sessions.get((args["channel_id"], str(args.get("thread_ts") or "")))
         if session is None:
             raise SlackError("session_not_found")

@@ -51,6 +51,8 @@ class Suspension:
             deadline.reschedule(None)
         yield
         self.active = False  # not on an exception: `pause` or `withdraw` still needs it
+        if turn.handed_over:  # the reply and the session are another replica's now
+            return
         if deadline is not None and remaining is not None:
             deadline.reschedule(loop.time() + remaining)
         turn.reply.update(turn.shown, status=texts.tool_status(names))
@@ -86,8 +88,11 @@ async def run_calls(
     offered: ToolRegistry,
     calls: tuple[ToolCall, ...],
     ctx: ToolContext,
-) -> list[ToolResult]:
-    """Run `calls`; those needing approval only if approved, the rest get a declined result."""
+) -> list[ToolResult] | None:
+    """Run `calls`; those needing approval only if approved, the rest get a declined result.
+
+    None: another replica runs them (this one looked gone while it waited); run nothing.
+    """
     approvals = turn.deps.approvals
     asking = [c for c in calls if not c.problem and offered.needs_approval(c.name)]
     decisions: dict[str, Decision] = {}
@@ -104,16 +109,31 @@ async def run_calls(
         shown = ", ".join(f"`{name}`" for name in dict.fromkeys(c.name for c in asking))
         with turn.suspension.waiting(shown):
             decisions = await approvals.settle(where, asking)
+            # Still suspended (nothing more shown) until it is settled who runs the calls.
+            turn.handed_over = turn.claimed_round != where.message_id and not (
+                await approvals.store.run_once(where.team_id, where.channel_id, where.message_id)
+            )
+        if turn.handed_over:  # this replica looked gone; another one carries the round on
+            logger.warning("round %s is carried on by another replica", where.message_id)
+            turn.reply.stopped.set()
+            return None
         for decision in decisions.values():
             key = str(decision)
             turn.meter.approvals[key] = turn.meter.approvals.get(key, 0) + 1
     elif asking:  # no approval machinery (a console turn): nothing that changes things runs
         decisions = {c.id: Decision.DENIED for c in asking}
 
+    waited = {c.id for c in asking}
+
     def approved(call: ToolCall) -> bool:
-        return decisions.get(call.id, Decision.APPROVED) == Decision.APPROVED
+        # A call that waited runs only on a stored Approve: one whose approval is gone (its
+        # round deleted meanwhile) counts as not approved in time.
+        return call.id not in waited or decisions.get(call.id) == Decision.APPROVED
 
     ran = iter(await offered.run_all(tuple(c for c in calls if approved(c)), ctx))
     return [
-        next(ran) if approved(c) else ToolResult(declined(decisions[c.id]), ok=False) for c in calls
+        next(ran)
+        if approved(c)
+        else ToolResult(declined(decisions.get(c.id, Decision.EXPIRED)), ok=False)
+        for c in calls
     ]

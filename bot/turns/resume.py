@@ -47,7 +47,10 @@ async def resume_round(dispatcher: Dispatcher, message_id: int) -> bool:
     # meanwhile only wakes this round.
     approvals.hold(message_id)
     try:
-        if not await approvals.store.take_round(message_id, owner):
+        # One process runs the decided calls: the one still waiting (if its replica only
+        # looked gone) or this one (see ApprovalStore.run_once).
+        ran = not await approvals.store.run_once(first.team_id, first.channel_id, message_id)
+        if ran or not await approvals.store.take_round(message_id, owner):
             approvals.release(message_id)
             return False
         logger.info("carrying on the answer of round %s after its approval", message_id)
@@ -83,10 +86,13 @@ async def resume_round(dispatcher: Dispatcher, message_id: int) -> bool:
     turn = Turn(dispatcher.turn_deps(), request, key, reply, settings, row_id=message_id)
     turn.shown = shown.removesuffix(texts_tools.APPROVAL_PAUSED)
     turn.resumed = ToolCallsReady(calls=tuple(calls))
+    turn.claimed_round = message_id
     live = (first.team_id, first.channel_id, first.question_ts)
     dispatcher.live[live] = turn
     try:
-        await turn.run()
+        # In its thread's order, like any answer: a follow-up written meanwhile waits for it.
+        async with dispatcher.thread_lock(key, first.question_ts):
+            await turn.run()
     finally:
         dispatcher.live.pop(live, None)
         approvals.release(message_id)

@@ -48,6 +48,8 @@ class ToolRound(TurnState):
             results = await run_calls(
                 self, self._offered_tools(), event.calls, self._tool_context()
             )
+        if results is None:  # another replica took the round over: see `_end`
+            raise Stopped
         self.observed.tools(event.calls, results)
         self.progress.tools_done(event.calls, results)
         rows = []

@@ -69,7 +69,17 @@ class Turn(Rounds):
             raise
 
     async def _end(self, status: ReplyStatus, note: str) -> None:
-        self.outcome = status if not self._lost else ReplyStatus.INTERRUPTED
+        self.outcome = status if not (self._lost or self.handed_over) else ReplyStatus.INTERRUPTED
+        if self.handed_over:
+            # This replica looked gone while a person decided, and the one that took the
+            # click carries the answer on: the reply and the row are its to end. The tokens
+            # spent here are recorded here.
+            await self.status.close()
+            await self.reply.abort()
+            await self.session.end()
+            self.observed.finish("interrupted")
+            await self._record_usage(ReplyStatus.INTERRUPTED)
+            return
         if self._lost:
             # Another replica took the reply over (this one looked dead) and goes on with
             # it in the same messages: stop quietly, no edit, no write, no usage record

@@ -130,8 +130,10 @@ class TurnState:
         self._thinking_shown = -1  # the whole seconds last shown
         reply.on_roll = self._save_soon  # save where each message starts as soon as it exists
         self._lost = False  # another replica took the reply over: it is theirs to end
+        self.handed_over = False  # another replica carries this answer on (after an approval)
         self.resuming = ""  # the round's text a dead process showed: the first round goes on
         self.resumed: ToolCallsReady | None = None  # a stored round to run first (resume)
+        self.claimed_round: int | None = None  # the round `resume` claimed the running of
         self.suspension = Suspension(self)  # waiting for a person's approval
         self.outcome = ""  # how the turn ended, a ReplyStatus value (a workflow step reads it)
         self.unstored: dict[str, str] = {}  # tool results used in this turn, never stored

@@ -98,8 +98,13 @@ async def answer_step(dispatcher: Dispatcher, step: StepRequest) -> str | None:
             await usage.release(hold)
         raise StepFailed(exc.user_message) from None
     deps = dispatcher.turn_deps()
+    # No search_slack: the workflow may post the answer anywhere (a Slack Connect channel,
+    # an email), so the rule of where results may go (bot.tools.search_rules) cannot hold.
     config = dataclasses.replace(
-        deps.config, turn_deadline=min(deps.config.turn_deadline, step.deadline), usage_footer=False
+        deps.config,
+        turn_deadline=min(deps.config.turn_deadline, step.deadline),
+        usage_footer=False,
+        search_user_token="",
     )
     deps = dataclasses.replace(deps, config=config, approvals=None)
     reply = CollectedReply()

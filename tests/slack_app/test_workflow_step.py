@@ -12,7 +12,7 @@ from typing import Any
 
 from bot import texts_tools
 from bot.testing.harness import Harness
-from bot.testing.openai import error_reply, text_reply
+from bot.testing.openai import error_reply, text_reply, tool_call_reply
 from bot.testing.signing import event_body
 
 
@@ -107,6 +107,33 @@ async def test_the_step_over_socket_mode(harness: Harness) -> None:
     bot.llm.script("Over the socket.")
     done = await run_step(bot, {"prompt": "Hi"}, socket=True)
     assert done["outputs"] == {"answer": "Over the socket."}
+
+
+async def test_the_steps_answer_pings_nobody(bot: Harness) -> None:
+    bot.llm.script(text_reply("<!channel> the office is closed, <!here> <!subteam^S1|ops>."))
+    done = await run_step(bot, {"prompt": "Announce: <!channel> office closed", "user_id": "U7"})
+    assert done["outcome"] == "success", done
+    answer = done["outputs"]["answer"]
+    for token in ("<!channel>", "<!here>", "<!subteam^"):
+        assert token not in answer, answer
+    assert "the office is closed" in answer
+
+
+async def test_the_step_does_not_search_slack_with_the_configured_user_token(
+    harness: Harness,
+) -> None:
+    harness.slack.user_tokens["xoxp-search"] = "U1"
+    bot = await harness.start(slack_search_user_token="xoxp-search")
+    bot.slack.add_channel("C2", "launches", members=["U1", "U2", "UBOT"])
+    bot.slack.add_message("C2", "The Gizmo launch is on March 3.", user="U7")
+    bot.llm.script(
+        tool_call_reply([("call_1", "search_slack", '{"query": "Gizmo launch"}')]),
+        text_reply("March 3."),
+    )
+    done = await run_step(bot, {"prompt": "When does Gizmo launch?", "user_id": "U7"})
+    offered = [t["function"]["name"] for t in bot.llm.requests[0].get("tools") or []]
+    assert "search_slack" not in offered
+    assert bot.slack.calls_to("assistant.search.context") == [], done
 
 
 async def test_the_access_lists_refuse_the_step_too(harness: Harness) -> None:

@@ -45,6 +45,12 @@ async def test_session_statuses_title_on_creation_and_rename(
     assert await error_of(bad) == "invalid_arguments"
     missing = web.agents_sessions_rename(channel_id="C1", thread_ts="9.9", title="x")
     assert await error_of(missing) == "session_not_found"
+    threadless = web.agents_sessions_setStatus(channel_id="C1", status="processing")
+    assert await error_of(threadless) == "invalid_arguments", "thread-based sessions only"
+    long = web.agents_sessions_setStatus(
+        channel_id="C1", thread_ts="2.2", status="processing", title="x" * 201
+    )
+    assert await error_of(long) == "invalid_arguments", "titles are at most 200 characters"
 
 
 async def test_unsubscribed_app_is_warned(slack: FakeSlack, web: AsyncWebClient) -> None:
