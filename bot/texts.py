@@ -49,7 +49,7 @@ def tool_status(names: str, *, done: bool = False) -> str:
     return f"_:white_check_mark: Used {names}, writing…_" if done else f"_:gear: Running {names}…_"
 
 
-# Buttons, status and AI-app surfaces (README "What users see").
+# Buttons, status and AI-app surfaces (docs/what-users-see.md).
 STOP_BUTTON = "Stop"
 STOP_NOT_ALLOWED = "Only <@{asker}>, who asked, or a workspace admin can stop this answer."
 STOP_TOO_LATE = "This answer is no longer being written, so there is nothing to stop."
@@ -151,7 +151,7 @@ def usage_footer(prompt_tokens: int, completion_tokens: int, seconds: float) -> 
     )
 
 
-# Usage: /llm-usage, limits, the App Home summary (README "Usage and limits").
+# Usage: /llm-usage, limits, the App Home summary (docs/usage-and-limits.md).
 USAGE_LIMIT_WHO = {
     "user": "You have used your daily limit",
     "channel": "This channel has used its daily limit",
@@ -199,7 +199,7 @@ def usage_limit_line(what: str, used: int, limit: int, resets: datetime) -> str:
     return f"{what}: {min(used, limit):,} of {limit:,} tokens used; resets on {_when(resets)}"
 
 
-# Files in a question (README "Files and images"): why a file was not read, one line each.
+# Files in a question (docs/files.md): why a file was not read, one line each.
 FILE_TOO_LARGE = "it is {size}, over the {limit} limit"
 FILE_TOO_MANY = "only {count} files are read per question"
 FILE_UNSUPPORTED = "I can't read this type of file ({kind})"
@@ -264,7 +264,7 @@ FILE_CUT_PAGES = "only pages 1–{last} of {total} were read"
 FILE_CUT_FIRST_PAGE = "only page 1 of {total} was read"
 FILE_CUT_ROWS = "only the first rows of sheet {sheet} were read"
 FILE_CUT_MODEL_NOTE = "[…{name} is cut here: {what}; the rest does not fit the model's context…]"
-# App Home, message shortcuts and the channel summary (README "How it behaves").
+# App Home, message shortcuts and the channel summary (docs/what-users-see.md).
 MESSAGES_TAB_PROMPTS_TITLE = "How can I help you today?"
 HOME_TITLE = "Your LLM assistant"
 HOME_ABOUT = (

@@ -122,7 +122,7 @@ class Dispatcher:
             # Queue on the thread before the first await, so that follow-ups are answered
             # in the order they arrived (and the claim of a twin event waits its turn).
             # A follow-up first waits the reorder window: an earlier message of the thread
-            # may still be on its way to another replica (README "Replicas").
+            # may still be on its way to another replica (docs/reliability.md, "Order in a thread").
             window = self.config.reorder_window if request.thread_ts != request.message_ts else 0
             async with self.thread_lock(key, request.message_ts, window):
                 asked = (request.team_id, request.channel, request.message_ts)

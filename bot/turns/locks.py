@@ -103,7 +103,7 @@ class RedisThreadLocks:
 
         `window`: seconds to stay queued before taking the lock even when the thread is
         free, so that an earlier message whose event reaches another replica a little later
-        joins the queue and goes first (README "Replicas").
+        joins the queue and goes first (docs/reliability.md, "Order in a thread").
         """
         base = f"{self.prefix}thread:{key.team_id}:{key.channel_id}:{key.thread_ts}"
         me = f"{order}:{uuid.uuid4().hex}"

