@@ -136,6 +136,11 @@ class Interplay(SharesAndImages, RuleBasedStateMachine):
         event = channel_message(text, ts=question.ts, **kw)
         if files:
             event.update(files=files, upload=True)
+        # In the channel as Slack keeps it (a summary's transcript reads it back).
+        thread = kw.get("thread_ts")
+        self.slack.add_message(
+            question.channel, text, question.user, question.ts, thread, files=files
+        )
         await self.bot.send({**event, "type": "app_mention"})
         await self.bot.send({**event, "subtype": "file_share"} if files else event)
         if twice:  # Slack redelivers when the ack was late

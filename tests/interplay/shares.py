@@ -151,9 +151,10 @@ class SharesAndImages:
         if not offers:
             return  # e.g. the summary was refused by the daily limit, or stopped
         user, offer = offers[pick % len(offers)]
-        where = json.loads(element(offer, POST_ACTION)["value"])
-        root = next(q for q in self.questions.values() if q.ts == where["t"])
-        self.clicked[(offer["channel"], offer["ts"])] = self.reads_private[root.n]
+        # What this summary's tool really read (the scripted model repeats it).
+        summary = [text_of(m) for m in self.slack.replies(offer["channel"], offer["thread_ts"])]
+        read_private = any(f'"channel_id": "{PRIVATE_C}"' in s for s in summary)
+        self.clicked[(offer["channel"], offer["ts"])] = read_private
         await self.bot.interact(click(offer, POST_ACTION, user=user))
 
     @rule(
