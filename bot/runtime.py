@@ -124,7 +124,7 @@ class Runtime:
             usage=usage,
             files=model.files,
             names=DisplayNames(slack.client),
-            approvals=approvals(s, db.engine, slack.writer, self.metrics, db.replicas.replica_id),
+            approvals=approvals(s, db.engine, slack.writer, self.metrics, db.replicas),
             sessions=slack.sessions,
         )
         self.stop_relay = StopRelay(
@@ -156,12 +156,13 @@ class Runtime:
             stop_relay=self.stop_relay,
         )
 
-    async def _resume_stranded(self) -> None:
+    async def _resume_stranded(self, startup: bool) -> None:
         """Go on with answers that waited for approval in a process now gone."""
-        if self.bot is None:
+        if self.bot is None or self.database is None:
             return
         dispatcher = self.bot.dispatcher
-        for message_id in await stranded_rounds(dispatcher):
+        replicas = self.database.replicas
+        for message_id in await stranded_rounds(dispatcher, replicas, startup=startup):
             self.bot.spawn(resume_round(dispatcher, message_id), f"turn-resume-{message_id}")
 
     def _spawn(self, job: Any) -> None:

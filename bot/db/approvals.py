@@ -13,13 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.dbclock import db_epoch
 from bot.db.engine import create_sessionmaker
 from bot.db.models import Approval, Claim, Message
+from bot.db.records import ReplyStatus
 from bot.db.replicas import Replica
 from bot.db.transactions import transaction
 
@@ -176,30 +177,38 @@ class ApprovalStore:
     async def take_round(self, message_id: int, was: str | None) -> bool:
         """Make a round's reply row ours (its owner is gone); False when someone else did."""
         same = Message.owner.is_(None) if was is None else Message.owner == was
+        streaming = Message.status == ReplyStatus.STREAMING  # its results not stored yet
         async with transaction(self._sessions) as session:
             result = await session.execute(
-                update(Message).where(Message.id == message_id, same).values(owner=self.owner)
+                update(Message)
+                .where(Message.id == message_id, same, streaming)
+                .values(owner=self.owner)
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def stranded(self, stale_after: float) -> list[int]:
-        """Return rounds with an expired pending approval whose reply's owner is gone (or us:
-        a round of ours that waits in this process is skipped by the caller)."""
-        stale = db_epoch() - stale_after
-        gone = or_(
-            Message.owner.is_(None),
-            Replica.id.is_(None),
-            Replica.heartbeat_at < stale,
-            Message.owner == self.owner,
-        )
+    async def finish_round(self, message_id: int) -> None:
+        """Note that a round's answer went past it: no sweep looks at it again."""
+        async with transaction(self._sessions) as session:
+            await session.execute(
+                update(Approval).where(Approval.message_id == message_id).values(done=True)
+            )
+
+    async def stranded(self, gone: ColumnElement[bool]) -> list[int]:
+        """Return rounds still to carry on whose reply's owner is `gone` (a replica condition
+        on `Message.owner`, see `ReplicaRegistry.gone`): pending or decided, not yet done.
+
+        The round's row stays `streaming` while it waits (its tool calls stored, no results:
+        `ToolRound`), and `bot.turns.takeover` leaves such rows to this sweep; an answer that
+        ended meanwhile (stopped, failed) marked it otherwise and withdrew its requests.
+        """
         async with transaction(self._sessions) as session:
             rows = await session.scalars(
                 select(Approval.message_id)
                 .join(Message, Message.id == Approval.message_id)
                 .outerjoin(Replica, Replica.id == Message.owner)
                 .where(
-                    Approval.status == Decision.PENDING,
-                    Approval.expires_at < self.wall(),
+                    Approval.done.is_(False),
+                    Message.status == ReplyStatus.STREAMING,
                     gone,
                 )
                 .distinct()

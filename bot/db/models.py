@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     true,
 )
@@ -221,9 +222,13 @@ class Approval(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # a Decision value
     decided_by: Mapped[str | None] = mapped_column(String(32))
     expires_at: Mapped[float] = mapped_column(Float)  # wall-clock seconds (time.time())
+    # Set once the round's answer went past it (results stored, or the answer ended): the
+    # replicas' sweep for rounds to carry on looks only at rows not done.
+    done: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
         UniqueConstraint("message_id", "call_id", name="uq_approvals_call"),
         Index("ix_approvals_status", "status", "expires_at"),
+        Index("ix_approvals_open", "done"),
     )

@@ -91,7 +91,7 @@ class ReplicaRegistry:
         async with self._sessions() as session, session.begin():
             await session.execute(delete(Replica).where(Replica.id == self.replica_id))
 
-    def _gone(self, owner: Any, *, startup: bool) -> Any:
+    def gone(self, owner: Any, *, startup: bool) -> Any:
         """Return the condition "`owner` is not a live replica" (or us, at startup).
 
         Until this replica is `judging`, nobody else counts as gone: only its own earlier
@@ -115,7 +115,7 @@ class ReplicaRegistry:
                     .where(
                         Claim.settled.is_(False),
                         Claim.owner.is_not(None),  # the console claims without an owner
-                        self._gone(Claim.owner, startup=startup),
+                        self.gone(Claim.owner, startup=startup),
                     )
                     .order_by(Claim.claimed_at)
                 )
@@ -149,12 +149,13 @@ class ReplicaRegistry:
 
     async def orphaned_replies(self, *, startup: bool = False) -> list[UnfinishedReply]:
         """Return streaming replies no live replica owns (and, at startup, our own old ones)."""
-        condition = self._gone(Message.owner, startup=startup)
-        # A round waiting for a person's approval is carried on by `bot.turns.resume` once
-        # the request expires or is decided, not resumed from its text here.
+        condition = self.gone(Message.owner, startup=startup)
+        # A round whose approvals are not done (waiting for a person, or decided but not
+        # run yet) is carried on by `bot.turns.resume` (`ApprovalStore.stranded`), never
+        # resumed from its text here: exactly one of the two looks at any reply.
         awaiting = (
             select(Approval.id)
-            .where(Approval.message_id == Message.id, Approval.status == "pending")
+            .where(Approval.message_id == Message.id, Approval.done.is_(False))
             .exists()
         )
         async with self._sessions() as session:

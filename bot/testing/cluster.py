@@ -3,12 +3,15 @@
 `run_cluster()` starts a fake Slack and a fake model server in this process, a database of its
 own (reached through a `DbProxy` the caller can cut), a Redis key prefix of its own, and
 `python -m bot run` per replica name; `Cluster.send` posts signed events to a replica,
-`Cluster.restart` starts a killed one again under the same REPLICA_ID.
+`running_cluster()` is the same for a test (skipped without PostgreSQL or Redis),
+`Cluster.interact` posts a signed button click, `Cluster.restart` starts a killed one again under
+the same REPLICA_ID (tests/db, tests/tools/mcp/test_mcp_approval_replicas.py, bench).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +22,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -90,6 +94,21 @@ class Cluster:
         async with self.http.post(f"{replica.url}/slack/events", data=body, headers=headers) as r:
             assert r.status == 200, (r.status, await r.text(), replica.output())
 
+    async def interact(self, replica: Replica, payload: dict[str, Any]) -> None:
+        """Deliver an interaction (a button click) to `replica`, signed like Slack."""
+        body = urlencode({"payload": json.dumps(payload)})
+        headers = signed_headers(SECRET, body)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        async with self.http.post(f"{replica.url}/slack/events", data=body, headers=headers) as r:
+            assert r.status == 200, (r.status, await r.text(), replica.output())
+
+    def cleared(self) -> Cluster:
+        """Return the cluster with the fakes' scripts and records of earlier tests cleared."""
+        self.llm.responder = None
+        self.llm.requests.clear()
+        self.slack.clear_calls()
+        return self
+
     def bot_replies(self, channel: str, thread_ts: str) -> list[dict]:
         return [m for m in self.slack.replies(channel, thread_ts) if m.get("bot_id")]
 
@@ -109,7 +128,17 @@ class Cluster:
         await healthy(again)
         return again
 
+    async def rows_become(self, sql: str, expected: list[tuple], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until a query on the replicas' database returns `expected` (or fail)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (rows := await self.rows(sql)) != expected:
+            if loop.time() >= deadline:
+                raise AssertionError(f"{sql}\n{rows} != {expected}\n{self.logs()}")
+            await asyncio.sleep(0.05)
+
     async def rows(self, sql: str) -> list[tuple]:
+        """Return the rows of a query on the replicas' database."""
         import asyncpg
 
         conn = await asyncpg.connect(self.database_url)
@@ -153,6 +182,22 @@ async def reachable() -> str | None:
     finally:
         await client.aclose()
     return None
+
+
+@asynccontextmanager
+async def running_cluster(
+    tmp: Path, names: tuple[str, ...] = ("replica-a", "replica-b"), **settings: str
+) -> AsyncIterator[Cluster]:
+    """`run_cluster` for a test: skipped when PostgreSQL or Redis is missing (failed in CI)."""
+    import pytest
+
+    problem = await reachable()
+    if problem is not None:
+        if os.environ.get("CI") or os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL and Redis are required in CI ({problem})")
+        pytest.skip("PostgreSQL or Redis is not reachable here (CI runs these)")
+    async with run_cluster(tmp, names, **settings) as found:
+        yield found
 
 
 @asynccontextmanager

@@ -24,6 +24,30 @@ from bot.errors import ShuttingDown
 logger = logging.getLogger(__name__)
 
 
+class Slot:
+    """One answer's streaming slot, which it can lend back while it waits for a person."""
+
+    def __init__(self, admission: Admission, person: str) -> None:
+        self.admission, self.person = admission, person
+        self.held = True
+
+    @asynccontextmanager
+    async def lent(self) -> AsyncIterator[None]:
+        """Give the slot back meanwhile; queue for one again (as a new answer) once over.
+
+        A wait that ends by an exception (a shutdown) does not queue again: the answer ends.
+        """
+        admission = self.admission
+        if not admission.capped or not self.held:
+            yield
+            return
+        admission._give_back(self.person)
+        self.held = False
+        yield
+        await admission._acquire(self.person)
+        self.held = True
+
+
 class Admission:
     """Streaming slots for answers (MAX_CONCURRENT_ANSWERS, MAX_CONCURRENT_ANSWERS_PER_USER)."""
 
@@ -41,22 +65,32 @@ class Admission:
         """Return how many answers wait for a slot now."""
         return sum(len(q) for q in self._queues.values())
 
+    @property
+    def capped(self) -> bool:
+        """Tell whether answers wait for slots at all."""
+        return self.limit > 0 or self.per_person > 0
+
     @asynccontextmanager
-    async def slot(self, person: str = "") -> AsyncIterator[None]:
+    async def slot(self, person: str = "") -> AsyncIterator[Slot]:
         """Hold one slot while `person`'s answer streams; raise ShuttingDown if closing meanwhile."""
-        if self.limit <= 0 and self.per_person <= 0:
-            yield
+        held = Slot(self, person)
+        if not self.capped:
+            yield held
             return
+        await self._acquire(person)
+        try:
+            if self.closing:  # a slot freed during shutdown: do not start a new stream
+                raise ShuttingDown(texts.NOT_ANSWERED)
+            yield held
+        finally:
+            if held.held:  # not when lent and the wait ended by an exception
+                self._give_back(person)
+
+    async def _acquire(self, person: str) -> None:
         if not self._queues and self._free(person):
             self._take(person)
         else:
             await self._wait(person)
-        try:
-            if self.closing:  # a slot freed during shutdown: do not start a new stream
-                raise ShuttingDown(texts.NOT_ANSWERED)
-            yield
-        finally:
-            self._give_back(person)
 
     def _free(self, person: str) -> bool:
         total = sum(self.streaming.values())

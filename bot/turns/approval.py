@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +121,9 @@ class Approvals:
     timeout: float = 600.0  # APPROVAL_TIMEOUT
     approvers: frozenset[str] = frozenset()  # APPROVERS, besides the asker
     stale_after: float = 30.0  # a replica silent this long is gone (REPLICA_STALE_AFTER)
+    # Whether this replica may judge others gone yet (`ReplicaRegistry.judging`: it has beaten
+    # for a full stale period since it last reached the database).
+    judging: Callable[[], bool] = field(default=lambda: True)
     poll: float = POLL
     _waiting: dict[int, asyncio.Event] = field(default_factory=dict)
 
@@ -192,6 +195,14 @@ class Approvals:
         for approval in await self.store.of_round(message_id):
             if approval.status == Decision.PENDING:
                 await self.decide(approval, Decision.EXPIRED, None)
+        await self.store.finish_round(message_id)
+
+    async def finish(self, message_id: int) -> None:
+        """Note that a round's results are stored: nothing is left to carry on."""
+        try:
+            await self.store.finish_round(message_id)
+        except Exception as exc:  # noqa: BLE001 - a later sweep finds the results and retries
+            logger.warning("could not note round %s as done (%s)", message_id, type(exc).__name__)
 
     async def _post_request(self, approval: StoredApproval) -> None:
         call = approval.call

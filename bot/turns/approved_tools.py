@@ -1,7 +1,10 @@
 """Run a round's tool calls, the ones that change things only once a person approved them.
 
 While a round waits, its turn is suspended: the reply and the thread status say what it
-waits for, and TURN_DEADLINE does not run (a person may take APPROVAL_TIMEOUT to decide).
+waits for, TURN_DEADLINE does not run (a person may take APPROVAL_TIMEOUT to decide), and
+its MAX_CONCURRENT_ANSWERS slot is lent to other answers (it queues for one again after).
+The thread's lock stays held: a follow-up in the thread waits for the decision, as it
+would for any answer still being written.
 A shutdown meanwhile leaves the round as it is (`Suspension.pause`): the approvals stay
 pending in the database, and a click after the restart carries the answer on
 (`bot.turns.resume`).
@@ -11,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 from bot import texts, texts_tools
@@ -35,9 +38,10 @@ class Suspension:
     def __init__(self, turn: Turn) -> None:
         self.turn = turn
         self.active = False  # set while waiting; left set when the wait ends by an exception
+        self.asked: int | None = None  # the round (its row id) that asked, until it is done
 
-    @contextmanager
-    def waiting(self, names: str) -> Iterator[None]:
+    @asynccontextmanager
+    async def waiting(self, names: str) -> AsyncIterator[None]:
         """Show that `names` wait for approval, with TURN_DEADLINE paused meanwhile."""
         turn = self.turn
         turn.reply.update(turn.shown, status=texts_tools.approval_waiting(names))
@@ -49,7 +53,8 @@ class Suspension:
         if deadline is not None and (when := deadline.when()) is not None:
             remaining = when - loop.time()
             deadline.reschedule(None)
-        yield
+        async with turn.slot.lent() if turn.slot is not None else nullcontext():
+            yield
         self.active = False  # not on an exception: `pause` or `withdraw` still needs it
         if turn.handed_over:  # the reply and the session are another replica's now
             return
@@ -71,16 +76,24 @@ class Suspension:
         turn.observed.finish("suspended")
         await turn._record_usage(ReplyStatus.INTERRUPTED)  # the tokens so far were spent
 
+    async def done(self) -> None:
+        """Note that the round that asked has its results stored (no sweep carries it on)."""
+        approvals, asked = self.turn.deps.approvals, self.asked
+        self.asked = None
+        if approvals is not None and asked is not None:
+            await approvals.finish(asked)
+
     async def withdraw(self) -> None:
-        """Expire the requests of an answer that ended (stopped, failed) while they waited."""
-        approvals = self.turn.deps.approvals
-        if not self.active or approvals is None:
+        """Expire the requests of an answer that ended (stopped, failed) before its round's
+        results were stored; the round is done either way."""
+        approvals, asked = self.turn.deps.approvals, self.asked
+        if asked is None or approvals is None:
             return
-        self.active = False
+        self.active, self.asked = False, None
         try:
-            await approvals.withdraw(self.turn.row_id)
+            await approvals.withdraw(asked)
         except Exception:
-            logger.exception("could not withdraw the approval requests of %s", self.turn.row_id)
+            logger.exception("could not withdraw the approval requests of %s", asked)
 
 
 async def run_calls(
@@ -107,7 +120,8 @@ async def run_calls(
             asker=turn.request.user_id,
         )
         shown = ", ".join(f"`{name}`" for name in dict.fromkeys(c.name for c in asking))
-        with turn.suspension.waiting(shown):
+        turn.suspension.asked = where.message_id
+        async with turn.suspension.waiting(shown):
             decisions = await approvals.settle(where, asking)
             # Still suspended (nothing more shown) until it is settled who runs the calls.
             turn.handed_over = turn.claimed_round != where.message_id and not (
@@ -115,6 +129,7 @@ async def run_calls(
             )
         if turn.handed_over:  # this replica looked gone; another one carries the round on
             logger.warning("round %s is carried on by another replica", where.message_id)
+            turn.suspension.asked = None  # its approvals are the other replica's to finish
             turn.reply.stopped.set()
             return None
         for decision in decisions.values():

@@ -43,7 +43,7 @@ class Rounds(ModelRound):
         The deadline is made once the slot is held (asyncio.timeout fixes its end when it is
         created), so time spent waiting does not count; Stop works while waiting too.
         """
-        async with self.deps.answer_slot(f"{self.key.team_id}:{self.request.user_id}"):
+        async with self.deps.answer_slot(f"{self.key.team_id}:{self.request.user_id}") as self.slot:
             self.started = self.deps.clock.now()
             self._deadline = asyncio.timeout(self.deps.config.turn_deadline)
             async with self._deadline:

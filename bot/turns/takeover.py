@@ -66,6 +66,7 @@ async def resume_reply(
         reply.resume(layout, shown)
         turn = Turn(dispatcher.turn_deps(), request, key, reply, settings, row_id=left.id)
         turn.shown, turn.round_text, turn.resuming = shown, left.content, left.content
+        turn.session.begin()  # the dead process left it `processing`: this turn ends it
         dispatcher.live[live_key] = turn
         try:
             await turn.run()

@@ -66,6 +66,7 @@ class ToolRound(TurnState):
             self._lost = True
             self.reply.stopped.set()
             raise Stopped
+        await self.suspension.done()  # its approvals are done: no sweep carries it on
         self._remember_round(calls, event, ids[:-1], rows[:-1])
         self.row_id = ids[-1]
         self.round_text = ""

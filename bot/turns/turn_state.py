@@ -25,6 +25,7 @@ from bot.slack.sessions import AgentSessions
 from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
 from bot.tools.registry import ToolRegistry
+from bot.turns.admission import Slot
 from bot.turns.approval import Approvals
 from bot.turns.approved_tools import Suspension
 from bot.turns.channel_settings import TurnSettings
@@ -66,7 +67,7 @@ class TurnDeps:
     metrics: Metrics
     config: TurnConfig
     # a streaming slot for an asker ("team:user"), handed out person by person
-    answer_slot: Callable[[str], AbstractAsyncContextManager[None]]
+    answer_slot: Callable[[str], AbstractAsyncContextManager[Slot]]
     names: DisplayNames | None = None  # labels who said what in threads with several people
     usage: UsageTracker | None = None  # usage records and limits
     files: FileReader | None = None  # reads files on questions; knows which models are blind
@@ -135,6 +136,7 @@ class TurnState:
         self.resumed: ToolCallsReady | None = None  # a stored round to run first (resume)
         self.claimed_round: int | None = None  # the round `resume` claimed the running of
         self.suspension = Suspension(self)  # waiting for a person's approval
+        self.slot: Slot | None = None  # the streaming slot, while held
         self.outcome = ""  # how the turn ended, a ReplyStatus value (a workflow step reads it)
         self.unstored: dict[str, str] = {}  # tool results used in this turn, never stored
         self.hold: Hold | None = None  # what admission reserved against the usage limits

@@ -8,6 +8,7 @@ import openai
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db.approvals import ApprovalStore
+from bot.db.replicas import ReplicaRegistry
 from bot.files.reader import FileReader
 from bot.files.workers import Extractors
 from bot.llm.client import ChatModel, StreamPolicy
@@ -96,14 +97,19 @@ def file_reader(s: Settings, fetcher: Any) -> FileReader | None:
 
 
 def approvals(
-    s: Settings, engine: AsyncEngine, writer: SlackWriter, metrics: Metrics, owner: str
+    s: Settings,
+    engine: AsyncEngine,
+    writer: SlackWriter,
+    metrics: Metrics,
+    replicas: ReplicaRegistry,
 ) -> Approvals:
     """Build the approvals of tool calls that change things (APPROVAL_TIMEOUT, APPROVERS)."""
     return Approvals(
-        ApprovalStore(engine, owner=owner),
+        ApprovalStore(engine, owner=replicas.replica_id),
         writer,
         metrics,
         timeout=s.approval_timeout,
         approvers=frozenset(u.strip() for u in s.approvers.split(",") if u.strip()),
         stale_after=s.replica_stale_after,
+        judging=lambda: replicas.judging,
     )

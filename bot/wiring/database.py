@@ -40,8 +40,9 @@ class Database:
     store: Store
     replicas: ReplicaRegistry
     resume: Resume | None = None  # starts resuming a left reply (the app's), once built
-    # Called after each recovery: goes on with answers that waited for approval in a dead process.
-    after_recover: Callable[[], Awaitable[None]] | None = None
+    # Called after each recovery (with `startup`): carries on answers that waited for
+    # approval in a process that is gone (`bot.turns.resume`).
+    after_recover: Callable[[bool], Awaitable[None]] | None = None
 
     @classmethod
     async def open(cls, s: Settings) -> Database:
@@ -71,7 +72,7 @@ class Database:
             sessions=sessions,
         )
         if self.after_recover is not None:
-            await self.after_recover()
+            await self.after_recover(startup)
 
     async def watch_replicas(
         self, writer: SlackWriter, sessions: AgentSessions | None = None

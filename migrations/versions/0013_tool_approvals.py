@@ -39,12 +39,14 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("decided_by", sa.String(32), nullable=True),
         sa.Column("expires_at", sa.Float(), nullable=False),
+        sa.Column("done", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
         sa.UniqueConstraint("message_id", "call_id", name="uq_approvals_call"),
     )
     op.create_index("ix_approvals_status", "approvals", ["status", "expires_at"])
+    op.create_index("ix_approvals_open", "approvals", ["done"])
     with op.batch_alter_table("usage_records") as batch:
         batch.add_column(sa.Column("approvals", sa.JSON(), nullable=True))
 
@@ -52,5 +54,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("usage_records") as batch:
         batch.drop_column("approvals")
+    op.drop_index("ix_approvals_open", table_name="approvals")
     op.drop_index("ix_approvals_status", table_name="approvals")
     op.drop_table("approvals")

@@ -129,12 +129,13 @@ class StreamingReply:
         return response
 
     async def adopt(self, ts: str, shown: str = "") -> None:
-        """Continue an existing message (after a restart) instead of posting a new one."""
+        """Continue an existing message (a native stream's fallback) instead of posting anew."""
         self._parts.append(_Part(ts=ts, sent=shown))
         self._task = asyncio.create_task(self._run(), name=f"reply-{ts}")
 
     def resume(self, layout: list[list[Any]], text: str) -> None:
-        """Go on in the messages another process left (`layout` as saved), showing `text`.
+        """Go on in the messages another process left (`layout` as saved), showing `text`
+        (a reply taken over, `bot.turns.takeover`, or a round carried on, `bot.turns.resume`).
 
         The last message is edited at once, which brings its Stop button back; the earlier
         ones are closed and stay as they are.

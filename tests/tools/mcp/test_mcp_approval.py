@@ -150,12 +150,20 @@ async def test_approved_after_a_restart(harness: Harness, tmp_path: Path) -> Non
     event = await harness.mention("file a ticket")
     request = await asked(harness, event["ts"])
     approve = click(request, APPROVE_ACTION, user="U1")
-    await harness.restart()
-    assert filed(tickets) == []
     reply_ts = [m for m in harness.slack.replies("C1", event["ts"]) if m.get("bot_id")][0]["ts"]
-    assert texts_tools.APPROVAL_PAUSED.strip() in text_of(
-        [m for m in harness.slack.replies("C1", event["ts"]) if m["ts"] == reply_ts][0]
-    )
+
+    def reply_text() -> str:
+        return text_of(
+            [m for m in harness.slack.replies("C1", event["ts"]) if m["ts"] == reply_ts][0]
+        )
+
+    await harness.stop()
+    assert texts_tools.APPROVAL_PAUSED.strip() in reply_text()
+    await harness.start()
+    # The new process takes the waiting round up again: the reply says it waits, not paused.
+    await harness.slack.wait_for(lambda: "Waiting for approval" in reply_text(), timeout=15)
+    assert texts_tools.APPROVAL_PAUSED.strip() not in reply_text()
+    assert filed(tickets) == []
     await harness.interact(approve)
     await harness.slack.wait_for(lambda: len(harness.llm.requests) == 2, timeout=15)
     await harness.settle()
@@ -184,6 +192,87 @@ async def test_approval_never_runs_a_writing_tool_at_once(harness: Harness, tmp_
     event = await harness.mention("file a ticket")
     await harness.wait_reply_done("C1", event["ts"])
     assert len(filed(tickets)) == 1 and request_of(harness, event["ts"]) is None
+
+
+async def test_a_reply_over_several_messages_goes_on_in_its_last(
+    harness: Harness, tmp_path: Path
+) -> None:
+    tickets = await start(harness, tmp_path, slack_message_max_chars=300)
+    long = " ".join(f"word{i:03d}" for i in range(90))  # about 720 characters: three messages
+    harness.llm.script(
+        tool_call_reply(
+            [("c1", "kit__create_ticket", json.dumps({"title": "T"}))], content_before=long
+        ),
+        text_reply("Done here."),
+    )
+    event = await harness.mention("file a ticket")
+    request = await asked(harness, event["ts"])
+
+    def reply() -> list[dict[str, Any]]:
+        bots = [m for m in harness.slack.replies("C1", event["ts"]) if m.get("bot_id")]
+        return [m for m in bots if m["ts"] != request["ts"]]
+
+    await harness.slack.wait_for(lambda: "Waiting for approval" in text_of(reply()[-1]))
+    await harness.stop()
+    before = [(m["ts"], text_of(m)) for m in reply()]
+    assert len(before) >= 3, before
+    assert texts_tools.APPROVAL_PAUSED.strip() in before[-1][1]
+    await harness.start()
+    await harness.slack.wait_for(lambda: "Waiting for approval" in text_of(reply()[-1]))
+    await harness.interact(click(request, APPROVE_ACTION, user="U1"))
+    await harness.slack.wait_for(lambda: text_of(reply()[-1]).endswith("Done here."), timeout=15)
+    await harness.settle()
+    after = [(m["ts"], text_of(m)) for m in reply()]
+    # The answer goes on in the last message (which may roll over again as it grows).
+    assert after[: len(before) - 1] == before[:-1], "the earlier messages stay as they were"
+    assert after[len(before) - 1][0] == before[-1][0]
+    assert "Waiting for approval" not in after[len(before) - 1][1]
+    shown = " ".join(text for _, text in after)
+    assert [w for w in shown.split() if w.startswith("word")] == long.split(), "each word once"
+    assert len(filed(tickets)) == 1
+
+
+async def test_a_waiting_answer_lends_its_slot_and_keeps_its_thread(
+    harness: Harness, tmp_path: Path
+) -> None:
+    tickets = await start(harness, tmp_path, max_concurrent_answers=1)
+
+    def respond(body: dict[str, Any]) -> Any:
+        asked = [m["content"] for m in body["messages"] if m["role"] == "user"][-1]
+        if "ticket" in str(asked):
+            if any(m["role"] == "tool" for m in body["messages"]):
+                return text_reply("Done here.")
+            return tool_call_reply([("c1", "kit__create_ticket", json.dumps({"title": "T"}))])
+        return text_reply(f"Answer to {asked}.")
+
+    harness.llm.responder = respond
+    event = await harness.mention("file a ticket")
+    request = await asked(harness, event["ts"])
+    # A follow-up in the same thread, then a question elsewhere, while the first waits.
+    follow = await harness.mention("and then?", thread_ts=event["ts"])
+    other = await harness.mention("other question")
+    await harness.slack.wait_for(
+        lambda: (
+            [text_of(m) for m in harness.slack.replies("C1", other["ts"]) if m.get("bot_id")]
+            == ["Answer to other question."]
+        ),
+        what="the other question answered: the only slot was lent",
+    )
+    assert len(harness.llm.requests) == 2, "the follow-up waits for the decision"
+    await harness.interact(click(request, APPROVE_ACTION, user="U1"))
+    await harness.slack.wait_for(
+        lambda: any(
+            text_of(m) == "Answer to and then?." for m in harness.slack.replies("C1", event["ts"])
+        ),
+        timeout=15,
+    )
+    asked_in_order = [
+        [m["content"] for m in r["messages"] if m["role"] == "user"][-1]
+        for r in harness.llm.requests
+    ]
+    assert asked_in_order == ["file a ticket", "other question", "file a ticket", "and then?"]
+    assert len(filed(tickets)) == 1
+    assert follow["thread_ts"] == event["ts"]
 
 
 async def test_waiting_for_approval_suspends_the_agent_session(
