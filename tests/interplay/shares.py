@@ -143,7 +143,7 @@ class SharesAndImages:
 
     async def _click_an_offer(self, pick: int) -> None:
         """Wait a bounded while (the bot running) for an offer, and click it as its reader."""
-        for _ in range(200):
+        for _ in range(40):  # a summary ends in well under a second when it is offered
             if self._offers():
                 break
             await asyncio.sleep(0.05)
