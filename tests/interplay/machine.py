@@ -8,7 +8,6 @@ reproducible enough for Hypothesis), and the invariants read what the fakes reco
 from __future__ import annotations
 
 import asyncio
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +16,14 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from bot import texts
 from bot.slack.reply.markup import STOP_ACTION
 from bot.testing.harness import Harness, channel_message, next_ts, text_of
 from bot.testing.interactive import click, element
 from bot.testing.leftovers import stale_stop_buttons
 from bot.testing.openai import FakeOpenAI, Reply, error_reply, text_reply
 from bot.testing.slack import FakeSlack
+from tests.interplay.shares import SharesAndImages, last_user_token
 
 PUBLIC, PRIVATE = "C1", "G1"
 USERS = ("U1", "U2")
@@ -30,7 +31,7 @@ USERS = ("U1", "U2")
 FAULTS = ("none", "slow", "cut", "400", "5xx", "refusal", "lone_think")
 CAP = 3000  # USAGE_LIMIT_USER_DAILY_TOKENS: a few answers each, then clear refusals
 USAGE = {"prompt_tokens": 300, "completion_tokens": 100}
-TOKEN = re.compile(r"\bq(\d+)\b")
+SHARED = texts.shared_summary("", "").split("<@")[0]  # a posted summary, not an answer
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Question:
     user: str
     fault: str
     deleted: bool = False
+    image: bool = False
 
     @property
     def asks_allowed(self) -> int:
@@ -77,19 +79,8 @@ def answer_for(question: Question) -> Reply:
     return text_reply(words, usage=USAGE)
 
 
-def last_user_token(body: dict[str, Any]) -> int | None:
-    """Return the question number of a request whose last message is a user's, else None."""
-    messages = body.get("messages") or []
-    if not messages or messages[-1].get("role") != "user":
-        return None
-    content = messages[-1].get("content")
-    text = content if isinstance(content, str) else str(content)
-    found = TOKEN.findall(text)
-    return int(found[-1]) if found else None
-
-
-class Interplay(RuleBasedStateMachine):
-    """Mentions, follow-ups, Stop clicks, edits, deletions, files and faults, interleaved."""
+class Interplay(SharesAndImages, RuleBasedStateMachine):
+    """Mentions, follow-ups, Stop clicks, edits, deletions, files, shares, faults, interleaved."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -108,17 +99,25 @@ class Interplay(RuleBasedStateMachine):
         await self.slack.__aenter__()
         await self.llm.__aenter__()
         self.slack.add_channel(PUBLIC, "general", is_private=False)
-        self.slack.add_channel(PRIVATE, "secret-plans", is_private=True)
+        self.slack.add_channel(PRIVATE, "secret-plans", is_private=True, members=["UBOT", *USERS])
         self.llm.responder = self._respond
         url = f"sqlite+aiosqlite:///{Path(self.tmp.name) / 'bot.db'}"
         self.bot = Harness(slack=self.slack, llm=self.llm, database_url=url)
         await self.bot.start(usage_limit_user_daily_tokens=CAP, usage_reserve_tokens=100)
+        self._prepare_extras()
 
     def _respond(self, body: dict[str, Any]) -> Reply:
+        summary = self.summary_reply(body)
+        if summary is not None:
+            return summary
         n = last_user_token(body)
+        self.saw_image(body, n)
         if n is None or n not in self.questions:
             return text_reply("Carrying on.", usage=USAGE)
-        return answer_for(self.questions[n])
+        reply = answer_for(self.questions[n])
+        if n in self.held:  # an answer that stays open until a test lets it go on
+            reply.hold, reply.hold_at = self.held[n], 2
+        return reply
 
     def _new(self, channel: str, user: str, fault: str, thread_ts: str = "") -> Question:
         n = len(self.questions)
@@ -137,6 +136,11 @@ class Interplay(RuleBasedStateMachine):
         event = channel_message(text, ts=question.ts, **kw)
         if files:
             event.update(files=files, upload=True)
+        # In the channel as Slack keeps it (a summary's transcript reads it back).
+        thread = kw.get("thread_ts")
+        self.slack.add_message(
+            question.channel, text, question.user, question.ts, thread, files=files
+        )
         await self.bot.send({**event, "type": "app_mention"})
         await self.bot.send({**event, "subtype": "file_share"} if files else event)
         if twice:  # Slack redelivers when the ack was late
@@ -235,6 +239,7 @@ class Interplay(RuleBasedStateMachine):
     @rule()
     def quiet(self) -> None:
         self.run(self.bot.settle(timeout=30))
+        self.no_fact_outlives_its_contradiction()
 
     # Invariants: after every step, and (settled) at teardown.
 
@@ -246,8 +251,9 @@ class Interplay(RuleBasedStateMachine):
     @invariant()
     def the_model_is_never_asked_twice_for_one_message(self) -> None:
         asked: dict[int, int] = {}
-        for body in self.llm.requests:
-            n = last_user_token(body)
+        refused = self.refused_images()  # asked again without the images: by design
+        for i, body in enumerate(self.llm.requests):
+            n = None if i in refused else last_user_token(body)
             if n is not None:
                 asked[n] = asked.get(n, 0) + 1
         for n, times in asked.items():
@@ -268,13 +274,20 @@ class Interplay(RuleBasedStateMachine):
         left = stale_stop_buttons(self.slack.bot_messages())
         assert not left, f"replies left with a Stop button: {left}"
         await self.no_limit_exceeded_by_more_than_one_round()
+        self.no_fact_outlives_its_contradiction()
+        self.an_image_refusal_never_costs_the_answer()
+        await self.shares_keep_the_boundary()
 
     def every_question_gets_one_answer_or_one_refusal(self) -> None:
         threads: dict[tuple[str, str], list[Question]] = {}
         for q in self.questions.values():
             threads.setdefault((q.channel, q.thread_ts), []).append(q)
         for (channel, thread_ts), asked in threads.items():
-            replies = [m for m in self.slack.replies(channel, thread_ts) if m.get("bot_id")]
+            replies = [
+                m
+                for m in self.slack.replies(channel, thread_ts)
+                if m.get("bot_id") and not text_of(m).startswith(SHARED)
+            ]
             deleted = sum(q.deleted for q in asked)
             assert len(asked) - deleted <= len(replies) <= len(asked), (asked, replies)
             for reply in replies:
