@@ -58,11 +58,18 @@ async def test_agent_session_stopped_while_waiting_for_approval(
     await harness.settle()
     reply = [m for m in replies if m["ts"] != request["ts"]][0]
     assert text_of(reply).endswith(texts.STOPPED_BY_USER.strip()), text_of(reply)
-    decided = [m for m in harness.slack.replies("C1", event["ts"]) if m["ts"] == request["ts"]][0]
-    assert "not approved in time" in json.dumps(decided["blocks"]) or "expired" in json.dumps(
-        decided["blocks"]
-    ), decided
-    assert harness.slack.session_statuses("C1", event["ts"])[-1] == "active"
+
+    def withdrawn() -> bool:  # the request's edit goes through the edit budget: wait for it
+        [decided] = [
+            m for m in harness.slack.replies("C1", event["ts"]) if m["ts"] == request["ts"]
+        ]
+        shown = json.dumps(decided["blocks"])
+        return "not approved in time" in shown or "expired" in shown
+
+    await harness.slack.wait_for(withdrawn, timeout=15, what="the request shows it expired")
+    await harness.slack.wait_for(
+        lambda: harness.slack.session_statuses("C1", event["ts"])[-1:] == ["active"], timeout=15
+    )
     assert await usage_statuses(harness) == ["stopped"]
     await harness.interact(late)
     await harness.settle()
