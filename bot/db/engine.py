@@ -19,11 +19,23 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> AsyncEngine:
+# PostgreSQL: every transaction of the bot is a few statements long, so one left idle this
+# long belongs to a process that froze mid-transaction (SIGSTOP, a VM pause, a swapped-out
+# host); the server ends it and its row locks go with it. A statement waits for a lock at
+# most LOCK_WAIT, then fails like an outage (per request), never hanging a handler for good.
+IDLE_IN_TRANSACTION = "10s"
+LOCK_WAIT = "20s"
+
+
+def create_engine(
+    url: str, *, foreign_keys: bool = True, bounded_waits: bool = True, **kwargs: Any
+) -> AsyncEngine:
     """Create an async engine tuned for the bot's short, frequent transactions.
 
     SQLite enforces foreign keys (feedback goes with its answer) only when asked, per
     connection; migrations turn that off, since a batch table rebuild would cascade.
+    PostgreSQL connections get the bounds above unless `bounded_waits` is off (migrations:
+    one replica waits for another's migration, which may take longer).
     """
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -43,7 +55,21 @@ def create_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> Asyn
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if bounded_waits:
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _bounds(dbapi_conn: Any, _record: Any) -> None:
+            # SET on the raw connection (outside any transaction, so it lasts) rather than
+            # startup parameters, which poolers such as PgBouncer refuse.
+            dbapi_conn.run_async(
+                lambda raw: raw.execute(
+                    f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION}';"
+                    f" SET lock_timeout = '{LOCK_WAIT}'"
+                )
+            )
+
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
