@@ -6,7 +6,9 @@ of owner (so exactly one replica handles it), then, in this order:
   save landed): the row is marked complete and the message is left as it is;
 - it can be resumed (a `resume` is wired, the question is known, it began less than
   `max_age` ago): it goes on in the same messages, from its last save (`bot.turns.takeover`);
-- otherwise its last saved text gets the interrupted note, on the last message it spans.
+- otherwise its last saved text gets the interrupted note, on the last message it spans;
+- a Workflow Builder step's answer (no Slack message) fails its step with "the bot
+  restarted", as a shutdown does, so the workflow does not wait for it in vain.
 A message claimed by a gone replica before its reply row existed (the claim is still open)
 gets "could not answer" on its placeholder: the one the claim names, or, when the process
 died between posting it and noting it, the bot message in the thread whose Stop button
@@ -23,7 +25,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import texts
+from bot import texts, texts_tools
 from bot.db.records import OpenClaim, ReplyStatus, ThreadKey, UnfinishedReply
 from bot.db.replicas import ReplicaRegistry
 from bot.db.resumable import Question, Resumable
@@ -31,8 +33,9 @@ from bot.db.store import Store
 from bot.slack.reply.interrupted import mark_interrupted, mark_not_answered
 from bot.slack.reply.markup import FEEDBACK_ACTION, STOP_ACTION, markdown_of
 from bot.slack.sessions import AgentSessions
-from bot.slack.writer import SlackWriter
+from bot.slack.writer import SlackWriteFailed, SlackWriter
 from bot.telemetry.scope import turn_scope
+from bot.turns.request import step_execution
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +99,11 @@ async def _finish(
     max_age: float,
 ) -> bool:
     """Handle one reply this replica just took over; tell whether it is being resumed."""
+    execution = step_execution(left.key.thread_ts)
+    if execution is not None:  # a Workflow Builder step: no message, the workflow waits
+        await store.set_reply(left.id, status=ReplyStatus.INTERRUPTED)
+        await _fail_step(writer, left.key.team_id, execution)
+        return False
     if not left.slack_ts:  # nothing was ever shown
         await store.set_reply(left.id, status=ReplyStatus.INTERRUPTED)
         return False
@@ -122,6 +130,24 @@ async def _finish(
     shown = await store.reply_text(left.key, left.slack_ts)
     await mark_interrupted(writer, left.key, left.slack_ts, shown, limit=limit, parts=parts)
     return False
+
+
+async def _fail_step(writer: SlackWriter, team_id: str, execution: str) -> None:
+    """Fail a step whose process died while answering it, as a shutdown would have.
+
+    With the workspace's bot token (the step's own token was never stored); a step Slack
+    already ended (it gives up on a step after a while) answers with an error, logged.
+    """
+    logger.warning("workflow step %s was left unanswered; failing it", execution)
+    try:
+        await writer.call(
+            team_id,
+            "functions.completeError",
+            function_execution_id=execution,
+            error=texts_tools.STEP_RESTARTED,
+        )
+    except (SlackApiError, SlackWriteFailed) as exc:
+        logger.warning("could not fail workflow step %s (%s)", execution, exc)
 
 
 async def read_back_final(
@@ -162,8 +188,9 @@ async def read_back_final(
 
 
 async def _end_session(sessions: AgentSessions | None, key: ThreadKey, thread_ts: str) -> None:
-    """Leave the thread's agent session `active` (a top-level DM reply has none to end)."""
-    if sessions is not None and thread_ts:
+    """Leave the thread's agent session `active` (a top-level DM reply, or a workflow
+    step, has none to end)."""
+    if sessions is not None and thread_ts and step_execution(thread_ts) is None:
         await sessions.set_status(key.team_id, key.channel_id, thread_ts, "active")
 
 

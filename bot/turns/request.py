@@ -7,6 +7,18 @@ from typing import Any
 
 from bot.slack.reply.choose import ReplyStyle
 
+STEP_THREAD = "step-"  # a Workflow Builder step's conversation: `step-<function_execution_id>`
+
+
+def step_thread(execution_id: str) -> str:
+    """Return the stored thread of a workflow step's run (no Slack thread has such a ts)."""
+    return f"{STEP_THREAD}{execution_id}"[:32]
+
+
+def step_execution(thread_ts: str) -> str | None:
+    """Return the `function_execution_id` of a step's stored thread; None for a Slack thread."""
+    return thread_ts[len(STEP_THREAD) :] if thread_ts.startswith(STEP_THREAD) else None
+
 
 @dataclass(frozen=True, slots=True)
 class TurnRequest:

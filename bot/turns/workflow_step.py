@@ -20,7 +20,7 @@ from bot.db.records import NewMessage, ReplyStatus, ThreadKey
 from bot.errors import BotError, StorageUnavailable
 from bot.slack.reply.collected import CollectedReply
 from bot.turns.dispatcher import Dispatcher
-from bot.turns.request import TurnRequest
+from bot.turns.request import TurnRequest, step_thread
 from bot.turns.turn import Turn
 from bot.usage.limits import Reached
 from bot.usage.reservations import Hold
@@ -65,7 +65,7 @@ async def answer_step(dispatcher: Dispatcher, step: StepRequest) -> str | None:
         logger.info("workflow step %s is answered already", step.execution_id)
         return None
     question = texts_tools.step_question(prompt, await _context(dispatcher, step, channel), channel)
-    key = ThreadKey(step.team_id, channel or STEP_CHANNEL, f"step-{step.execution_id}"[:32])
+    key = ThreadKey(step.team_id, channel or STEP_CHANNEL, step_thread(step.execution_id))
     request = TurnRequest(
         team_id=step.team_id,
         channel=key.channel_id,

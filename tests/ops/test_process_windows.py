@@ -15,7 +15,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from bot import texts
+from bot import texts, texts_tools
 from bot.testing.harness import channel_message, text_of
 from bot.testing.interactive import element
 from bot.testing.openai import FakeOpenAI, text_reply
@@ -78,3 +78,27 @@ async def test_killed_between_placeholder_and_row_the_placeholder_gets_the_note(
     assert text_of(ended) == texts.NOT_ANSWERED, diagnose(slack, again)
     assert element(ended, "stop_reply") is None
     assert claims(tmp_path) == [(event["ts"], 1, placeholder["ts"])]
+
+
+async def test_killed_while_answering_a_workflow_step_the_step_fails_at_restart(
+    launch: Any,  # noqa: F811
+    slack: FakeSlack,
+    llm: FakeOpenAI,
+    tmp_path: Path,
+) -> None:
+    llm.script(text_reply("slow " * 40, pieces=40, delay=0.5))
+    event = slack.function_executed("ask_model", {"prompt": "Draft a reply", "user_id": "U7"})
+    execution = slack.executions[event["function_execution_id"]]
+    async with launch() as bot:
+        await bot.send(event)
+        await slack.wait_for(lambda: len(llm.requests) == 1, what="the model asked")
+        await bot.signal(signal.SIGKILL)
+    assert execution["outcome"] is None, "the workflow still waits for the step"
+    async with launch(PORT=str(bot.port)) as again:
+        pass  # recovery runs before the process reports healthy
+    assert execution["outcome"] == "error", diagnose(slack, again)
+    assert execution["error"] == texts_tools.STEP_RESTARTED
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        rows = db.execute("SELECT status FROM messages WHERE role = 'assistant'").fetchall()
+    assert rows == [("interrupted",)]
+    assert slack.calls_to("agents.sessions.setStatus") == [], "a step has no thread to settle"
