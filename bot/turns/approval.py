@@ -25,6 +25,7 @@ from typing import Any
 
 from bot import texts_tools
 from bot.db.approvals import ApprovalStore, AskedCall, Decision, StoredApproval
+from bot.errors import StorageUnavailable
 from bot.llm.events import ToolCall
 from bot.slack.writer import Writer
 from bot.telemetry.metrics import Metrics
@@ -170,25 +171,44 @@ class Approvals:
                 if approval.status == Decision.PENDING and (new or approval.prompt_ts is None):
                     await self._post_request(approval)
             wanted = {call.id for call in calls}
+            # A look that finds no database is tried again at the next poll: a short outage
+            # must not end an answer that may wait ten minutes. Past the last request's
+            # expiry with still no database, the answer ends like any turn in an outage.
+            give_up = self.store.wall() + self.timeout
             while True:
-                held = {
-                    a.call.call_id: a
-                    for a in await self.store.of_round(where.message_id)
-                    if a.call.call_id in wanted
-                }
+                try:
+                    held = await self._look(where.message_id, wanted)
+                except StorageUnavailable:
+                    if self.store.wall() > give_up:
+                        raise
+                    logger.warning("round %s: no database to look for decisions", where.message_id)
+                    await asyncio.sleep(self.poll)
+                    continue
                 now = self.store.wall()
-                for approval in held.values():
-                    if approval.status == Decision.PENDING and approval.expires_at <= now:
-                        await self.decide(approval, Decision.EXPIRED, None)
                 pending = [a for a in held.values() if a.status == Decision.PENDING]
                 if not pending:
                     return {call_id: a.status for call_id, a in held.items()}
+                give_up = max(a.expires_at for a in pending) + self.stale_after
                 nearest = min(a.expires_at for a in pending) - now
                 event.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), max(0.01, min(self.poll, nearest)))
         finally:
             self.release(where.message_id)
+
+    async def _look(self, message_id: int, wanted: set[str]) -> dict[str, StoredApproval]:
+        """Return the round's approvals of `wanted` calls, those past their time expired."""
+        held = {
+            a.call.call_id: a
+            for a in await self.store.of_round(message_id)
+            if a.call.call_id in wanted
+        }
+        now = self.store.wall()
+        for approval in held.values():
+            if approval.status == Decision.PENDING and approval.expires_at <= now:
+                await self.decide(approval, Decision.EXPIRED, None)
+        # A decision just recorded here (or by a click meanwhile) is read at the next look.
+        return held
 
     async def withdraw(self, message_id: int) -> None:
         """Expire a round's pending requests: its answer ended without running them."""
@@ -216,7 +236,10 @@ class Approvals:
         )
         ts = (response or {}).get("ts")
         if ts:
-            await self.store.prompted(approval.id, str(ts))
+            try:
+                await self.store.prompted(approval.id, str(ts))
+            except StorageUnavailable:  # the request stands; only its outcome is not shown
+                logger.warning("could not note where approval %s was asked", approval.id)
         logger.info("tool call %s (%s) waits for approval", call.call_id, call.tool)
 
     async def _show_outcome(

@@ -7,6 +7,7 @@ replica that owns a waiting answer; the click on the survivor carries the answer
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 from collections.abc import AsyncIterator
@@ -69,6 +70,16 @@ def ended(cluster: Cluster, channel: str, mention: dict, request: dict) -> bool:
     return text_of(reply[-1]).endswith("Done here.") and not stale_stop_buttons(reply)
 
 
+def _calls(cluster: Cluster, channel: str) -> str:
+    """The Web API calls made in `channel`, for a failure's message."""
+    return "\n".join(
+        f"{c.at:.3f} {c.method} {c.status} ts={c.args.get('ts') or c.response.get('ts')} "
+        f"{str(c.args.get('text'))[-80:]!r}"
+        for c in cluster.slack.calls
+        if c.args.get("channel") == channel
+    )
+
+
 async def ask_for_ticket(
     cluster: Cluster, channel: str, title: str, *, before: str = ""
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -121,6 +132,24 @@ async def test_approve_on_the_other_replica_goes_on_where_the_answer_waits(
     assert "carrying on" not in b.output()
     rows = await cluster.rows("SELECT status, decided_by, done FROM approvals")
     assert rows == [("approved", "U1", True)]
+
+
+async def test_a_database_outage_while_waiting_does_not_end_the_answer(
+    fresh: Cluster, place: Path
+) -> None:
+    cluster = fresh
+    a, b = cluster.replicas
+    mention, request = await ask_for_ticket(cluster, "C4", "fourth")
+    await cluster.proxy.cut()
+    await asyncio.sleep(3)  # twice REPLICA_STALE_AFTER: the waiting answer looks a few times
+    await cluster.proxy.restore()
+    await cluster.interact(a, click(request, APPROVE_ACTION, user="U1"))
+    await cluster.wait(lambda: ended(cluster, "C4", mention, request), "the answer ends", 30)
+    assert filed(place).count("fourth") == 1
+    assert "carrying on" not in b.output(), "nobody took a live answer over"
+    said = [str(c.args.get("text")) for c in cluster.slack.calls if c.args.get("channel") == "C4"]
+    assert not [t for t in said if "reach my database" in t], "the answer never ended meanwhile"
+    assert len(cluster.llm.requests) == 2, "the answer went on where it waited"
 
 
 async def test_an_owner_that_only_looked_gone_leaves_the_round_to_the_survivor(
@@ -179,7 +208,9 @@ async def test_owner_killed_while_waiting_the_click_on_the_survivor_carries_it_o
     assert after[len(before) - 1][0] == before[-1][0]
     assert "Waiting for approval" not in after[len(before) - 1][1]
     shown = " ".join(text for _, text in after)
-    assert [w for w in shown.split() if w.startswith("word")] == long.split(), "each word once"
+    assert [w for w in shown.split() if w.startswith("word")] == long.split(), (
+        f"each word once: {before=} {after=}\n{_calls(cluster, 'C2')}\n{cluster.logs()}"
+    )
     assert not stale_stop_buttons(reply_of(cluster, "C2", mention["ts"], request["ts"]))
     await cluster.rows_become(  # the end is stored just after it shows
         "SELECT owner, status FROM messages WHERE role='assistant' AND channel_id='C2' ORDER BY id",
