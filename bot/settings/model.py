@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, field_validator
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant in a Slack workspace. Answer concisely and use Markdown "
@@ -19,7 +21,10 @@ class ModelSettings(BaseModel):
     )
     openai_base_url: str | None = Field(
         default=None,
-        description="Base URL of any OpenAI-compatible server, e.g. `http://localhost:8000/v1`",
+        description=(
+            "Base URL of any OpenAI-compatible server, e.g. `http://localhost:8000/v1` (no "
+            "`user:password@`: the key goes in `OPENAI_API_KEY`)"
+        ),
         json_schema_extra={"shown_default": "OpenAI's"},
     )
     openai_model: str = Field(
@@ -72,3 +77,14 @@ class ModelSettings(BaseModel):
             "refuses a parameter) is kept"
         ),
     )
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _no_credentials_in_url(cls, value: str | None) -> str | None:
+        # The client sends OPENAI_API_KEY as `Authorization`; HTTP clients refuse a URL that
+        # carries credentials too (aiohttp raises on every request), so say it at startup.
+        if value and (urlsplit(value).username or urlsplit(value).password):
+            raise ValueError(
+                "must not carry credentials (user:password@); put the key in OPENAI_API_KEY"
+            )
+        return value

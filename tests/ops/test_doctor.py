@@ -99,6 +99,17 @@ async def test_settings_that_do_not_parse(env: dict[str, str], monkeypatch) -> N
     assert "OPENAI_API_KEY is required" in text
 
 
+async def test_credentials_in_the_model_url_are_a_finding_not_a_crash(
+    env: dict[str, str], monkeypatch
+) -> None:
+    # The client's requests would all fail (it also sends the key as `Authorization`).
+    set_env(monkeypatch, OPENAI_BASE_URL="http://user:secret@127.0.0.1:9/v1")
+    code, text = await doctor()
+    assert code == 1
+    assert "OPENAI_BASE_URL" in line(text, "Settings") and "credentials" in text
+    assert "secret" not in text.replace("signing-secret", "")
+
+
 async def test_a_user_token_instead_of_the_bot_token(env: dict[str, str], monkeypatch) -> None:
     set_env(monkeypatch, SLACK_BOT_TOKEN="xoxp-user-token")
     code, text = await doctor(no_model=True)
