@@ -127,6 +127,29 @@ async def test_table_split_repeats_header(harness: Harness) -> None:
     assert_reply_shows(bot.slack, "C1", ts, answer)
 
 
+async def test_links_are_never_cut_in_half(harness: Harness) -> None:
+    # Found by the generator: a cut at the space inside `<url|the docs>` showed the link's
+    # halves as raw text (`&lt;https://…`) in two messages.
+    bot = await harness.start(slack_message_max_chars=400)
+    answer = "".join(  # fillers of every length: the cuts fall anywhere
+        f"{'w' * n} <https://example.com/{n}|the team docs> [our wiki page](https://e.org/{n}) "
+        for n in range(1, 40)
+    )
+    bot.llm.script(text_reply(answer, pieces=200, delay=0.005))
+    ts = await ask(bot)
+    shown = [text_of(m) for m in bot.slack.bot_messages("C1")]
+    assert len(shown) > 3
+    halves = [
+        s
+        for s in shown
+        if "&lt;" in s
+        or s.count("[our wiki page](") != s.count("wiki")
+        or s.count("[the team docs](") != s.count("team")
+    ]
+    assert not halves, halves
+    assert_reply_shows(bot.slack, "C1", ts, answer)
+
+
 async def test_native_rollover_inside_code_block(harness: Harness) -> None:
     bot = await harness.start(
         stream_mode="native", native_flush_interval=0.05, slack_message_max_chars=500

@@ -1,4 +1,4 @@
-"""Split a long Markdown answer into Slack-sized messages, never inside a word or code block.
+"""Split a long Markdown answer into Slack-sized messages, never inside a word, link or code block.
 
 A cut goes, by preference, at a paragraph break, a line break or a space *outside* code
 blocks. Only when a code block alone is longer than what is left of a message is it cut,
@@ -15,6 +15,9 @@ from typing import NamedTuple
 FENCE = re.compile(r"^[ ]{0,3}(```+|~~~+)(.*)$", re.MULTILINE)
 # A table's delimiter row (`|---|:--:|`), the second line of a table.
 DELIMITER = re.compile(r"^[ ]{0,3}\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
+# What a cut must not fall inside, since half of it renders as raw text: a Slack link or
+# mention (`<https://x|the docs>`, `<@U1>`) and a Markdown link (`[the docs](https://x)`).
+ATOMIC = re.compile(r"<[^<>\n]{1,500}>|\[[^\[\]\n]{0,300}\]\([^()\s]{0,2000}\)")
 # Room kept for the closing fence added to a cut code block and the reopening line.
 FENCE_SLACK = 24
 # A streaming message rolls over once its text passes `limit - ROLLOVER_MARGIN`: room is kept
@@ -73,6 +76,10 @@ def split_point(text: str, limit: int, *, prefix: str = "") -> int:
         for s in code_spans(prefix + window)
     ]
 
+    # A link running past the window is found too: the text beyond it is read that far.
+    links = [(m.start(), m.end()) for m in ATOMIC.finditer(text, 0, limit + 2500)]
+    spans += links
+
     def in_code(cut: int) -> bool:
         return any(start < cut < end for start, end in spans)
 
@@ -87,6 +94,10 @@ def split_point(text: str, limit: int, *, prefix: str = "") -> int:
     if index >= floor:
         return index + 1
     index = max(window.rfind(" "), window.rfind("\t"))
+    while index > 0 and any(start < index + 1 < end for start, end in links):
+        index = window.rfind(" ", 0, index)  # a short part rather than half a link
+    if index <= 0:
+        index = max(window.rfind(" "), window.rfind("\t"))
     if index > 0:
         return index + 1
     return limit  # one unbroken run longer than a message: nothing better exists
