@@ -30,10 +30,11 @@ from bot.db.records import OpenClaim, ReplyStatus, ThreadKey, UnfinishedReply
 from bot.db.replicas import ReplicaRegistry
 from bot.db.resumable import Question, Resumable
 from bot.db.store import Store
+from bot.slack.posted import REPLY_EVENT
 from bot.slack.reply.interrupted import mark_interrupted, mark_not_answered
 from bot.slack.reply.markup import FEEDBACK_ACTION, STOP_ACTION, markdown_of
 from bot.slack.sessions import AgentSessions
-from bot.slack.writer import SlackWriteFailed, SlackWriter
+from bot.slack.writer import SlackWriteFailed, SlackWriter, Writer
 from bot.telemetry.scope import turn_scope
 from bot.turns.request import step_execution
 
@@ -122,6 +123,7 @@ async def _finish(
         question = await resumable.question(left.key, left.slack_ts) if age <= max_age else None
         if question is not None:
             logger.warning("reply %s was left unfinished; resuming it", left.slack_ts)
+            await drop_unsaved(writer, left.key, layout)
             resume(left, question, layout)
             return True
         logger.warning("reply %s is too old (%.0fs) or unknown to resume", left.slack_ts, age)
@@ -148,6 +150,52 @@ async def _fail_step(writer: SlackWriter, team_id: str, execution: str) -> None:
         )
     except (SlackApiError, SlackWriteFailed) as exc:
         logger.warning("could not fail workflow step %s (%s)", execution, exc)
+
+
+async def drop_unsaved(writer: Writer, key: ThreadKey, layout: list[list[Any]]) -> None:
+    """Delete the messages a reply posted after the last one its saved layout names.
+
+    A process killed between posting a message and saving the layout that names it leaves
+    that message out of the layout (it never showed a Stop button: `layout_saved`). The
+    reply resumed from the layout posts that text again, so the orphan goes first. Its
+    metadata (`bot.slack.posted`) names the reply, as the layout's last message does.
+    """
+    client = getattr(writer, "client", None)
+    last = str(layout[-1][0])
+    if client is None or not last:
+        return
+    try:
+        query = {"channel": key.channel_id, "include_all_metadata": "true", "limit": "200"}
+        if key.thread_ts:
+            page = await client.api_call(
+                "conversations.replies", http_verb="GET", params={**query, "ts": key.thread_ts}
+            )
+        else:
+            page = await client.api_call(
+                "conversations.history", http_verb="GET", params={**query, "oldest": last}
+            )
+    except (SlackApiError, OSError, TimeoutError) as exc:
+        logger.warning("could not read back reply %s (%s)", last, exc)
+        return
+    found = {str(m.get("ts")): _reply_of(m) for m in page.get("messages") or ()}
+    reply = found.get(last)
+    if reply is None:
+        return
+    for ts, of in found.items():
+        if of == reply and float(ts) > float(last):
+            logger.warning("message %s of reply %s was never saved; deleting it", ts, last)
+            try:
+                await writer.call(key.team_id, "chat.delete", channel=key.channel_id, ts=ts)
+            except (SlackApiError, SlackWriteFailed) as exc:
+                logger.warning("could not delete message %s (%s)", ts, exc)
+
+
+def _reply_of(message: dict[str, Any]) -> str | None:
+    """Return the reply a message belongs to, by its metadata (None: not a reply's part)."""
+    meta = message.get("metadata") or {}
+    if meta.get("event_type") != REPLY_EVENT:
+        return None
+    return str((meta.get("event_payload") or {}).get("reply") or "") or None
 
 
 async def read_back_final(

@@ -20,6 +20,7 @@ from bot.llm.events import ToolCall, ToolCallsReady
 from bot.slack.reply.update import ReplyTarget, StreamingReply
 from bot.turns.approval import Approvals
 from bot.turns.dispatcher import Dispatcher
+from bot.turns.recovery import drop_unsaved
 from bot.turns.request import TurnRequest
 from bot.turns.turn import Turn
 
@@ -100,7 +101,9 @@ async def _adopt(
     if first.reply_ts:  # goes on in its last message, like a reply taken over
         shown = await dispatcher.store.reply_text(key, first.reply_ts)
         parts = await dispatcher.store.reply_parts(key, first.reply_ts)
-        reply.resume([list(p) for p in parts] if parts else [[first.reply_ts, 0, ""]], shown)
+        layout = [list(p) for p in parts] if parts else [[first.reply_ts, 0, ""]]
+        await drop_unsaved(dispatcher.writer, key, layout)
+        reply.resume(layout, shown)
     else:
         await reply.start()
     settings = await dispatcher.settings_for(request)

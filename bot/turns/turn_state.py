@@ -41,7 +41,9 @@ logger = logging.getLogger(__name__)
 
 PERSIST_EVERY = 2.0  # seconds between saves of a streaming answer (for crash recovery)
 FINAL_SAVE_BACKOFF = (0.5, 1.0, 2.0, 4.0)  # then every 4 s: the last save is retried until it lands
-ROLL_SAVE_WAIT = 2.0  # seconds a rollover waits for its save before the Stop button shows
+# Seconds a rollover waits for its save before streaming on (the new message's Stop button
+# waits for the save itself: `StreamingReply.layout_saved`).
+ROLL_SAVE_WAIT = 2.0
 
 THINKING_STEP = 5  # seconds between updates of the thinking task card and thread status
 
@@ -226,6 +228,8 @@ class TurnState:
                 logger.warning("reply %s was taken over by another replica", self.reply.ts)
                 self._lost = True
                 self.reply.stopped.set()  # ends the model request; see `_end`
+            elif parts:
+                self.reply.layout_saved(len(parts))  # its new messages may show Stop now
         except StorageUnavailable:
             pass  # the final save reports it; the answer keeps streaming
 

@@ -13,7 +13,9 @@ import pytest
 
 from bot import texts
 from bot.db.records import ReplyStatus
+from bot.slack.reply.markup import STOP_ACTION
 from bot.testing.harness import Harness, dm, text_of
+from bot.testing.interactive import element
 from bot.testing.invariant import assert_reply_shows
 from bot.testing.openai import text_reply
 from bot.testing.stored import stored_replies
@@ -208,3 +210,44 @@ async def test_post_timeout_not_duplicated(harness: Harness) -> None:
     lookups = bot.slack.calls_to("conversations.replies")
     assert len(lookups) >= 3 and all(c.args.get("include_all_metadata") for c in lookups)
     assert_reply_shows(bot.slack, "C1", event["ts"], WORDS)
+
+
+async def test_stop_button_only_on_messages_recovery_knows(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A slow database: the save naming a new message lands seconds after it was posted. The
+    # Stop button (what a crash's recovery relies on to find a reply's messages) waits for
+    # it; before, it came after ROLL_SAVE_WAIT anyway, and a process killed then left a
+    # layout without that message: the survivor repeated its text in a new one.
+    bot = await harness.start(slack_message_max_chars=300, stream_idle_timeout=30)
+    assert bot.runtime is not None and bot.runtime.bot is not None
+    store = bot.runtime.bot.dispatcher.store
+    gate, held = asyncio.Event(), asyncio.Event()
+    real = store.set_reply
+
+    async def slow(row_id: int, **values: object) -> bool:
+        parts = values.get("parts")
+        if isinstance(parts, list) and len(parts) > 1 and not gate.is_set():
+            held.set()
+            await gate.wait()
+        return await real(row_id, **values)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "set_reply", slow)
+    answer = " ".join(f"word{i:03d}" for i in range(20))  # a message holds about nine
+    stream = asyncio.Event()  # the model pauses with a few words in the second message
+    bot.llm.script(text_reply(answer, delay=0.05, hold=stream, hold_at=15))  # word by word
+    event = await bot.mention("go")
+    await asyncio.wait_for(held.wait(), 20)
+    await asyncio.sleep(3)  # past ROLL_SAVE_WAIT
+    shown = bot.slack.bot_messages("C1")
+    assert len(shown) == 2
+    assert element(shown[1], STOP_ACTION) is None, "Stop before the save landed"
+    gate.set()
+    await bot.slack.wait_for(
+        lambda: element(bot.slack.bot_messages("C1")[-1], STOP_ACTION) is not None,
+        what="the Stop button once saved",
+    )
+    stream.set()
+    await bot.wait_reply_done("C1", event["ts"], timeout=30)
+    await bot.settle(timeout=30)
+    assert_reply_shows(bot.slack, "C1", str(event["ts"]), answer)

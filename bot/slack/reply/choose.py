@@ -40,6 +40,9 @@ class Reply(Protocol):
     @property
     def message_ts(self) -> list[str]: ...
 
+    def layout_saved(self, parts: int) -> None:
+        """Note that a stored layout names the first `parts` messages (they may show Stop)."""
+
     async def start(self) -> str: ...
 
     def update(self, text: str, status: str | None = None) -> None: ...

@@ -28,6 +28,9 @@ class CollectedReply:
     def message_ts(self) -> list[str]:
         return []
 
+    def layout_saved(self, parts: int) -> None:
+        """Nothing to do: no messages."""
+
     async def start(self) -> str:
         return ""
 

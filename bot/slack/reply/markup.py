@@ -34,13 +34,14 @@ class ReplyMarkup:
     stop_value: str | None = None
     feedback_id: int | None = None
 
-    def content(self, text: str, state: MessageState) -> dict[str, Any]:
-        """Return the chat.postMessage/chat.update content arguments for `text`."""
+    def content(self, text: str, state: MessageState, *, stop: bool = True) -> dict[str, Any]:
+        """Return the chat.postMessage/chat.update content arguments for `text` (a streaming
+        message without its Stop button when `stop` is off)."""
         body = to_slack(text, partial=state == "streaming")
         if not body.strip():  # a lone `**` dropped while streaming: Slack refuses no text
             body = texts.PLACEHOLDER
         extra: list[dict[str, Any]] = []
-        if state == "streaming" and self.stop_value:
+        if state == "streaming" and self.stop_value and stop:
             extra.append(stop_block(self.stop_value))
         if state == "final" and self.feedback_id is not None:
             extra.append(feedback_block(self.feedback_id))

@@ -94,6 +94,9 @@ class NativeReply:
         """Return None: a native reply's parts are not saved for recovery."""
         return None
 
+    def layout_saved(self, parts: int) -> None:
+        """Nothing to do: a native reply saves no layout (`layout` is None)."""
+
     def offer_stop(self, value: str) -> None:
         """Name the turn for a Stop button: shown only if the reply falls back to chat.update
         (a native stream has Slack's own stop control)."""

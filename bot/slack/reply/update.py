@@ -93,9 +93,11 @@ class StreamingReply:
     edits: int = 0
     # Set when the user stopped the reply in Slack; update mode has no such signal itself.
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
-    # Awaited when a new message of the reply is posted, before it gets a Stop button: the
-    # turn saves where it is, so crash recovery finds every message that shows one.
+    # Awaited when a new message of the reply is posted: the turn saves where it is, and
+    # calls `layout_saved` once that save landed. Until then the new message shows no Stop
+    # button, so every message that shows one is one crash recovery knows about.
     on_roll: Callable[[], Awaitable[None]] | None = None
+    saved: int = 1  # how many of the messages a stored layout names (the first: the row's)
 
     def offer_stop(self, value: str) -> None:
         """Show a Stop button (its value names the turn) while the reply streams."""
@@ -133,6 +135,12 @@ class StreamingReply:
         self._parts.append(_Part(ts=ts, sent=shown))
         self._task = asyncio.create_task(self._run(), name=f"reply-{ts}")
 
+    def layout_saved(self, parts: int) -> None:
+        """Note that a stored layout names the first `parts` messages (they may show Stop)."""
+        if parts > self.saved:
+            self.saved = parts
+            self._dirty.set()
+
     def resume(self, layout: list[list[Any]], text: str) -> None:
         """Go on in the messages another process left (`layout` as saved), showing `text`
         (a reply taken over, `bot.turns.takeover`, or a round carried on, `bot.turns.resume`).
@@ -144,6 +152,7 @@ class StreamingReply:
             self._parts.append(_Part(ts=str(ts), start=int(start), prefix=str(prefix)))
         self._offset, self._prefix = self._parts[-1].start, self._parts[-1].prefix
         self._text = text
+        self.saved = len(self._parts)
         self._dirty.set()
         self._task = asyncio.create_task(self._run(), name=f"reply-{self._parts[0].ts}")
 
@@ -213,10 +222,11 @@ class StreamingReply:
 
     def _content(self, text: str, final: bool, state: MessageState | None = None) -> dict[str, Any]:
         state = state or ("final" if final else "streaming")
+        stop = self.on_roll is None or len(self._parts) <= self.saved
         # A flush asks twice (is an edit needed? then the edit): render the Markdown once.
-        key = (text, state, self.markup.stop_value, self.markup.feedback_id)
+        key = (text, state, self.markup.stop_value, self.markup.feedback_id, stop)
         if self._rendered is None or self._rendered[0] != key:
-            self._rendered = (key, self.markup.content(text, state))
+            self._rendered = (key, self.markup.content(text, state, stop=stop))
         return self._rendered[1]
 
     async def _edit(
