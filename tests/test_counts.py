@@ -160,3 +160,30 @@ async def test_bot_calls_per_1000_deltas(harness: Harness) -> None:
     assert per_1000 <= CALLS_PER_1000_DELTAS, (
         f"the bot made {per_1000} calls per 1,000 deltas ({long} for 1,100, {short} for 100)"
     )
+
+
+async def test_markdown_parsed_once_per_edit(harness: Harness) -> None:
+    """A flush measures the message (does it fit?) and renders it to send it: the same text,
+    converted once. Before issue 24's second round every `chat.update` of a streaming answer
+    cost three markdown-it parses of the whole message (two size checks and the render)."""
+    bot = await harness.start(slack_update_interval=0.05, heartbeat_interval=3600.0)
+    bot.llm.script(text_reply("Warm."))
+    await _answered(bot, "warm up")
+    bot.slack.calls.clear()
+    bot.llm.script(text_reply("word " * 400, pieces=4, delay=0.002))
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        await _answered(bot, "a long answer please")
+    finally:
+        profile.disable()
+    parses = sum(
+        counts[1]
+        for (filename, _, name), counts in pstats.Stats(profile).stats.items()  # type: ignore[attr-defined]
+        if name == "parse" and filename.endswith("markdown_it/main.py")
+    )
+    shown = len(bot.slack.calls_to("chat.update")) + len(bot.slack.calls_to("chat.postMessage"))
+    assert shown >= 5, f"the answer was meant to stream over several edits: {shown} calls"
+    # One parse per text shown, plus a few for texts measured but not sent (a flush that
+    # found nothing new to show, the final text's parts) and the question's own handling.
+    assert parses <= shown + 4, f"{parses} markdown parses for {shown} messages shown"
