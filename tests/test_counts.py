@@ -160,3 +160,62 @@ async def test_bot_calls_per_1000_deltas(harness: Harness) -> None:
     assert per_1000 <= CALLS_PER_1000_DELTAS, (
         f"the bot made {per_1000} calls per 1,000 deltas ({long} for 1,100, {short} for 100)"
     )
+
+
+async def test_markdown_parsed_once_per_edit(harness: Harness) -> None:
+    """A flush measures the message (does it fit?) and renders it to send it: the same text,
+    converted once. Before issue 24's second round every `chat.update` of a streaming answer
+    cost three markdown-it parses of the whole message (two size checks and the render)."""
+    bot = await harness.start(slack_update_interval=0.05, heartbeat_interval=3600.0)
+    bot.llm.script(text_reply("Warm."))
+    await _answered(bot, "warm up")
+    bot.slack.calls.clear()
+    bot.llm.script(text_reply("word " * 400, pieces=4, delay=0.002))
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        await _answered(bot, "a long answer please")
+    finally:
+        profile.disable()
+    parses = sum(
+        counts[1]
+        for (filename, _, name), counts in pstats.Stats(profile).stats.items()  # type: ignore[attr-defined]
+        if name == "parse" and filename.endswith("markdown_it/main.py")
+    )
+    shown = len(bot.slack.calls_to("chat.update")) + len(bot.slack.calls_to("chat.postMessage"))
+    assert shown >= 5, f"the answer was meant to stream over several edits: {shown} calls"
+    # One parse per text shown, plus a few for texts measured but not sent (a flush that
+    # found nothing new to show, the final text's parts) and the question's own handling.
+    assert parses <= shown + 4, f"{parses} markdown parses for {shown} messages shown"
+
+
+def bolt_argument_builds(profile: cProfile.Profile) -> int:
+    """Count how often Bolt built a listener's, matcher's or middleware's arguments."""
+    return sum(
+        counts[1]
+        for (filename, _, name), counts in pstats.Stats(profile).stats.items()  # type: ignore[attr-defined]
+        if name == "build_async_required_kwargs" and "slack_bolt" in filename
+    )
+
+
+# Bolt tries listeners in registration order and, for each, builds the arguments of its
+# matcher (every payload accessor: ~40 calls) until one matches; a middleware or listener
+# run builds them once more. Measured for one answer (a mention arrives as `app_mention` and
+# as `message`): 12 matchers tried, 2 middleware and 2 listener runs. Before issue 24's
+# second round the uninstall and deletion listeners came before the mention listener and
+# the uninstall ones before the message listener: 19 matchers, 23 builds.
+BOLT_ARGUMENT_BUILDS = 16
+
+
+async def test_bolt_tries_the_turn_listeners_first(bot: Harness) -> None:
+    bot.llm.script(text_reply("Warm."))
+    await _answered(bot, "warm up")
+    bot.llm.script(text_reply("Plain answer."))
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        await _answered(bot, "a plain question")
+    finally:
+        profile.disable()
+    builds = bolt_argument_builds(profile)
+    assert builds <= BOLT_ARGUMENT_BUILDS, f"Bolt built listener arguments {builds} times"

@@ -39,7 +39,18 @@ def create_engine(
     """
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        # The pool's usual reset is a ROLLBACK on every return, which aiosqlite makes a trip
+        # to its thread and back even when the transaction has already ended (five per
+        # answer): only a connection still in a transaction is rolled back (below).
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "reset")
+        def _end_open_transaction(dbapi_conn: Any, record: Any, state: Any) -> None:
+            # SQLAlchemy ends the transactions of `begin()` blocks and of closed connections
+            # itself; this catches anything else, which would hold SQLite's write lock.
+            if state.asyncio_safe and record.driver_connection.in_transaction:
+                dbapi_conn.rollback()
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:

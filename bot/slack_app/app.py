@@ -215,22 +215,24 @@ def create_app(
             dm_threads=dm_threads,
             config_command=config_command_name if channels is not None else "",
         ).register(bolt)
-    if oauth is not None and oauth.installation_store is not None:
-        uninstall.register(
-            bolt, store=oauth.installation_store, forget=forget_tokens or (lambda team: None)
-        )
-    else:  # one workspace, one token from the environment: nothing stored to delete
-        uninstall.register_single_token(bolt)
-    deletions.register(bolt, Privacy(store.engine), metrics)  # before the message listener
     # Bolt tries listeners in order, building each one's arguments, until one matches: the
-    # listeners of nearly every event (mentions, messages) come before the rarer ones.
-    listeners.register(
+    # listeners of nearly every event (a mention arrives as `app_mention` and as `message`)
+    # come before the rarer ones; the deletions' message subtypes before `message`.
+    listeners.register_mentions(bolt, submit=bot.submit)
+    deletions.register(bolt, Privacy(store.engine), metrics)
+    listeners.register_messages(
         bolt,
         store=store,
         submit=bot.submit,
         answer_all=channels.answers_every_message if channels is not None else None,
         dm_threads=dm_threads,
     )
+    if oauth is not None and oauth.installation_store is not None:
+        uninstall.register(
+            bolt, store=oauth.installation_store, forget=forget_tokens or (lambda team: None)
+        )
+    else:  # one workspace, one token from the environment: nothing stored to delete
+        uninstall.register_single_token(bolt)
     assistant.register(bolt, store=store, submit=bot.submit, sessions=dispatcher.sessions)
     relay = stop_relay or StopRelay(dispatcher, dispatcher.writer)
     interactions.register(bolt, dispatcher=dispatcher, store=store, relay=relay)

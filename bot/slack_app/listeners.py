@@ -96,15 +96,8 @@ async def should_answer(
         return False
 
 
-def register(
-    app: AsyncApp,
-    *,
-    store: Store,
-    submit: Submit,
-    answer_all: AnswerAll | None = None,
-    dm_threads: bool = False,
-) -> None:
-    """Attach the bot's event listeners to `app`."""
+def register_mentions(app: AsyncApp, *, submit: Submit) -> None:
+    """Attach the mention listener to `app` (the first listener: Bolt tries them in order)."""
 
     @app.event("app_mention")
     async def on_mention(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
@@ -117,6 +110,17 @@ def register(
             return
         team_id = context.team_id or body.get("team_id", "")
         await submit(to_request(event, team_id, body.get("event_id"), context.bot_user_id or ""))
+
+
+def register_messages(
+    app: AsyncApp,
+    *,
+    store: Store,
+    submit: Submit,
+    answer_all: AnswerAll | None = None,
+    dm_threads: bool = False,
+) -> None:
+    """Attach the message listener to `app`, after the listeners of message subtypes."""
 
     @app.event("message")
     async def on_message(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:

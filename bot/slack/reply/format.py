@@ -19,6 +19,7 @@ text with mentions kept as `<@U1>` and links as Markdown.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Any
@@ -49,6 +50,18 @@ def to_slack(markdown: str, *, partial: bool = False) -> str:
     """Return `markdown` ready for Slack; `partial` for a view of an answer still streaming."""
     if not markdown:
         return markdown
+    text, ends_in_prose = _convert(markdown)
+    if partial and ends_in_prose:
+        text = close_dangling(text)
+    return defuse(text)  # broadcast tokens inside code, which is sent as written
+
+
+# A flush of a streaming reply measures the message (does it still fit?), then renders the
+# same text to send it: the conversion, a markdown-it parse of the whole message, is kept
+# for the texts seen last instead of being done twice or three times per edit.
+@functools.lru_cache(maxsize=256)
+def _convert(markdown: str) -> tuple[str, bool]:
+    """Return `markdown` converted for Slack and whether it ends in prose (not code/table)."""
     lines = markdown.split("\n")
     tokens = _BLOCKS.parse(markdown)
     kinds = _line_kinds(tokens, len(lines))
@@ -71,10 +84,7 @@ def to_slack(markdown: str, *, partial: bool = False) -> str:
         i += 1
     ends_in_prose = bool(prose)
     _flush(prose, out, refs)
-    text = "\n".join(out)
-    if partial and ends_in_prose:
-        text = close_dangling(text)
-    return defuse(text)  # broadcast tokens inside code, which is sent as written
+    return "\n".join(out), ends_in_prose
 
 
 def from_slack(text: str) -> str:
