@@ -93,11 +93,10 @@ class StreamingReply:
     edits: int = 0
     # Set when the user stopped the reply in Slack; update mode has no such signal itself.
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
-    # Awaited when a new message of the reply is posted: the turn saves where it is, and
-    # calls `layout_saved` once that save landed. Until then the new message shows no Stop
-    # button, so every message that shows one is one crash recovery knows about.
+    # Awaited when a new message is posted: the turn saves where it is, then `layout_saved`;
+    # only saved messages show Stop, so recovery knows every message that shows one.
     on_roll: Callable[[], Awaitable[None]] | None = None
-    saved: int = 1  # how many of the messages a stored layout names (the first: the row's)
+    saved: int = 1  # how many messages a stored layout names (the first: the row's)
 
     def offer_stop(self, value: str) -> None:
         """Show a Stop button (its value names the turn) while the reply streams."""
@@ -143,11 +142,8 @@ class StreamingReply:
 
     def resume(self, layout: list[list[Any]], text: str) -> None:
         """Go on in the messages another process left (`layout` as saved), showing `text`
-        (a reply taken over, `bot.turns.takeover`, or a round carried on, `bot.turns.resume`).
-
-        The last message is edited at once, which brings its Stop button back; the earlier
-        ones are closed and stay as they are.
-        """
+        (`bot.turns.takeover`, `bot.turns.resume`): the last one is edited at once (its Stop
+        button back), the earlier ones stay as they are."""
         for ts, start, prefix in layout:
             self._parts.append(_Part(ts=str(ts), start=int(start), prefix=str(prefix)))
         self._offset, self._prefix = self._parts[-1].start, self._parts[-1].prefix
