@@ -45,7 +45,7 @@ class SurfacesMixin:
     messages: dict[tuple[str, str], Json]
     channels: dict[str, Json]
     users: dict[str, Json]
-    _wire: Callable[[Json], Json]
+    _wire: Callable[..., Json]  # (message, *, metadata=False)
     _next_ts: Callable[[], str]
 
     def _init_surfaces(self) -> None:
@@ -114,9 +114,10 @@ class SurfacesMixin:
         top.sort(key=lambda m: ts_key(m["ts"]), reverse=True)
         start = int(args.get("cursor") or 0)
         page, rest = top[start : start + limit], top[start + limit :]
+        with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")
         return {
             "ok": True,
-            "messages": [self._wire(m) for m in page],
+            "messages": [self._wire(m, metadata=with_metadata) for m in page],
             "has_more": bool(rest),
             "response_metadata": {"next_cursor": str(start + limit) if rest else ""},
         }

@@ -238,7 +238,7 @@ class SlackWorkspace(SlackDirectory):
         message = self._store(
             args["channel"],
             self._next_ts(),
-            thread_ts=args.get("thread_ts"),
+            thread_ts=args.get("thread_ts") or None,  # an empty one posts top level
             text=args.get("text") or "",
             markdown_text=args.get("markdown_text"),
             blocks=args.get("blocks"),
@@ -336,6 +336,19 @@ class SlackWorkspace(SlackDirectory):
         thread = self.replies(args["channel"], args["ts"])
         if not thread:
             raise SlackError("thread_not_found")
+        if args.get("oldest") or args.get("latest"):  # the documented window, like history's
+            oldest = ts_key(str(args.get("oldest") or "0.0"))
+            latest = ts_key(str(args["latest"])) if args.get("latest") else None
+            inclusive = str(args.get("inclusive")).lower() in ("1", "true")
+            thread = [
+                m
+                for m in thread
+                if (ts_key(m["ts"]) >= oldest if inclusive else ts_key(m["ts"]) > oldest)
+                and (
+                    latest is None
+                    or (ts_key(m["ts"]) <= latest if inclusive else ts_key(m["ts"]) < latest)
+                )
+            ]
         start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 1000)
         page, rest = thread[start : start + limit], thread[start + limit :]
         with_metadata = str(args.get("include_all_metadata")).lower() in ("1", "true")

@@ -174,7 +174,7 @@ class Approvals:
             # A look that finds no database is tried again at the next poll: a short outage
             # must not end an answer that may wait ten minutes. Past the last request's
             # expiry with still no database, the answer ends like any turn in an outage.
-            give_up = self.store.wall() + self.timeout
+            give_up = self.store.wall() + self.timeout + self.stale_after
             while True:
                 try:
                     held = await self._look(where.message_id, wanted)

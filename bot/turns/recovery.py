@@ -30,7 +30,7 @@ from bot.db.records import OpenClaim, ReplyStatus, ThreadKey, UnfinishedReply
 from bot.db.replicas import ReplicaRegistry
 from bot.db.resumable import Question, Resumable
 from bot.db.store import Store
-from bot.slack.posted import REPLY_EVENT
+from bot.slack.posted import MAX_PAGES, REPLY_EVENT
 from bot.slack.reply.interrupted import mark_interrupted, mark_not_answered
 from bot.slack.reply.markup import FEEDBACK_ACTION, STOP_ACTION, markdown_of
 from bot.slack.sessions import AgentSessions
@@ -102,8 +102,8 @@ async def _finish(
     """Handle one reply this replica just took over; tell whether it is being resumed."""
     execution = step_execution(left.key.thread_ts)
     if execution is not None:  # a Workflow Builder step: no message, the workflow waits
-        await store.set_reply(left.id, status=ReplyStatus.INTERRUPTED)
-        await _fail_step(writer, left.key.team_id, execution)
+        await _fail_step(writer, left.key.team_id, execution)  # then noted: a kill between
+        await store.set_reply(left.id, status=ReplyStatus.INTERRUPTED)  # fails it again
         return False
     if not left.slack_ts:  # nothing was ever shown
         await store.set_reply(left.id, status=ReplyStatus.INTERRUPTED)
@@ -122,8 +122,10 @@ async def _finish(
         age = await resumable.age(left.key, left.slack_ts)
         question = await resumable.question(left.key, left.slack_ts) if age <= max_age else None
         if question is not None:
+            if await drop_unsaved(writer, left.key, layout):
+                await store.set_reply(left.id, status=ReplyStatus.COMPLETE)
+                return False
             logger.warning("reply %s was left unfinished; resuming it", left.slack_ts)
-            await drop_unsaved(writer, left.key, layout)
             resume(left, question, layout)
             return True
         logger.warning("reply %s is too old (%.0fs) or unknown to resume", left.slack_ts, age)
@@ -152,42 +154,58 @@ async def _fail_step(writer: SlackWriter, team_id: str, execution: str) -> None:
         logger.warning("could not fail workflow step %s (%s)", execution, exc)
 
 
-async def drop_unsaved(writer: Writer, key: ThreadKey, layout: list[list[Any]]) -> None:
-    """Delete the messages a reply posted after the last one its saved layout names.
+async def drop_unsaved(writer: Writer, key: ThreadKey, layout: list[list[Any]]) -> bool:
+    """Delete the messages a reply posted after the last one its saved layout names; True
+    when one of them shows the answer finished (kept: the reply is not to be resumed).
 
     A process killed between posting a message and saving the layout that names it leaves
     that message out of the layout (it never showed a Stop button: `layout_saved`). The
     reply resumed from the layout posts that text again, so the orphan goes first. Its
-    metadata (`bot.slack.posted`) names the reply, as the layout's last message does.
+    metadata (`bot.slack.posted`) names the reply by its first message, whichever process
+    posted it. A last part posted already final (feedback buttons) means the answer ended
+    in Slack before the kill: nothing is deleted and the caller keeps the reply as it is.
     """
     client = getattr(writer, "client", None)
     last = str(layout[-1][0])
     if client is None or not last:
-        return
+        return False
+    ours = {str(layout[0][0])}
+    orphans: list[dict[str, Any]] = []
+    query = {"channel": key.channel_id, "include_all_metadata": "true", "limit": "200"}
+    query.update(oldest=last, inclusive="true")
+    if key.thread_ts:
+        query["ts"] = key.thread_ts
+    cursor = ""
     try:
-        query = {"channel": key.channel_id, "include_all_metadata": "true", "limit": "200"}
-        if key.thread_ts:
+        for _ in range(MAX_PAGES):
             page = await client.api_call(
-                "conversations.replies", http_verb="GET", params={**query, "ts": key.thread_ts}
+                "conversations.replies" if key.thread_ts else "conversations.history",
+                http_verb="GET",
+                params={**query, **({"cursor": cursor} if cursor else {})},
             )
-        else:
-            page = await client.api_call(
-                "conversations.history", http_verb="GET", params={**query, "oldest": last}
-            )
+            for message in page.get("messages") or ():
+                if str(message.get("ts")) == last and _reply_of(message):
+                    ours.add(str(_reply_of(message)))  # an id from before ids were first ts
+                elif float(message.get("ts") or 0) > float(last):
+                    orphans.append(message)
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+            if not cursor:
+                break
     except (SlackApiError, OSError, TimeoutError) as exc:
         logger.warning("could not read back reply %s (%s)", last, exc)
-        return
-    found = {str(m.get("ts")): _reply_of(m) for m in page.get("messages") or ()}
-    reply = found.get(last)
-    if reply is None:
-        return
-    for ts, of in found.items():
-        if of == reply and float(ts) > float(last):
-            logger.warning("message %s of reply %s was never saved; deleting it", ts, last)
-            try:
-                await writer.call(key.team_id, "chat.delete", channel=key.channel_id, ts=ts)
-            except (SlackApiError, SlackWriteFailed) as exc:
-                logger.warning("could not delete message %s (%s)", ts, exc)
+        return False
+    orphans = [m for m in orphans if _reply_of(m) in ours]
+    if any(_shows_final(m) for m in orphans):
+        logger.warning("reply %s ended in Slack in a message never saved; keeping it", last)
+        return True
+    for message in orphans:
+        ts = str(message["ts"])
+        logger.warning("message %s of reply %s was never saved; deleting it", ts, last)
+        try:
+            await writer.call(key.team_id, "chat.delete", channel=key.channel_id, ts=ts)
+        except (SlackApiError, SlackWriteFailed) as exc:
+            logger.warning("could not delete message %s (%s)", ts, exc)
+    return False
 
 
 def _reply_of(message: dict[str, Any]) -> str | None:
@@ -196,6 +214,15 @@ def _reply_of(message: dict[str, Any]) -> str | None:
     if meta.get("event_type") != REPLY_EVENT:
         return None
     return str((meta.get("event_payload") or {}).get("reply") or "") or None
+
+
+def _shows_final(message: dict[str, Any]) -> bool:
+    """Tell whether a message shows the feedback buttons of a complete answer."""
+    return any(
+        item.get("action_id") == FEEDBACK_ACTION
+        for block in message.get("blocks") or ()
+        for item in block.get("elements") or ()
+    )
 
 
 async def read_back_final(

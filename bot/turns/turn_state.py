@@ -174,9 +174,11 @@ class TurnState:
         await self._saved()
         if self._lost:
             return
+        # No message to resume into (a workflow step: its listener fails the step itself).
+        ended = ReplyStatus.INTERRUPTED if self.reply.ts is None else None
         try:
             await self.deps.store.set_reply(
-                self.row_id, content=self.round_text, parts=self.reply.layout
+                self.row_id, content=self.round_text, parts=self.reply.layout, status=ended
             )
         except StorageUnavailable:
             logger.warning("could not save reply %s before stopping", self.reply.ts)
@@ -229,7 +231,7 @@ class TurnState:
                 self._lost = True
                 self.reply.stopped.set()  # ends the model request; see `_end`
             elif parts:
-                self.reply.layout_saved(len(parts))  # its new messages may show Stop now
+                self.reply.layout_saved(parts)  # its new messages may show Stop now
         except StorageUnavailable:
             pass  # the final save reports it; the answer keeps streaming
 

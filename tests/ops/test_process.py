@@ -12,10 +12,12 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot import texts
 from bot.llm.client import RESUME_INSTRUCTION
 from bot.slack.reply.markup import STOP_ACTION
-from bot.testing.harness import channel_message, text_of
+from bot.testing.harness import channel_message, dm, text_of
 from bot.testing.interactive import element
 from bot.testing.leftovers import stale_stop_buttons
 from bot.testing.openai import FakeOpenAI, text_reply
@@ -127,22 +129,27 @@ async def test_sigkill_mid_stream_then_restart_resumes_the_replies(
     assert not any(texts.INTERRUPTED.strip() in text_of(m) for m in slack.bot_messages())
 
 
+@pytest.mark.parametrize("where", ["channel thread", "top-level DM"])
 async def test_killed_after_a_rollover_post_before_its_save_the_resume_shows_it_once(
-    launch: Any, slack: FakeSlack, llm: FakeOpenAI, tmp_path: Path
+    launch: Any, slack: FakeSlack, llm: FakeOpenAI, tmp_path: Path, where: str
 ) -> None:
     # The database stops taking writes (another process holds SQLite's write lock), so the
     # save naming a message just posted never lands; the process is killed then. The
     # message shows no Stop button (it is not saved), and the restarted process, resuming
     # from the layout saved before it, deletes it rather than showing its text twice.
     words = " ".join(f"word{i:03d}" for i in range(60))  # a message holds about nine
-    llm.responder = answers({"C1": words}, {"C1": text_reply(words, delay=0.15)})
+    channel = "C1" if where == "channel thread" else "D1"
+    llm.responder = answers({channel: words}, {channel: text_reply(words, delay=0.15)})
     async with launch(SLACK_MESSAGE_MAX_CHARS="300") as bot:
-        event = channel_message("<@UBOT> C1|count", channel="C1")
-        await bot.send({**event, "type": "app_mention"})
+        if channel == "C1":
+            event = channel_message("<@UBOT> C1|count", channel="C1")
+            await bot.send({**event, "type": "app_mention"})
+        else:  # answered top level (DM_THREADS off): the rollovers are top level too
+            await bot.send(dm("D1|count"))
         await slack.wait_for(
             lambda: (
-                len(slack.bot_messages("C1")) == 2
-                and bool(stale_stop_buttons(slack.bot_messages("C1")))
+                len(slack.bot_messages(channel)) == 2
+                and bool(stale_stop_buttons(slack.bot_messages(channel)))
             ),
             timeout=30,
             what="rolled over once, and saved (the second message shows Stop)",
@@ -151,10 +158,10 @@ async def test_killed_after_a_rollover_post_before_its_save_the_resume_shows_it_
         lock.execute("BEGIN IMMEDIATE")  # no write lands from now on
         try:
             await slack.wait_for(
-                lambda: len(slack.bot_messages("C1")) == 3, timeout=30, what="a third message"
+                lambda: len(slack.bot_messages(channel)) == 3, timeout=30, what="a third message"
             )
             await asyncio.sleep(2.5)  # past ROLL_SAVE_WAIT: it streams on, unsaved
-            orphan = slack.bot_messages("C1")[2]
+            orphan = slack.bot_messages(channel)[2]
             assert element(orphan, STOP_ACTION) is None, "no Stop before its save lands"
             await bot.signal(signal.SIGKILL)
         finally:
@@ -166,7 +173,7 @@ async def test_killed_after_a_rollover_post_before_its_save_the_resume_shows_it_
             timeout=30,
             what="the reply finished",
         )
-    after = slack.bot_messages("C1")
+    after = slack.bot_messages(channel)
     assert words_of(after) == words.split(), diagnose(slack, again)
     assert orphan["ts"] not in [m["ts"] for m in after], "the unsaved message was deleted"
     assert not stale_stop_buttons(after)

@@ -40,8 +40,8 @@ class Reply(Protocol):
     @property
     def message_ts(self) -> list[str]: ...
 
-    def layout_saved(self, parts: int) -> None:
-        """Note that a stored layout names the first `parts` messages (they may show Stop)."""
+    def layout_saved(self, layout: list[list[Any]]) -> None:
+        """Note that `layout` was stored: the messages it names may show Stop."""
 
     async def start(self) -> str: ...
 

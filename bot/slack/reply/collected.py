@@ -28,7 +28,7 @@ class CollectedReply:
     def message_ts(self) -> list[str]:
         return []
 
-    def layout_saved(self, parts: int) -> None:
+    def layout_saved(self, layout: list[list[Any]]) -> None:
         """Nothing to do: no messages."""
 
     async def start(self) -> str:

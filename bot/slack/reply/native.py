@@ -94,7 +94,7 @@ class NativeReply:
         """Return None: a native reply's parts are not saved for recovery."""
         return None
 
-    def layout_saved(self, parts: int) -> None:
+    def layout_saved(self, layout: list[list[Any]]) -> None:
         """Nothing to do: a native reply saves no layout (`layout` is None)."""
 
     def offer_stop(self, value: str) -> None:

@@ -23,40 +23,12 @@ from bot.aio import cancel_and_wait
 from bot.clock import Clock, SystemClock
 from bot.slack.budget import EditBudget, Lease
 from bot.slack.posted import part_metadata
-from bot.slack.reply.format import to_slack
 from bot.slack.reply.markup import MessageState, ReplyMarkup
+from bot.slack.reply.parts import CutShort, Part, ReplyTarget, rendered_size
 from bot.slack.reply.split import ROLLOVER_MARGIN, fit_part
 from bot.slack.writer import SlackWriteFailed, Writer
 
 logger = logging.getLogger(__name__)
-
-
-def rendered_size(markdown: str) -> int:
-    """Return the length of what is sent for `markdown` (tables padded, `<` escaped)."""
-    return len(to_slack(markdown))
-
-
-class _CutShort(Exception):  # noqa: N818 - control flow inside this module
-    """The final text could not all be posted; the last message says so."""
-
-
-@dataclass(slots=True)
-class _Part:
-    ts: str
-    sent: str = ""
-    shown: dict[str, Any] | None = None  # the content arguments last sent (format, buttons)
-    start: int = 0  # where this message starts in the whole answer
-    prefix: str = ""  # the code fence it reopens
-
-
-@dataclass(slots=True)
-class ReplyTarget:
-    """Where a reply goes."""
-
-    team_id: str
-    channel: str
-    thread_ts: str
-    asker: str = ""  # whose question it answers: the edit budget serves people in turn
 
 
 @dataclass(slots=True)
@@ -76,7 +48,7 @@ class StreamingReply:
     budget: EditBudget | None = None
     markup: ReplyMarkup = field(default_factory=ReplyMarkup)  # Slack formatting and buttons
 
-    _parts: list[_Part] = field(default_factory=list)
+    _parts: list[Part] = field(default_factory=list)
     _text: str = ""
     _status: str | None = None
     _offset: int = 0  # where the current message starts in `_text`
@@ -125,19 +97,24 @@ class StreamingReply:
     async def start(self) -> str:
         """Post the placeholder and start the flusher; return the message ts."""
         response, shown = await self._post(self.placeholder)
-        self._parts.append(_Part(ts=response, sent=self.placeholder, shown=shown))
+        self._parts.append(Part(ts=response, sent=self.placeholder, shown=shown))
         self._task = asyncio.create_task(self._run(), name=f"reply-{response}")
         return response
 
     async def adopt(self, ts: str, shown: str = "") -> None:
         """Continue an existing message (a native stream's fallback) instead of posting anew."""
-        self._parts.append(_Part(ts=ts, sent=shown))
+        self._parts.append(Part(ts=ts, sent=shown))
         self._task = asyncio.create_task(self._run(), name=f"reply-{ts}")
 
-    def layout_saved(self, parts: int) -> None:
-        """Note that a stored layout names the first `parts` messages (they may show Stop)."""
-        if parts > self.saved:
-            self.saved = parts
+    def layout_saved(self, layout: list[list[Any]]) -> None:
+        """Note that `layout` was stored: the messages it names as they are may show Stop."""
+        named = 0
+        for part, saved in zip(self._parts, layout, strict=False):
+            if part.ts != str(saved[0]):
+                break  # rewound since that layout was taken
+            named += 1
+        if named > self.saved:
+            self.saved = named
             self._dirty.set()
 
     def resume(self, layout: list[list[Any]], text: str) -> None:
@@ -145,7 +122,7 @@ class StreamingReply:
         (`bot.turns.takeover`, `bot.turns.resume`): the last one is edited at once (its Stop
         button back), the earlier ones stay as they are."""
         for ts, start, prefix in layout:
-            self._parts.append(_Part(ts=str(ts), start=int(start), prefix=str(prefix)))
+            self._parts.append(Part(ts=str(ts), start=int(start), prefix=str(prefix)))
         self._offset, self._prefix = self._parts[-1].start, self._parts[-1].prefix
         self._text = text
         self.saved = len(self._parts)
@@ -251,7 +228,7 @@ class StreamingReply:
         posted = len(self._parts)
         try:
             await self._roll_over(final)
-        except _CutShort:
+        except CutShort:
             return
         if len(self._parts) > posted and not final:
             self._dirty.set()  # a message just posted: its next edit (Stop button) in turn
@@ -296,6 +273,7 @@ class StreamingReply:
                     "could not delete message %s of a retracted reply (%s)", part.ts, exc
                 )
         del self._parts[keep + 1 :]
+        self.saved = min(self.saved, len(self._parts))
         current = self._parts[-1]
         self._offset, self._prefix = current.start, current.prefix
         # From the text as it was split (it may have changed again meanwhile): a later
@@ -349,7 +327,7 @@ class StreamingReply:
             self._offset, self._prefix = offset, next_prefix
             self._head = text[:offset]
             self._parts.append(
-                _Part(ts=ts, sent=body, shown=shown, start=self._offset, prefix=self._prefix)
+                Part(ts=ts, sent=body, shown=shown, start=self._offset, prefix=self._prefix)
             )
             self._next_at = self.clock.now() + self.interval
             if self.on_roll is not None:
@@ -367,7 +345,7 @@ class StreamingReply:
             current.shown = content
         except (SlackApiError, SlackWriteFailed) as exc:
             logger.warning("could not add the note to %s (%s)", current.ts, exc)
-        raise _CutShort
+        raise CutShort
 
     def _pending(self, offset: int | None = None, prefix: str | None = None) -> int:
         """Return the rendered length the current message would have with all the text so far."""
@@ -392,7 +370,10 @@ class StreamingReply:
             "chat.postMessage",
             channel=self.target.channel,
             thread_ts=self.target.thread_ts,
-            metadata=part_metadata(self._id, len(self._parts)),
+            # The first message's ts names the reply (any process resuming it knows it).
+            metadata=part_metadata(
+                self._parts[0].ts if self._parts else self._id, len(self._parts)
+            ),
             **content,
         )
         assert response is not None
