@@ -123,6 +123,14 @@ def test_every_setting_has_a_description() -> None:
     assert not missing, f"settings without a description: {missing}"
 
 
+def test_the_reference_groups_are_the_settings_bases() -> None:
+    # `GROUPS` orders the configuration page; `Settings` inherits the same groups (mypy
+    # refuses a computed base tuple, so the list is written twice and checked here).
+    from bot.settings import GROUPS
+
+    assert Settings.__bases__[:-1] == GROUPS, "GROUPS and Settings' bases differ"
+
+
 def test_every_setting_is_in_the_configuration_page() -> None:
     page = (ROOT / docs.PAGE).read_text(encoding="utf-8")
     missing = [name for name in sorted(SETTINGS) if f"| `{name}` |" not in page]
