@@ -40,6 +40,7 @@ from bot.llm.reasoning import REASONING_FIELDS, ThinkSplitter, reasoning_of
 from bot.llm.server_template import server_template
 from bot.llm.sse import read_events
 from bot.llm.toolcalls import ToolCallAssembler
+from bot.telemetry.scope import turn_headers
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +251,8 @@ class ChatModel:
         name = kwargs["model"]
         while True:
             sent = self.fallbacks.apply(name, kwargs)
+            if headers := turn_headers():
+                sent = {**sent, "extra_headers": headers}
             opened = self.client.chat.completions.with_streaming_response.create(**sent)
             try:
                 return await stack.enter_async_context(opened)
