@@ -8,6 +8,13 @@ of the next message. Tables are compared without their alignment padding (each m
 aligns its own rows; a row longer than a message is cut and shown as text), so whitespace
 and table pipes never count. A reply Slack refused to take whole may
 instead end with `texts.REPLY_CUT_SHORT` after a leading part of the answer.
+
+Where it is checked: at the end of every test through the real app, on every reply against
+what the fake model streamed for it (`bot.testing.answered`, run by the `harness` fixture;
+its docstring says which replies cannot be checked there and why: written outside a turn,
+a model stream that did not end, still streaming, or ended early); on every test with the
+fake Slack for limits and duplicate parts (the `slack` fixture); and on adversarial answers
+with faults through both renderers (`tests/slack/test_reply_generator.py`).
 """
 
 from __future__ import annotations
@@ -87,6 +94,8 @@ def shown_text(markdowns: Sequence[str], expected: str | None = None) -> str:
     out = ""
     header: str | None = None
     for markdown in markdowns:
+        if not markdown.strip():
+            continue  # an empty message neither shows text nor ends a table
         lines, header = _content_lines(markdown, header, expected, len(out))
         out += squash("".join(lines))
     return out
