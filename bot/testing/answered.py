@@ -11,12 +11,12 @@ turn joins them, `<think>` blocks taken out. The messages left in Slack, in orde
 that answer as rendered (`bot.testing.invariant.reply_problems`), possibly followed by the
 notes a finished answer carries (`_:scissors: …`, the usage footer, unread files).
 
-Not checked, because what the model answered for them cannot be known from the recordings:
-a reply any of whose messages was written outside a turn (crash recovery and takeover run
+Not checked, because what the model answered for them cannot be known from the recordings: a
+reply any of whose messages was written outside a turn (crash recovery and takeover run
 without one), a reply whose turns got a model stream that did not end (cut, stalled,
-resumed, or a verbatim wire body), a reply still streaming, and a reply that shows it ended
-early (stopped, timed out, failed, interrupted: then only a leading part of the answer shows,
-which the tests of those endings check).
+resumed, or a verbatim wire body), a reply still streaming (a stream open, a Stop button
+shown), and a reply that shows it ended early (stopped, timed out, failed, interrupted: then
+only a leading part of the answer shows, which the tests of those endings check).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from typing import Any
 from bot.slack.posted import REPLY_EVENT
 from bot.slack.reply.format import to_slack
 from bot.testing.invariant import reply_markdowns, reply_problems, shown_text, squash
+from bot.testing.leftovers import stale_stop_buttons
 from bot.testing.openai_answers import Streamed
 
 WRITES = {"chat.update", "chat.appendStream", "chat.stopStream", "chat.delete"}
@@ -137,8 +138,9 @@ def answer_problems(slack: Any, streams: list[Streamed]) -> list[str]:
         messages = [slack.message(reply.channel, ts) for ts in sorted(reply.messages, key=float)]
         messages = [m for m in messages if m is not None]  # deleted ones show nothing
         readings = None if reply.outside else answers(streams, reply.turns)
-        if not messages or readings is None or any(m.get("streaming") for m in messages):
-            continue
+        streaming = any(m.get("streaming") for m in messages) or stale_stop_buttons(messages)
+        if not messages or readings is None or streaming:
+            continue  # unknown, or not ended: a stream open, a Stop button shown
         markdowns = reply_markdowns(messages)
         found = [_differs(markdowns, answer) for answer in readings]
         if all(found):
