@@ -33,7 +33,7 @@ from bot.testing.openai_answers import Streamed
 
 WRITES = {"chat.update", "chat.appendStream", "chat.stopStream", "chat.delete"}
 NOTE = "_:"  # how a note under a finished answer starts (squashed), e.g. `_:scissors:`
-EARLY_ENDS = (":warning:", ":hourglass:", ":black_square_for_stop:")  # stopped, failed, ...
+EARLY_ENDS = (":warning:", ":hourglass:", ":black_square_for_stop:", ":no_entry:")  # stopped, ...
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 
 
