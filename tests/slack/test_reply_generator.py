@@ -100,7 +100,7 @@ BLOCK = st.one_of(paragraph(), table(), fence(), listing(), LONG_LINE)
 
 POSTS = {False: ("chat.postMessage",), True: ("chat.startStream", "chat.postMessage")}
 EDITS = {False: ("chat.update",), True: ("chat.appendStream", "chat.update")}
-TIMEOUT = 1.0  # the client's timeout when a lost answer comes as a timeout
+TIMEOUT = 0.5  # the client's timeout (s) when a lost answer comes as a timeout
 
 
 @dataclass
@@ -189,7 +189,7 @@ async def stream(case: Case) -> list[str]:
             token="xoxb-test",
             base_url=slack.api_url,
             retry_handlers=retry_handlers(),
-            timeout=int(TIMEOUT) if case.faults.timeout else 30,
+            timeout=TIMEOUT if case.faults.timeout else 30,  # type: ignore[arg-type]
         )
         writer = SlackWriter(client, max_attempts=3, backoff=0.001)
         reply = renderer(case, writer)
@@ -199,9 +199,8 @@ async def stream(case: Case) -> list[str]:
         answer = case.answer
         pieces: list[str | None] = [*fragments(case.reasoning, case.sizes), None]
         if case.native:  # a native stream cannot take back what it appended (ModelRound)
-            reasoning = case.reasoning + "\n\n" if case.reasoning else ""
-            answer = reasoning + case.answer
-            pieces = [*fragments(reasoning, case.sizes)]
+            answer = case.reasoning + case.answer  # glued: blank lines after </think> go
+            pieces = [*fragments(case.reasoning, case.sizes)]
         pieces += fragments(case.answer, case.sizes)
         fault_at = int(case.faults.at * len(pieces))
         shown = ""
