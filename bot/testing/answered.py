@@ -102,7 +102,7 @@ def _merge(
 def answers(streams: list[Streamed], turns: set[str]) -> list[str] | None:
     """Return the answer the turns' model rounds make, in its readings; None when unknown."""
     rounds = [s for s in streams if s.turn in turns]
-    if not rounds or any(not s.whole or s.text is None for s in rounds):
+    if not rounds or any(not s.whole or s.resumes or s.text is None for s in rounds):
         return None
     texts = [s.text or "" for s in rounds]
     readings = [[_without_think(t) for t in texts], texts]

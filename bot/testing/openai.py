@@ -308,7 +308,11 @@ class FakeOpenAI(FakeServer, ContextWindowMixin):
         await response.prepare(request)
         self.open_streams += 1
         answer = streamed(
-            request.headers.get(TURN_HEADER), reply.chunks, raw=reply.raw, wire=bool(reply.wire)
+            body,
+            request.headers.get(TURN_HEADER),
+            reply.chunks,
+            raw=reply.raw,
+            wire=bool(reply.wire),
         )
         self.streamed.append(answer)
         try:

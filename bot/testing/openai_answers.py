@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
+
+from bot.llm.client import RESUME_INSTRUCTION
 
 Json = dict[str, Any]
 
@@ -16,6 +19,7 @@ class Streamed:
     text: str | None  # the concatenated `delta.content` (None: a verbatim wire body, unknown)
     tool_calls: bool  # the answer asked for tools
     whole: bool = False  # every chunk was written and the body ended
+    resumes: bool = False  # the request asks to go on with an answer whose stream broke
 
 
 def image_parts(body: Json) -> list[str]:
@@ -29,8 +33,10 @@ def image_parts(body: Json) -> list[str]:
     ]
 
 
-def streamed(turn: str | None, chunks: list[Json], *, raw: bool, wire: bool) -> Streamed:
-    """Describe the answer `chunks` make (each a choice, or with `raw` a whole chunk)."""
+def streamed(
+    body: Json, turn: str | None, chunks: list[Json], *, raw: bool, wire: bool
+) -> Streamed:
+    """Describe the answer `chunks` make (each a choice, or with `raw` a whole chunk) to `body`."""
     text: list[str] = []
     tools = False
     for chunk in chunks:
@@ -38,4 +44,5 @@ def streamed(turn: str | None, chunks: list[Json], *, raw: bool, wire: bool) -> 
         delta = choice.get("delta") or {}
         text.append(delta.get("content") or "")
         tools = tools or bool(delta.get("tool_calls"))
-    return Streamed(turn, None if wire else "".join(text), tools)
+    resumes = RESUME_INSTRUCTION in json.dumps(body.get("messages") or [], ensure_ascii=False)
+    return Streamed(turn, None if wire else "".join(text), tools, resumes=resumes)
