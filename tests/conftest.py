@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from bot.testing.answered import answer_problems
 from bot.testing.harness import Harness
 from bot.testing.invariant import duplicate_parts, limit_problems
 from bot.testing.leftovers import blockless_updates, stale_stop_buttons
@@ -56,6 +57,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "slack_limits_tested: the test sends Slack too-long content on purpose"
     )
+    config.addinivalue_line(
+        "markers",
+        "answer_may_differ(reason): a reply may on purpose not show what the model answered",
+    )
 
 
 @pytest.fixture
@@ -93,13 +98,26 @@ async def llm() -> AsyncIterator[FakeOpenAI]:
 
 
 @pytest.fixture
-async def harness(slack: FakeSlack, llm: FakeOpenAI, database_url: str) -> AsyncIterator[Harness]:
+async def harness(
+    slack: FakeSlack, llm: FakeOpenAI, database_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Harness]:
     """The real bot, not yet started (call `await harness.start()`)."""
     h = Harness(slack=slack, llm=llm, database_url=database_url)
     try:
         yield h
     finally:
         await h.close()
+    check_answers(slack, llm, request)
+
+
+def check_answers(slack: FakeSlack, llm: FakeOpenAI, request: pytest.FixtureRequest) -> None:
+    """Fail a test whose finished replies do not show what the model answered, once, whole."""
+    marker = request.node.get_closest_marker("answer_may_differ")
+    if marker is None:
+        wrong = answer_problems(slack, llm.streamed)
+        assert not wrong, "replies not showing the model's answer:\n" + "\n".join(wrong[:3])
+    else:
+        assert marker.args, "answer_may_differ needs a reason"
 
 
 @pytest.fixture

@@ -1,12 +1,12 @@
 """Stream a chat completion as our own events, resuming broken streams without repeats.
 
-A round is one streamed request. When its stream breaks (connection reset, incomplete
-chunked read, an error event, or nothing received for `idle_timeout` seconds) the round is asked
-again after a backoff, with the text already shown sent back as the assistant's turn and a
-short user turn asking to continue it (never a system message after the first: strict chat
-templates refuse that, see `bot.llm.template`). Whatever the new stream repeats of that text is dropped
-(`overlap.continuation_start`), so the caller sees the whole answer exactly once. Tool calls
-are only reported once a round completed, so a call cut mid-arguments is never run.
+A round is one streamed request. When its stream breaks (connection reset, incomplete chunked read,
+an error event, or nothing received for `idle_timeout` seconds) the round is asked again after a
+backoff, with the text already shown sent back as the assistant's turn and a short user turn asking
+to continue it (never a system message after the first: strict chat templates refuse that, see
+`bot.llm.template`). Whatever the new stream repeats of that text is dropped
+(`overlap.continuation_start`), so the caller sees the whole answer exactly once. Tool calls are
+only reported once a round completed, so a call cut mid-arguments is never run.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from bot.llm.reasoning import REASONING_FIELDS, ThinkSplitter, reasoning_of
 from bot.llm.server_template import server_template
 from bot.llm.sse import read_events
 from bot.llm.toolcalls import ToolCallAssembler
+from bot.telemetry.scope import turn_headers
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ class ChatModel:
         """Open the stream, once more without each optional parameter the provider refuses."""
         name = kwargs["model"]
         while True:
-            sent = self.fallbacks.apply(name, kwargs)
+            sent = {**self.fallbacks.apply(name, kwargs), "extra_headers": turn_headers()}
             opened = self.client.chat.completions.with_streaming_response.create(**sent)
             try:
                 return await stack.enter_async_context(opened)
@@ -265,9 +266,8 @@ class ChatModel:
         temperature: float | None,
         reasoning_effort: str,
     ) -> AsyncIterator[StreamEvent]:
-        # The SDK checks every message and tool against its TypedDicts before sending, some
-        # hundred calls a message each round; ours are plain JSON already, so the body
-        # carries them as they are (`extra_body`; `messages` is a required argument).
+        # The SDK checks every message and tool against its TypedDicts before sending (some hundred
+        # calls a message a round); ours are plain JSON: `extra_body` (`messages` is required).
         body: dict[str, Any] = {"messages": messages}
         if tools:
             body["tools"] = tools

@@ -60,3 +60,40 @@ async def find_posted(client: Any, args: dict[str, Any]) -> dict[str, Any] | Non
         if not cursor or thread_ts is None:
             return None
     return None
+
+
+async def find_lost_streams(
+    client: Any, channel: str, thread_ts: str, *, after: str, text: str
+) -> list[str]:
+    """Return the ts of streams a `chat.startStream` whose answer was lost left in a thread.
+
+    A stream carries no metadata, so it is told by what it is: a bot message newer than
+    `after` (the reply's last message), with no metadata (every post the bot makes has some)
+    and showing only the `text` it was opened with.
+    """
+    found: list[str] = []
+    cursor = None
+    for _ in range(MAX_PAGES):
+        query = {
+            "channel": channel,
+            "ts": thread_ts,
+            "include_all_metadata": "true",
+            "limit": "200",
+        }
+        page = await client.api_call(
+            "conversations.replies",
+            http_verb="GET",
+            params={**query, **({"cursor": cursor} if cursor else {})},
+        )
+        found += [
+            str(m["ts"])
+            for m in page.get("messages") or ()
+            if m.get("bot_id")
+            and float(m["ts"]) > float(after)
+            and not m.get("metadata")
+            and (m.get("text") or "").strip() == text.strip()
+        ]
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            break
+    return found

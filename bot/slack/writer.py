@@ -22,6 +22,7 @@ from bot.errors import BotError
 from bot.slack.mentions import defuse_args
 from bot.slack.posted import find_posted, post_metadata
 from bot.slack.retry import NOT_IDEMPOTENT
+from bot.telemetry.scope import turn_headers
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class SlackWriter:
                     return None
                 await self.clock.sleep(pause)
             try:
-                return await self.client.api_call(method, json=args)
+                return await self.client.api_call(method, json=args, headers=turn_headers())
             except SlackApiError as exc:
                 status, error = _status_and_error(exc)
                 if status == 429 or error == "ratelimited":

@@ -20,6 +20,8 @@ class TurnScope:
     started_at: float = field(default_factory=time.monotonic)
 
 
+TURN_HEADER = "X-Turn-Id"  # names the turn on its HTTP calls, to match them up in other logs
+
 _current: ContextVar[TurnScope | None] = ContextVar("turn_scope", default=None)
 
 
@@ -37,3 +39,9 @@ def turn_scope(team_id: str, channel_id: str) -> Iterator[TurnScope]:
         yield scope
     finally:
         _current.reset(token)
+
+
+def turn_headers() -> dict[str, str]:
+    """Return the header naming the current turn on an outgoing call ({} outside a turn)."""
+    scope = _current.get()
+    return {TURN_HEADER: scope.turn_id} if scope is not None else {}

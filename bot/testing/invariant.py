@@ -8,6 +8,13 @@ of the next message. Tables are compared without their alignment padding (each m
 aligns its own rows; a row longer than a message is cut and shown as text), so whitespace
 and table pipes never count. A reply Slack refused to take whole may
 instead end with `texts.REPLY_CUT_SHORT` after a leading part of the answer.
+
+Where it is checked: at the end of every test through the real app, on every reply against
+what the fake model streamed for it (`bot.testing.answered`, run by the `harness` fixture;
+its docstring says which replies cannot be checked there and why: written outside a turn,
+a model stream that did not end, still streaming, or ended early); on every test with the
+fake Slack for limits and duplicate parts (the `slack` fixture); and on adversarial answers
+with faults through both renderers (`tests/slack/test_reply_generator.py`).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ LIMIT_ERRORS = {"msg_too_long", "invalid_blocks", "msg_blocks_too_long"}
 MESSAGE_CALLS = {"chat.postMessage", "chat.update", "chat.startStream", "chat.appendStream"}
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
     return SPACE.sub("", text)
 
 
@@ -50,7 +57,7 @@ def _content_lines(
         and len(lines) > 2
         and FENCE_LINE.match(lines[0])
         and RULE_LINE.match(lines[2])
-        and _squash(lines[1]) == repeated_header
+        and squash(lines[1]) == repeated_header
         and not (expected is not None and expected.startswith(repeated_header, at))
     ):
         lines = [lines[0], *lines[2:]]  # the header a split repeats
@@ -69,7 +76,7 @@ def _ending_table(lines: list[str]) -> str | None:
     )
     if opened is None or opened + 2 >= len(body) - 1 or not RULE_LINE.match(body[opened + 2]):
         return None
-    return _squash(body[opened + 1]) or None
+    return squash(body[opened + 1]) or None
 
 
 def _drawing(line: str) -> bool:
@@ -87,8 +94,10 @@ def shown_text(markdowns: Sequence[str], expected: str | None = None) -> str:
     out = ""
     header: str | None = None
     for markdown in markdowns:
+        if not markdown.strip():
+            continue  # an empty message neither shows text nor ends a table
         lines, header = _content_lines(markdown, header, expected, len(out))
-        out += _squash("".join(lines))
+        out += squash("".join(lines))
     return out
 
 
@@ -98,7 +107,7 @@ def reply_problems(markdowns: Sequence[str], answer: str) -> list[str]:
     actual = shown_text(markdowns, expected)
     if actual == expected:
         return []
-    note = _squash(to_slack(texts.REPLY_CUT_SHORT))
+    note = squash(to_slack(texts.REPLY_CUT_SHORT))
     if actual.endswith(note) and expected.startswith(actual[: -len(note)]):
         return []  # cut short, and saying so
     at = next(

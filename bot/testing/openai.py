@@ -20,6 +20,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.telemetry.scope import TURN_HEADER
+from bot.testing.openai_answers import Streamed, image_parts, streamed
 from bot.testing.openai_window import ContextWindowMixin, window_exceeded
 from bot.testing.server import FakeServer
 from bot.testing.template_rules import violations
@@ -153,17 +155,6 @@ def _content_text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
-def image_parts(body: Json) -> list[str]:
-    """Return the image URLs (data URLs) of a recorded request, in order."""
-    return [
-        part["image_url"]["url"]
-        for message in body.get("messages", [])
-        if isinstance(message.get("content"), list)
-        for part in message["content"]
-        if isinstance(part, dict) and part.get("type") == "image_url"
-    ]
-
-
 def _choice(chunk: Json, raw: bool) -> Json | None:
     if not raw:
         return chunk
@@ -185,6 +176,7 @@ class FakeOpenAI(FakeServer, ContextWindowMixin):
         # "max_tokens" -> a 400 like OpenAI's reasoning models. Every request carrying it fails.
         self.refused_params: dict[str, tuple[int, Json]] = {}
         self.requests: list[Json] = []
+        self.streamed: list[Streamed] = []  # what each streamed answer sent, in order
         self.request_times: list[float] = []  # time.monotonic() of each request's arrival
         self.responder: Callable[[Json], Reply] | None = None
         self.open_streams = 0
@@ -254,12 +246,8 @@ class FakeOpenAI(FakeServer, ContextWindowMixin):
                 return window_exceeded()
             reply = self.within_window(reply, prompt)
         if reply.error is not None or reply.status >= 400:
-            error = reply.error or {
-                "message": "error",
-                "type": "server_error",
-                "code": None,
-                "param": None,
-            }
+            default = {"message": "error", "type": "server_error", "code": None, "param": None}
+            error = reply.error or default
             return web.json_response({"error": error}, status=reply.status, headers=reply.headers)
         self._ids += 1
         meta = {
@@ -319,6 +307,14 @@ class FakeOpenAI(FakeServer, ContextWindowMixin):
         response.enable_chunked_encoding()
         await response.prepare(request)
         self.open_streams += 1
+        answer = streamed(
+            body,
+            request.headers.get(TURN_HEADER),
+            reply.chunks,
+            raw=reply.raw,
+            wire=bool(reply.wire),
+        )
+        self.streamed.append(answer)
         try:
             for index, payload in enumerate(payloads):
                 if index in (reply.cut_after, reply.stall_after):
@@ -329,6 +325,7 @@ class FakeOpenAI(FakeServer, ContextWindowMixin):
                 await self._pause(reply.first_chunk_delay if index == 0 else reply.delay)
                 await response.write(payload)
             await response.write_eof()
+            answer.whole = True
         except (asyncio.CancelledError, ConnectionResetError):
             if not self._stopping.is_set():
                 self.disconnects += 1

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from bot.settings import Settings
+from bot.telemetry.scope import TURN_HEADER
 from bot.testing.server import FakeServer
 from bot.testing.slack_agents import AgentsMixin
 from bot.testing.slack_files import SlackFilesMixin
@@ -46,6 +47,7 @@ class Call:
     response: Json
     status: int
     token: str | None = None  # the token the caller used (tells the workspace apart)
+    turn: str | None = None  # the turn that made it (its X-Turn-Id header), if any
 
 
 @dataclass
@@ -208,7 +210,8 @@ class FakeSlack(
         auth = request.headers.get("Authorization", "")
         token = args.pop("token", None)
         token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else token
-        call, headers = await self._shielded(self._answer(method, args, token, at))
+        turn = request.headers.get(TURN_HEADER)
+        call, headers = await self._shielded(self._answer(method, args, token, at, turn))
         if self._cut_after.get(method, 0) > 0 and call.status == 200:
             self._cut_after[method] -= 1
             self.cut.append(call)
@@ -218,7 +221,7 @@ class FakeSlack(
         return web.json_response(call.response, status=call.status, headers=headers)
 
     async def _answer(
-        self, method: str, args: Json, token: str | None, at: float
+        self, method: str, args: Json, token: str | None, at: float, turn: str | None = None
     ) -> tuple[Call, dict[str, str]]:
         """Apply any configured delay, then compute and record the answer."""
         if method in self._stalled:  # never reached Slack: nothing applied nor recorded
@@ -229,7 +232,7 @@ class FakeSlack(
         body, status, headers = self._dispatch(method, args, token)
         if status == 429:
             self.rate_limited += 1
-        call = Call(method, args, at, body, status, token)
+        call = Call(method, args, at, body, status, token, turn)
         self.calls.append(call)
         return call, headers
 

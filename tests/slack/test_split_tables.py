@@ -41,3 +41,13 @@ def test_checker_tells_a_new_table_with_the_same_header_from_a_continued_one() -
     assert reply_problems(messages, answer) == []  # both headers are the answer's
     continued = [to_slack(first), to_slack(table(2, 2))]
     assert reply_problems(continued, f"{first}\n| r0c0 | r0c1 |\n| r1c0 | r1c1 |") == []
+
+
+def test_text_glued_to_a_header_row_is_no_table_and_is_not_repeated() -> None:
+    # A native stream keeps reasoning a lone </think> took back, glued to the answer: its
+    # first line then has a cell more than the delimiter row, so it is no table (GFM).
+    answer = "Let me think. " * 40 + table(2, 60)
+    parts = split_message(answer, 500, rendered)
+    assert len(parts) > 2
+    assert sum(part.count("Let me think.") for part in parts) == 40
+    assert reply_problems([to_slack(p) for p in parts], answer) == []

@@ -72,13 +72,24 @@ async def take_over(
     sent: int,
     prefix: str,
     fresh: bool,
+    closed: tuple[str, int, str] | None = None,
 ) -> UpdateFallback:
     """Continue the stream `ts` (holding `answer[start:sent]` after `prefix`) with `reply`.
 
-    `fresh`: that stream is complete, so the rest goes to a new message.
+    `fresh`: that stream is complete, so the rest goes to a new message. When that message
+    cannot be posted either, the reply goes on in the stream stopped before it (`closed`:
+    its ts, start and prefix), which then ends with what fits and, if Slack still refuses
+    new messages, the note that the answer is cut short.
     """
     if fresh:
-        await reply.start()
+        try:
+            await reply.start()
+        except (SlackApiError, SlackWriteFailed) as exc:
+            if closed is None:
+                raise
+            logger.warning("cannot post after stream %s (%s); editing it", ts, reason_of(exc))
+            await reply.adopt(closed[0])
+            return UpdateFallback(reply, closed[1], closed[2])
         return UpdateFallback(reply, start, prefix)
     view = prefix + answer[start:]
     first = (

@@ -22,11 +22,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.aio import cancel_and_wait
 from bot.clock import Clock, SystemClock
 from bot.slack.budget import EditBudget, Lease
+from bot.slack.posted import find_lost_streams
 from bot.slack.reply.fallback import UpdateFallback, edit, reason_of, take_over, update_reply
 from bot.slack.reply.format import to_slack
 from bot.slack.reply.markup import ReplyMarkup, feedback_block
@@ -84,6 +86,7 @@ class NativeReply:
     _task: asyncio.Task[None] | None = None
     _lease: Lease | None = None
     _fallback: UpdateFallback | None = None
+    _closed: tuple[str, int, str] | None = None  # the last stream stopped: ts, start, prefix
     appends: int = 0
     fallback_reason: str | None = None
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
@@ -128,6 +131,7 @@ class NativeReply:
         try:
             ts = await self._open("")
         except (SlackApiError, SlackWriteFailed) as exc:
+            await self._drop_lost_stream("")
             self.fallback_reason = reason_of(exc)
             logger.warning("native stream refused (%s); using chat.update", self.fallback_reason)
             self._fallback = UpdateFallback(self._update_reply(), 0)
@@ -289,6 +293,7 @@ class NativeReply:
             if not part.startswith(self._shown):
                 await self._repair(self._ts[-1], part)
             self._tasks = {k: v for k, v in self._tasks.items() if k not in tasks}
+            self._closed = (self._ts[-1], self._start, self._prefix)
             self._start = self._sent = end
             # A reopened table header is not shown on its own: the table streams once whole.
             fence = next_prefix if next_prefix.lstrip().startswith(("`", "~")) else ""
@@ -296,6 +301,7 @@ class NativeReply:
             try:
                 await self._open(self._shown)
             except (SlackApiError, SlackWriteFailed) as exc:
+                await self._drop_lost_stream(self._shown)
                 raise _StreamEnded(reason_of(exc), fresh=True) from exc
 
     async def _open(self, text: str) -> str:
@@ -340,8 +346,26 @@ class NativeReply:
             sent=self._sent,
             prefix=self._prefix,
             fresh=fresh,
+            closed=self._closed,
         )
         self._fallback.reply.update(self._fallback.text(self._text))
+
+    async def _drop_lost_stream(self, text: str) -> None:
+        """Delete the stream a start whose answer was lost (a timeout) may have opened:
+        left, it would stay open and empty in the thread until Slack expires it."""
+        client = getattr(self.writer, "client", None)
+        if client is None:
+            return
+        target = self.target
+        after = self._ts[-1] if self._ts else target.thread_ts
+        try:
+            lost = await find_lost_streams(
+                client, target.channel, target.thread_ts, after=after, text=text
+            )
+            for ts in lost:
+                await self.writer.call(target.team_id, "chat.delete", channel=target.channel, ts=ts)
+        except (SlackApiError, SlackWriteFailed, TimeoutError, aiohttp.ClientError) as exc:
+            logger.warning("could not look for a lost stream after %s (%s)", after, exc)
 
     async def _repair(self, ts: str, text: str) -> None:
         """Show a finished part's final formatting, which its stream could not reach."""

@@ -127,8 +127,15 @@ def table_header(part: str, following: str) -> str:
     start = body.rfind("\n\n")
     lines = body[start + 2 if start >= 0 else 0 :].split("\n")
     if len(lines) >= 2 and "|" in lines[0] and "|" in lines[1] and DELIMITER.match(lines[1]):
-        return f"{lines[0]}\n{lines[1]}\n"
+        if _cells(lines[0]) == _cells(lines[1]):  # else no table (GFM): text, not a header
+            return f"{lines[0]}\n{lines[1]}\n"
     return ""
+
+
+def _cells(row: str) -> int:
+    """Return how many cells a table row has (its outer pipes are optional)."""
+    inner = row.strip().removeprefix("|").removesuffix("|")
+    return len(re.split(r"(?<!\\)\|", inner))
 
 
 def fit_part(
