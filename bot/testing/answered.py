@@ -106,8 +106,6 @@ def answers(streams: list[Streamed], turns: set[str]) -> list[str] | None:
         return None
     texts = [s.text or "" for s in rounds]
     readings = [[_without_think(t) for t in texts], texts]
-    # A native stream cannot take back reasoning it already appended: tags out, text kept.
-    readings.append([t.replace(THINK_OPEN, "").replace(THINK_CLOSE, "") for t in texts])
     return [_joined(r) for r in readings]
 
 

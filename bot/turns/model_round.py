@@ -55,10 +55,13 @@ class ModelRound(ToolRound):
                 self._thinking()
             elif isinstance(event, TextRetracted):
                 # It was reasoning after all (a lone </think>): never stored as the answer,
-                # and taken back from Slack unless a native stream already appended it.
+                # and taken back from Slack (a native stream goes on with chat.update), unless
+                # a native stream already fell back to chat.update after a fault: that one
+                # keeps it (docs/reliability.md).
                 cut = len(event.text)
                 self.round_text = self.round_text[:-cut] if cut else self.round_text
-                if cut and not isinstance(self.reply, NativeReply):
+                reply = self.reply
+                if cut and not (isinstance(reply, NativeReply) and reply.fallback_reason):
                     self.shown = self.shown[:-cut]
                     self.reply.update(self.shown)
                 self._thinking()

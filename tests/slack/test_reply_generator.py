@@ -139,7 +139,7 @@ FAULTS = st.builds(
 @dataclass
 class Case:
     answer: str
-    reasoning: str  # streamed first; update mode retracts it, a native stream keeps it
+    reasoning: str  # streamed first, then retracted (a native stream goes on with chat.update)
     sizes: list[int]  # fragment sizes, in turn
     limit: int  # SLACK_MESSAGE_MAX_CHARS
     faults: Faults
@@ -198,23 +198,26 @@ async def stream(case: Case) -> list[str]:
         await reply.start()
         answer = case.answer
         pieces: list[str | None] = [*fragments(case.reasoning, case.sizes), None]
-        if case.native:  # a native stream cannot take back what it appended (ModelRound)
-            answer = case.reasoning + case.answer  # glued: blank lines after </think> go
-            pieces = [*fragments(case.reasoning, case.sizes)]
         pieces += fragments(case.answer, case.sizes)
         fault_at = int(case.faults.at * len(pieces))
         shown = ""
+        kept = False  # a native reply that fell back before the retraction keeps the reasoning
         for n, piece in enumerate(pieces):
             if n == fault_at:
                 case.faults.inject(slack, case.native)
                 if case.native and case.faults.expire and reply.message_ts:
                     slack.expire_stream("C1", reply.message_ts[-1])
+            if piece is None and isinstance(reply, NativeReply) and reply.fallback_reason:
+                kept = True  # the turn does not take it back then (`ModelRound`)
+                continue
             shown = "" if piece is None else shown + piece  # None: a lone </think> retracts
             reply.update(shown)
             await asyncio.sleep(0.001 if n % 3 else 0)
-        await reply.finish(answer)
+        # Glued as the turn keeps it: the blank lines after a `</think>` go with the tag.
+        expected = case.reasoning + case.answer if kept else answer
+        await reply.finish(expected)
         messages = list(slack.bot_messages("C1"))
-        problems = reply_problems(reply_markdowns(messages), answer)
+        problems = reply_problems(reply_markdowns(messages), expected)
         problems += limit_problems(slack.calls) + duplicate_parts(messages)
         problems += [f"Stop button left: {m['ts']}" for m in stale_stop_buttons(messages)]
         problems += [f"stream left open: {m['ts']}" for m in messages if m.get("streaming")]

@@ -64,6 +64,28 @@ async def test_retraction_across_rollover(harness: Harness) -> None:
     assert_reply_shows(bot.slack, "C1", ts, "Short answer.")
 
 
+async def test_native_retraction_across_streams(harness: Harness) -> None:
+    # The same on native streams: the reasoning filled earlier streams, which an append
+    # cannot take back; the reply goes on with chat.update and deletes them.
+    bot = await harness.start(
+        stream_mode="native", native_flush_interval=0.05, slack_message_max_chars=400
+    )
+    reasoning = " ".join(f"thinking{i}" for i in range(400))  # ~4,000 characters
+    teach = text_reply("Hm.</think>\n\nShort answer.")
+    bot.llm.script(
+        teach, text_reply(f"{reasoning}</think>\n\nShort answer.", pieces=80, delay=0.03)
+    )
+    earlier = await bot.mention("first", channel="C2")
+    await bot.wait_reply_done("C2", earlier["ts"], timeout=30)
+    root = bot.slack.add_message("D1", "hello", "U1")
+    await bot.send(dm("think about it", thread_ts=root))
+    await bot.wait_reply_done("D1", root, timeout=30)
+    await bot.settle(timeout=30)
+    assert len(bot.slack.calls_to("chat.startStream")) > 2, "the reasoning rolled over"
+    assert bot.slack.calls_to("chat.delete"), "the streams holding reasoning were deleted"
+    assert_reply_shows(bot.slack, "D1", root, "Short answer.")
+
+
 async def test_rollover_post_fails_keeps_text(harness: Harness) -> None:
     bot = await harness.start(slack_message_max_chars=400)
     assert bot.runtime is not None

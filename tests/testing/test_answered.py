@@ -58,7 +58,6 @@ def test_answers_join_rounds_and_take_think_out() -> None:
     assert answers(streams, {"t1", "t2"}) == [
         "Looking it up.\n\nFound it.",
         "<think>plan</think>Looking it up.\n\nreasoning</think>\n\nFound it.",
-        "planLooking it up.\n\nreasoning\n\nFound it.",
     ]
     unfinished = [Streamed("t1", "cut", tool_calls=False, whole=False)]
     assert answers(unfinished, {"t1"}) is None

@@ -12,11 +12,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot import texts
 from bot.clock import Clock
 from bot.slack.budget import EditBudget
+from bot.slack.posted import find_lost_streams
 from bot.slack.reply.split import open_fence, split_message
 from bot.slack.reply.update import ReplyTarget, StreamingReply, rendered_size
 from bot.slack.writer import SlackWriteFailed, Writer
@@ -121,3 +123,32 @@ def update_reply(
     return StreamingReply(
         writer=writer, target=target, interval=interval, limit=limit, clock=clock, budget=budget
     )
+
+
+async def drop_lost_stream(
+    writer: Writer, target: ReplyTarget, streams: list[str], text: str
+) -> None:
+    """Delete the stream a start whose answer was lost (a timeout) may have opened after the
+    reply's `streams`: left, it would stay open and empty in the thread until Slack expires it."""
+    client = getattr(writer, "client", None)
+    if client is None:
+        return
+    after = streams[-1] if streams else target.thread_ts
+    try:
+        lost = await find_lost_streams(
+            client, target.channel, target.thread_ts, after=after, text=text
+        )
+        for ts in lost:
+            await writer.call(target.team_id, "chat.delete", channel=target.channel, ts=ts)
+    except (SlackApiError, SlackWriteFailed, TimeoutError, aiohttp.ClientError) as exc:
+        logger.warning("could not look for a lost stream after %s (%s)", after, exc)
+
+
+async def repair(
+    writer: Writer, budget: EditBudget | None, target: ReplyTarget, ts: str, text: str
+) -> None:
+    """Show a finished part's final formatting, which its stream could not reach."""
+    try:
+        await edit(writer, budget, target, ts, {"markdown_text": text})
+    except (SlackApiError, SlackWriteFailed) as exc:
+        logger.warning("could not reformat message %s (%s)", ts, reason_of(exc))

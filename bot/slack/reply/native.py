@@ -17,19 +17,25 @@ either way no text is lost or shown twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from bot.aio import cancel_and_wait
 from bot.clock import Clock, SystemClock
 from bot.slack.budget import EditBudget, Lease
-from bot.slack.posted import find_lost_streams
-from bot.slack.reply.fallback import UpdateFallback, edit, reason_of, take_over, update_reply
+from bot.slack.reply.fallback import (
+    UpdateFallback,
+    drop_lost_stream,
+    reason_of,
+    repair,
+    take_over,
+    update_reply,
+)
 from bot.slack.reply.format import to_slack
 from bot.slack.reply.markup import ReplyMarkup, feedback_block
 from bot.slack.reply.settle import settled
@@ -87,6 +93,10 @@ class NativeReply:
     _lease: Lease | None = None
     _fallback: UpdateFallback | None = None
     _closed: tuple[str, int, str] | None = None  # the last stream stopped: ts, start, prefix
+    _streams: list[list[Any]] = field(default_factory=list)  # the same, for every stream
+    # What the streams show once the answer took some back (a lone `</think>`): see `_take`.
+    _taken_back: str | None = None
+    _sending: int = 0  # how much of `_text` the streams show or are being sent
     appends: int = 0
     fallback_reason: str | None = None
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
@@ -131,7 +141,7 @@ class NativeReply:
         try:
             ts = await self._open("")
         except (SlackApiError, SlackWriteFailed) as exc:
-            await self._drop_lost_stream("")
+            await drop_lost_stream(self.writer, self.target, self._ts, "")
             self.fallback_reason = reason_of(exc)
             logger.warning("native stream refused (%s); using chat.update", self.fallback_reason)
             self._fallback = UpdateFallback(self._update_reply(), 0)
@@ -140,12 +150,21 @@ class NativeReply:
         return ts
 
     def update(self, text: str, status: str | None = None) -> None:
-        """Show `text`, the whole answer so far (it only grows); `status` shows after a fallback."""
-        self._text = text
+        """Show `text`, the whole answer so far; `status` shows after a fallback."""
+        self._take(text)
         if self._fallback is not None:
             self._fallback.reply.update(self._fallback.text(text), status)
         elif len(text) > self._sent:
             self._dirty.set()
+
+    def _take(self, text: str) -> None:
+        """Keep `text`; note when it took back what the streams show (only chat.update and
+        chat.delete can change that: the reply falls back, `_fall_back`)."""
+        shown = self._text[: self._sending]  # sent, or being sent by the flusher right now
+        if self._fallback is None and self._taken_back is None and not text.startswith(shown):
+            self._taken_back = shown
+            self._dirty.set()
+        self._text = text
 
     def task(self, task_id: str, title: str, status: str, sources: Sequence[Source] = ()) -> None:
         """Show tool progress as a `task_update` chunk (pending/in_progress/complete/error),
@@ -162,7 +181,8 @@ class NativeReply:
 
     async def finish(self, text: str) -> None:
         """Append the rest of `text` and stop the stream; returns once it landed."""
-        self._text, self._closing = text, True
+        self._take(text)
+        self._closing = True
         if self._lease is not None:
             self._lease.promote()
         self._dirty.set()
@@ -188,7 +208,9 @@ class NativeReply:
                 delay = self._next_at - self.clock.now()
                 if delay > 0 and not self._closing:
                     await self.clock.sleep(delay)
-                if not (self._closing or self._tasks or self._settled() > self._sent):
+                if not (
+                    self._closing or self._tasks or self._taken_back or self._settled() > self._sent
+                ):
                     self._dirty.clear()  # only an unfinished word arrived: nothing to show yet
                     continue
                 if self._lease is not None and not self._closing:
@@ -198,7 +220,7 @@ class NativeReply:
                 try:
                     await self._flush(final)
                 except _StreamEnded as ended:
-                    if ended.reason in ("reformatted", "append_failed"):
+                    if ended.reason in ("reformatted", "append_failed", "retracted"):
                         await self._stop_quietly()  # the stream lives: end it for chat.update
                     await self._fall_back(ended.reason, fresh=ended.fresh)
                     return
@@ -214,6 +236,8 @@ class NativeReply:
                 self._lease.close()
 
     async def _flush(self, final: bool) -> None:
+        if self._taken_back is not None:
+            raise _StreamEnded("retracted")
         await self._roll_over(final)
         pending = sorted(position for position, _ in self._tasks.values())
         if final:
@@ -222,6 +246,7 @@ class NativeReply:
             upto = max(self._sent, pending[0])  # text before a tool call is complete: show it
         else:
             upto = self._settled()
+        self._sending = max(self._sending, upto)  # what `_take` counts as shown from now on
         shown = self._render(upto)
         if not shown.startswith(self._shown):
             raise _StreamEnded("reformatted")  # only chat.update can change what is shown
@@ -289,9 +314,10 @@ class NativeReply:
             if part.startswith(self._shown):
                 tail = part[len(self._shown) :]
                 chunks = ([{"type": "markdown_text", "text": tail}] if tail else []) + chunks
+            self._sending = max(self._sending, end)
             await self._call("chat.stopStream", must_land=True, chunks=chunks or None)
             if not part.startswith(self._shown):
-                await self._repair(self._ts[-1], part)
+                await repair(self.writer, self.budget, self.target, self._ts[-1], part)
             self._tasks = {k: v for k, v in self._tasks.items() if k not in tasks}
             self._closed = (self._ts[-1], self._start, self._prefix)
             self._start = self._sent = end
@@ -301,7 +327,7 @@ class NativeReply:
             try:
                 await self._open(self._shown)
             except (SlackApiError, SlackWriteFailed) as exc:
-                await self._drop_lost_stream(self._shown)
+                await drop_lost_stream(self.writer, self.target, self._ts, self._shown)
                 raise _StreamEnded(reason_of(exc), fresh=True) from exc
 
     async def _open(self, text: str) -> str:
@@ -315,6 +341,7 @@ class NativeReply:
         assert response is not None
         ts = str(response["ts"])
         self._ts.append(ts)
+        self._streams.append([ts, self._start, self._prefix])
         return ts
 
     async def _call(self, method: str, *, must_land: bool, **args: Any) -> Any:
@@ -337,6 +364,11 @@ class NativeReply:
             self.stopped.set()
         ts = self._ts[-1]
         logger.info("native stream %s ended (%s); continuing with chat.update", ts, reason)
+        if self._taken_back is not None:  # every stream a message of one update-mode reply,
+            reply = self._update_reply()  # whose rewind deletes those past the change
+            reply.resume(self._streams, self._text, head=self._taken_back)
+            self._fallback = UpdateFallback(reply, 0)
+            return
         self._fallback = await take_over(
             self._update_reply(),
             budget=self.budget,
@@ -350,36 +382,10 @@ class NativeReply:
         )
         self._fallback.reply.update(self._fallback.text(self._text))
 
-    async def _drop_lost_stream(self, text: str) -> None:
-        """Delete the stream a start whose answer was lost (a timeout) may have opened:
-        left, it would stay open and empty in the thread until Slack expires it."""
-        client = getattr(self.writer, "client", None)
-        if client is None:
-            return
-        target = self.target
-        after = self._ts[-1] if self._ts else target.thread_ts
-        try:
-            lost = await find_lost_streams(
-                client, target.channel, target.thread_ts, after=after, text=text
-            )
-            for ts in lost:
-                await self.writer.call(target.team_id, "chat.delete", channel=target.channel, ts=ts)
-        except (SlackApiError, SlackWriteFailed, TimeoutError, aiohttp.ClientError) as exc:
-            logger.warning("could not look for a lost stream after %s (%s)", after, exc)
-
-    async def _repair(self, ts: str, text: str) -> None:
-        """Show a finished part's final formatting, which its stream could not reach."""
-        try:
-            await edit(self.writer, self.budget, self.target, ts, {"markdown_text": text})
-        except (SlackApiError, SlackWriteFailed) as exc:
-            logger.warning("could not reformat message %s (%s)", ts, reason_of(exc))
-
     async def _stop_quietly(self) -> None:
         """Stop the stream so that chat.update can take over; it may be gone already."""
-        try:
+        with contextlib.suppress(_StreamEnded, SlackWriteFailed):
             await self._call("chat.stopStream", must_land=True)
-        except (_StreamEnded, SlackWriteFailed):
-            pass
 
     def _update_reply(self) -> StreamingReply:
         reply = update_reply(

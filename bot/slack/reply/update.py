@@ -117,7 +117,7 @@ class StreamingReply:
             self.saved = named
             self._dirty.set()
 
-    def resume(self, layout: list[list[Any]], text: str) -> None:
+    def resume(self, layout: list[list[Any]], text: str, *, head: str = "") -> None:
         """Go on in the messages another process left (`layout` as saved), showing `text`
         (`bot.turns.takeover`, `bot.turns.resume`): the last one is edited at once (its Stop
         button back), the earlier ones stay as they are."""
@@ -125,6 +125,7 @@ class StreamingReply:
             self._parts.append(Part(ts=str(ts), start=int(start), prefix=str(prefix)))
         self._offset, self._prefix = self._parts[-1].start, self._parts[-1].prefix
         self._text = text
+        self._head = head  # what the earlier messages show, when `text` took some of it back
         self.saved = len(self._parts)
         self._dirty.set()
         self._task = asyncio.create_task(self._run(), name=f"reply-{self._parts[0].ts}")
