@@ -61,7 +61,7 @@ class ModelRound(ToolRound):
                 cut = len(event.text)
                 self.round_text = self.round_text[:-cut] if cut else self.round_text
                 reply = self.reply
-                if cut and not (isinstance(reply, NativeReply) and reply.fallback_reason):
+                if cut and not (isinstance(reply, NativeReply) and not reply.takes_back):
                     self.shown = self.shown[:-cut]
                     self.reply.update(self.shown)
                 self._thinking()

@@ -207,7 +207,7 @@ async def stream(case: Case) -> list[str]:
                 case.faults.inject(slack, case.native)
                 if case.native and case.faults.expire and reply.message_ts:
                     slack.expire_stream("C1", reply.message_ts[-1])
-            if piece is None and isinstance(reply, NativeReply) and reply.fallback_reason:
+            if piece is None and isinstance(reply, NativeReply) and not reply.takes_back:
                 kept = True  # the turn does not take it back then (`ModelRound`)
                 continue
             shown = "" if piece is None else shown + piece  # None: a lone </think> retracts

@@ -8,6 +8,7 @@ nothing is lost or shown twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -152,3 +153,9 @@ async def repair(
         await edit(writer, budget, target, ts, {"markdown_text": text})
     except (SlackApiError, SlackWriteFailed) as exc:
         logger.warning("could not reformat message %s (%s)", ts, reason_of(exc))
+
+
+async def stop_quietly(writer: Writer, target: ReplyTarget, ts: str) -> None:
+    """Stop a stream so that chat.update can take over; it may be gone already."""
+    with contextlib.suppress(SlackApiError, SlackWriteFailed):
+        await writer.call(target.team_id, "chat.stopStream", channel=target.channel, ts=ts)

@@ -17,7 +17,6 @@ either way no text is lost or shown twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from bot.slack.reply.fallback import (
     drop_lost_stream,
     reason_of,
     repair,
+    stop_quietly,
     take_over,
     update_reply,
 )
@@ -103,6 +103,11 @@ class NativeReply:
     on_roll: Callable[[], Awaitable[None]] | None = None  # not called: parts are streams
 
     @property
+    def takes_back(self) -> bool:
+        """Tell whether retracted text leaves Slack (not after a fault's mid-reply fallback)."""
+        return self._fallback is None or self._fallback.base == 0
+
+    @property
     def layout(self) -> list[list[Any]] | None:
         """Return None: a native reply's parts are not saved for recovery."""
         return None
@@ -111,8 +116,7 @@ class NativeReply:
         """Nothing to do: a native reply saves no layout (`layout` is None)."""
 
     def offer_stop(self, value: str) -> None:
-        """Name the turn for a Stop button: shown only if the reply falls back to chat.update
-        (a native stream has Slack's own stop control)."""
+        """Name the turn for a Stop button, shown only after a fallback (streams have their own)."""
         self.markup.stop_value = value
 
     def offer_feedback(self, feedback_id: int) -> None:
@@ -158,8 +162,7 @@ class NativeReply:
             self._dirty.set()
 
     def _take(self, text: str) -> None:
-        """Keep `text`; note when it took back what the streams show (only chat.update and
-        chat.delete can change that: the reply falls back, `_fall_back`)."""
+        """Keep `text`; note when it retracts what the streams show (see `_fall_back`)."""
         shown = self._text[: self._sending]  # sent, or being sent by the flusher right now
         if self._fallback is None and self._taken_back is None and not text.startswith(shown):
             self._taken_back = shown
@@ -221,7 +224,9 @@ class NativeReply:
                     await self._flush(final)
                 except _StreamEnded as ended:
                     if ended.reason in ("reformatted", "append_failed", "retracted"):
-                        await self._stop_quietly()  # the stream lives: end it for chat.update
+                        await stop_quietly(
+                            self.writer, self.target, self._ts[-1]
+                        )  # the stream lives: end it for chat.update
                     await self._fall_back(ended.reason, fresh=ended.fresh)
                     return
                 except SlackWriteFailed:
@@ -381,11 +386,6 @@ class NativeReply:
             closed=self._closed,
         )
         self._fallback.reply.update(self._fallback.text(self._text))
-
-    async def _stop_quietly(self) -> None:
-        """Stop the stream so that chat.update can take over; it may be gone already."""
-        with contextlib.suppress(_StreamEnded, SlackWriteFailed):
-            await self._call("chat.stopStream", must_land=True)
 
     def _update_reply(self) -> StreamingReply:
         reply = update_reply(
