@@ -11,6 +11,7 @@ did not, instead of posting again and showing the part twice.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -30,35 +31,49 @@ def post_metadata() -> dict[str, Any]:
     return {"event_type": POST_EVENT, "event_payload": {"id": uuid.uuid4().hex}}
 
 
+async def thread_messages(
+    client: Any,
+    channel: str | None,
+    thread_ts: str | None,
+    *,
+    pages: int = MAX_PAGES,
+    **params: str,
+) -> AsyncIterator[dict[str, Any]]:
+    """Yield a thread's messages with their metadata, oldest first, page by page (without
+    `thread_ts`: the channel's top-level messages, newest first); `params` narrow the read."""
+    query = {"channel": channel, "include_all_metadata": "true", "limit": "200", **params}
+    if thread_ts:
+        query["ts"] = thread_ts
+    method = "conversations.replies" if thread_ts else "conversations.history"
+    cursor = ""
+    for _ in range(pages):
+        page = await client.api_call(
+            method, http_verb="GET", params={**query, **({"cursor": cursor} if cursor else {})}
+        )
+        for message in page.get("messages") or ():
+            yield message
+        cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
+        if not cursor:
+            return
+
+
 async def find_posted(client: Any, args: dict[str, Any]) -> dict[str, Any] | None:
     """Return {"ok", "channel", "ts"} of the message posted with `args`' metadata, or None."""
     wanted = args["metadata"]
     channel, thread_ts = args.get("channel"), args.get("thread_ts")
-    cursor = None
-    for _ in range(MAX_PAGES):
-        query: dict[str, Any] = {"channel": channel, "include_all_metadata": "true", "limit": "200"}
-        if cursor:
-            query["cursor"] = cursor
-        if thread_ts:
-            try:
-                page = await client.api_call(
-                    "conversations.replies", http_verb="GET", params={**query, "ts": thread_ts}
-                )
-            except SlackApiError as exc:
-                if exc.response.get("error") == "thread_not_found":
-                    return None  # nothing in that thread: the post did not land
-                raise
-        else:
-            page = await client.api_call("conversations.history", http_verb="GET", params=query)
-        for message in page.get("messages") or ():
+    try:  # a channel's history is read one page back: a post lands at its newest end
+        async for message in thread_messages(
+            client, channel, thread_ts, pages=MAX_PAGES if thread_ts else 1
+        ):
             meta = message.get("metadata") or {}
             if meta.get("event_type") == wanted.get("event_type") and meta.get(
                 "event_payload"
             ) == wanted.get("event_payload"):
                 return {"ok": True, "channel": channel, "ts": message["ts"]}
-        cursor = (page.get("response_metadata") or {}).get("next_cursor")
-        if not cursor or thread_ts is None:
-            return None
+    except SlackApiError as exc:
+        if thread_ts and exc.response.get("error") == "thread_not_found":
+            return None  # nothing in that thread: the post did not land
+        raise
     return None
 
 
@@ -71,29 +86,11 @@ async def find_lost_streams(
     `after` (the reply's last message), with no metadata (every post the bot makes has some)
     and showing only the `text` it was opened with.
     """
-    found: list[str] = []
-    cursor = None
-    for _ in range(MAX_PAGES):
-        query = {
-            "channel": channel,
-            "ts": thread_ts,
-            "include_all_metadata": "true",
-            "limit": "200",
-        }
-        page = await client.api_call(
-            "conversations.replies",
-            http_verb="GET",
-            params={**query, **({"cursor": cursor} if cursor else {})},
-        )
-        found += [
-            str(m["ts"])
-            for m in page.get("messages") or ()
-            if m.get("bot_id")
-            and float(m["ts"]) > float(after)
-            and not m.get("metadata")
-            and (m.get("text") or "").strip() == text.strip()
-        ]
-        cursor = (page.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            break
-    return found
+    return [
+        str(m["ts"])
+        async for m in thread_messages(client, channel, thread_ts)
+        if m.get("bot_id")
+        and float(m["ts"]) > float(after)
+        and not m.get("metadata")
+        and (m.get("text") or "").strip() == text.strip()
+    ]

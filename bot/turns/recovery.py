@@ -30,9 +30,9 @@ from bot.db.records import OpenClaim, ReplyStatus, ThreadKey, UnfinishedReply
 from bot.db.replicas import ReplicaRegistry
 from bot.db.resumable import Question, Resumable
 from bot.db.store import Store
-from bot.slack.posted import MAX_PAGES, REPLY_EVENT
+from bot.slack.posted import REPLY_EVENT, thread_messages
 from bot.slack.reply.interrupted import mark_interrupted, mark_not_answered
-from bot.slack.reply.markup import FEEDBACK_ACTION, STOP_ACTION, markdown_of
+from bot.slack.reply.markup import FEEDBACK_ACTION, STOP_ACTION, action_ids, markdown_of
 from bot.slack.sessions import AgentSessions
 from bot.slack.writer import SlackWriteFailed, SlackWriter, Writer
 from bot.telemetry.scope import turn_scope
@@ -171,26 +171,13 @@ async def drop_unsaved(writer: Writer, key: ThreadKey, layout: list[list[Any]]) 
         return False
     ours = {str(layout[0][0])}
     orphans: list[dict[str, Any]] = []
-    query = {"channel": key.channel_id, "include_all_metadata": "true", "limit": "200"}
-    query.update(oldest=last, inclusive="true")
-    if key.thread_ts:
-        query["ts"] = key.thread_ts
-    cursor = ""
+    read = thread_messages(client, key.channel_id, key.thread_ts, oldest=last, inclusive="true")
     try:
-        for _ in range(MAX_PAGES):
-            page = await client.api_call(
-                "conversations.replies" if key.thread_ts else "conversations.history",
-                http_verb="GET",
-                params={**query, **({"cursor": cursor} if cursor else {})},
-            )
-            for message in page.get("messages") or ():
-                if str(message.get("ts")) == last and _reply_of(message):
-                    ours.add(str(_reply_of(message)))  # an id from before ids were first ts
-                elif float(message.get("ts") or 0) > float(last):
-                    orphans.append(message)
-            cursor = (page.get("response_metadata") or {}).get("next_cursor") or ""
-            if not cursor:
-                break
+        async for message in read:
+            if str(message.get("ts")) == last and _reply_of(message):
+                ours.add(str(_reply_of(message)))  # an id from before ids were first ts
+            elif float(message.get("ts") or 0) > float(last):
+                orphans.append(message)
     except (SlackApiError, OSError, TimeoutError) as exc:
         logger.warning("could not read back reply %s (%s)", last, exc)
         return False
@@ -218,11 +205,7 @@ def _reply_of(message: dict[str, Any]) -> str | None:
 
 def _shows_final(message: dict[str, Any]) -> bool:
     """Tell whether a message shows the feedback buttons of a complete answer."""
-    return any(
-        item.get("action_id") == FEEDBACK_ACTION
-        for block in message.get("blocks") or ()
-        for item in block.get("elements") or ()
-    )
+    return FEEDBACK_ACTION in action_ids(message)
 
 
 async def read_back_final(
@@ -250,11 +233,7 @@ async def read_back_final(
     for message in response.get("messages") or ():
         if message.get("ts") != ts or not message.get("blocks"):
             continue
-        actions = {
-            item.get("action_id")
-            for block in message["blocks"]
-            for item in block.get("elements") or ()
-        }
+        actions = action_ids(message)
         if STOP_ACTION in actions or (rolled and FEEDBACK_ACTION not in actions):
             return None
         shown = markdown_of(message)

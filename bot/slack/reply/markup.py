@@ -111,6 +111,16 @@ def fallback_text(markdown: str) -> str:
     return markdown[: FALLBACK_CHARS - 1] + "…"
 
 
+def action_ids(message: dict[str, Any]) -> set[str]:
+    """Return the `action_id`s of the buttons a message shows (Stop, feedback)."""
+    return {
+        str(item.get("action_id"))
+        for block in message.get("blocks") or ()
+        for item in block.get("elements") or ()
+        if isinstance(item, dict) and item.get("action_id")
+    }
+
+
 def markdown_of(message: dict[str, Any]) -> str:
     """Return the Markdown a message shows, whichever way it was sent.
 
