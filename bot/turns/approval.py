@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -127,6 +128,7 @@ class Approvals:
     judging: Callable[[], bool] = field(default=lambda: True)
     poll: float = POLL
     _waiting: dict[int, asyncio.Event] = field(default_factory=dict)
+    _asked_at: dict[int, str] = field(default_factory=dict)  # request ts, by approval id
 
     def may_decide(self, user_id: str, asker: str) -> bool:
         """Tell whether `user_id` may approve or deny a call `asker`'s question caused."""
@@ -236,6 +238,7 @@ class Approvals:
         )
         ts = (response or {}).get("ts")
         if ts:
+            self._asked_at[approval.id] = str(ts)  # known here before the database has it
             try:
                 await self.store.prompted(approval.id, str(ts))
             except StorageUnavailable:  # the request stands; only its outcome is not shown
@@ -246,7 +249,12 @@ class Approvals:
         self, approval: StoredApproval, decision: Decision, user: str | None
     ) -> None:
         """Replace the buttons with the decision (best effort: the decision stands anyway)."""
-        current = approval if approval.prompt_ts else await self.store.get(approval.id)
+        posted = approval.prompt_ts or self._asked_at.pop(approval.id, None)
+        current = (
+            dataclasses.replace(approval, prompt_ts=posted)
+            if posted
+            else await self.store.get(approval.id)
+        )
         if current is None or not current.prompt_ts:
             return
         said = texts_tools.approval_outcome(_plain(current.call.tool), str(decision), user)
