@@ -231,6 +231,22 @@ async def _main(
     return results
 
 
+def _loop_runner(kind: str, overrides: dict[str, Any]) -> Any:
+    """How `python -m bot run` of this tree (or the baseline's) runs its loop; asyncio.run else.
+
+    The naive baseline and a tree older than `EVENT_LOOP` run on asyncio's own loop.
+    """
+    if kind == "naive":
+        return asyncio.run
+    try:
+        from bot.aio import run
+        from bot.settings import Settings
+    except ImportError:
+        return asyncio.run
+    loop = overrides.get("event_loop", Settings.model_fields["event_loop"].default)
+    return lambda main: run(main, loop)
+
+
 def work(
     conn: Connection,
     control_url: str,
@@ -248,7 +264,8 @@ def work(
     try:
         if tree is not None:
             baseline.use(tree)
-        conn.send(asyncio.run(_main(control_url, kind, scenarios, overrides, profile_path, db)))
+        main = _main(control_url, kind, scenarios, overrides, profile_path, db)
+        conn.send(_loop_runner(kind, overrides)(main))
     except BaseException as exc:
         conn.send({"error": f"{type(exc).__name__}: {exc}"})
         raise

@@ -262,9 +262,9 @@ def history_rows(name: str, result: dict[str, Any]) -> list[Row]:
 
 
 def floor_rows(result: dict[str, Any]) -> list[Row]:
-    """Return the model-client-alone row: the SDK path beside a raw SSE reader."""
+    """Return the model-client-alone rows: the SDK path beside a raw SSE reader."""
     sdk, raw = result["sdk"], result["raw"]
-    return [
+    rows = [
         Row(
             f"Model stream alone, CPU per 1,000 deltas ({sdk['deltas']:,} deltas; baseline: "
             "raw SSE + json.loads)",
@@ -273,20 +273,21 @@ def floor_rows(result: dict[str, Any]) -> list[Row]:
             raw["cpu"] / max(1, raw["deltas"]) * 1000,
             "CPU-s",
             digits=3,
-        ),
-        *(
-            [
-                Row(
-                    f"Model streams alone, CPU per 1,000 deltas ({paced['streams']} at once, "
-                    "a delta every 30 ms each; baseline: raw aiohttp + json.loads)",
-                    "",
-                    paced["cpu"] / max(1, paced["deltas"]) * 1000,
-                    result["paced_raw"]["cpu"] / max(1, result["paced_raw"]["deltas"]) * 1000,
-                    "CPU-s",
-                    digits=3,
-                )
-            ]
-            if (paced := result.get("paced_sdk"))
-            else []
-        ),
+        )
     ]
+    # "paced_sdk" is the one level of results saved before each level had its own key.
+    levels = [k[: -len("_sdk")] for k in result if k.startswith("paced") and k.endswith("_sdk")]
+    for level in levels:
+        paced, paced_raw = result[f"{level}_sdk"], result[f"{level}_raw"]
+        rows.append(
+            Row(
+                f"Model streams alone, CPU per 1,000 deltas ({paced['streams']} at once, "
+                "a delta every 30 ms each; baseline: raw aiohttp + json.loads)",
+                "",
+                paced["cpu"] / max(1, paced["deltas"]) * 1000,
+                paced_raw["cpu"] / max(1, paced_raw["deltas"]) * 1000,
+                "CPU-s",
+                digits=3,
+            )
+        )
+    return rows

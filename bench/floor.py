@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.botside import Control, cpu_seconds
+from bench.botside import Control, _loop_runner, cpu_seconds
 
 
 async def _sdk(urls: dict[str, str], tag: str, shared: dict[str, Any]) -> int:
@@ -48,7 +48,7 @@ async def _raw(urls: dict[str, str], tag: str, shared: dict[str, Any]) -> int:
     return deltas
 
 
-async def _main(control_url: str, deltas: int, paced: int) -> dict[str, Any]:
+async def _main(control_url: str, deltas: int, paced: tuple[int, ...]) -> dict[str, Any]:
     control = Control(control_url)
     shared: dict[str, Any] = {}
     try:
@@ -62,12 +62,18 @@ async def _main(control_url: str, deltas: int, paced: int) -> dict[str, Any]:
             out[name] = {"deltas": n, "cpu": cpu_seconds() - cpu}
         # The same readers on `paced` streams at once, paced like the load runs (a delta
         # every 30 ms each): one read per delta, as in the bot, not many deltas per read.
+        # Each level is measured, since fewer streams share fewer loop wake-ups.
         spec = {"chars": 1200, "pieces": 4, "delay": 0.03}
-        for name, read in (("paced_sdk", _sdk), ("paced_raw", _raw)):
-            tags = (await control.call("/plan", {"replies": [spec] * paced}))["tags"]
-            cpu = cpu_seconds()
-            counts = await asyncio.gather(*(read(urls, tag, shared) for tag in tags))
-            out[name] = {"deltas": sum(counts), "cpu": cpu_seconds() - cpu, "streams": paced}
+        for streams in paced:
+            for name, read in (("sdk", _sdk), ("raw", _raw)):
+                tags = (await control.call("/plan", {"replies": [spec] * streams}))["tags"]
+                cpu = cpu_seconds()
+                counts = await asyncio.gather(*(read(urls, tag, shared) for tag in tags))
+                out[f"paced{streams}_{name}"] = {
+                    "deltas": sum(counts),
+                    "cpu": cpu_seconds() - cpu,
+                    "streams": streams,
+                }
         return out
     finally:
         if "model" in shared:
@@ -77,6 +83,6 @@ async def _main(control_url: str, deltas: int, paced: int) -> dict[str, Any]:
         await control.http.close()
 
 
-def work(conn: Connection, control_url: str, deltas: int, paced: int = 100) -> None:
-    """Measure both readers in this process (multiprocessing target)."""
-    conn.send(asyncio.run(_main(control_url, deltas, paced)))
+def work(conn: Connection, control_url: str, deltas: int, paced: tuple[int, ...] = (100,)) -> None:
+    """Measure both readers in this process (multiprocessing target), on the bot's loop."""
+    conn.send(_loop_runner("bot", {})(_main(control_url, deltas, paced)))

@@ -27,7 +27,7 @@ from bench.scenarios import Scenario, plan
 
 HERE = Path(__file__).resolve().parent
 FLOOR = {"smoke": 500, "quick": 20_000, "full": 50_000}  # deltas in the one long stream
-PACED = {"smoke": 3, "quick": 100, "full": 100}  # paced model streams read at once
+PACED = {"smoke": (3,), "quick": (10, 100), "full": (10, 100)}  # paced streams read at once
 HISTORY = {"smoke": (200, 100, 3), "quick": (10_000, 20_000, 20), "full": (10_000, 20_000, 100)}
 
 
@@ -92,7 +92,7 @@ class Processes:
             )
         return result
 
-    def floor(self, deltas: int, paced: int) -> dict[str, Any]:
+    def floor(self, deltas: int, paced: tuple[int, ...]) -> dict[str, Any]:
         here, there = self.ctx.Pipe()
         args = (there, self.control_url, deltas, paced)
         proc = self.ctx.Process(target=floor.work, args=args)

@@ -8,8 +8,9 @@ import logging
 import signal
 import sys
 
+from bot import aio
 from bot.ops import doctor, maintenance
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from bot.telemetry import logs
 from bot.usage import export as usage_export
 
@@ -26,10 +27,9 @@ def _configure_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger().level))
 
 
-async def _run() -> int:
+async def _run(settings: Settings) -> int:
     from bot.runtime import Runtime
 
-    settings = load_settings()
     logs.configure(
         settings.log_level,
         fmt=settings.log_format,
@@ -48,7 +48,7 @@ async def _run() -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start()
-    logger.info("bot is ready")
+    logger.info("bot is ready (event loop: %s)", type(loop).__module__.split(".")[0])
     await stop.wait()
     logger.info("signal received; shutting down")
     await runtime.stop()
@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
-            return asyncio.run(_run())
+            settings = load_settings()
+            return aio.run(_run(settings), settings.event_loop)
         if args.command == "console":
             return _console(args.thread)
         if args.command == "doctor":

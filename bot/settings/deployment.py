@@ -25,6 +25,14 @@ class DeploymentSettings(BaseModel):
         default=3000,
         description="Listen port of `HOST` (the events and health endpoints)",
     )
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description=(
+            "The event loop of `python -m bot run`: `uvloop` (libuv; about a tenth less CPU "
+            "per streamed delta, docs/benchmarks.md) or Python's own `asyncio` loop; where "
+            "uvloop is not installed (Windows), `asyncio` is used and a warning logged"
+        ),
+    )
     log_level: str = Field(
         default="INFO",
         description="Python log level",
