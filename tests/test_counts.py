@@ -8,6 +8,7 @@ change pass.
 
 from __future__ import annotations
 
+import asyncio
 import cProfile
 import pstats
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 import bot
@@ -219,3 +221,33 @@ async def test_bolt_tries_the_turn_listeners_first(bot: Harness) -> None:
         profile.disable()
     builds = bolt_argument_builds(profile)
     assert builds <= BOLT_ARGUMENT_BUILDS, f"Bolt built listener arguments {builds} times"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # PostgreSQL pools several
+async def test_sqlite_answers_at_once_share_one_connection(bot: Harness) -> None:
+    """Concurrent answers queue for one SQLite connection instead of opening more.
+
+    SQLite has one writer at a time: writers on connections of their own wait for each other
+    in SQLite's busy handler (sleeps of 1, 2, 5, 10... ms), and overflow connections were
+    opened and closed under load (10 per 100-question batch in the bench's profile). With
+    one pooled connection (bot.wiring.database.turns_pool) no answer opens a connection.
+    """
+    assert bot.runtime is not None
+    opened: list[object] = []
+    engine = bot.runtime.engine.sync_engine
+    bot.llm.script(text_reply("Warm."))
+    await _answered(bot, "warm up")
+
+    def connect(dbapi_conn: Any, record: Any) -> None:
+        opened.append(dbapi_conn)
+
+    event.listen(engine, "connect", connect)
+    try:
+        bot.llm.responder = lambda body: text_reply("An answer among many.", pieces=3, delay=0.01)
+        asked = await asyncio.gather(*(bot.mention(f"q{i}", channel=f"C{i}") for i in range(12)))
+        for i, event_ in enumerate(asked):
+            await bot.wait_reply_done(f"C{i}", event_["ts"])
+        await bot.settle()
+    finally:
+        event.remove(engine, "connect", connect)
+    assert not opened, f"{len(opened)} SQLite connections opened while 12 answers ran at once"
