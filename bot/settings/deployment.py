@@ -25,12 +25,12 @@ class DeploymentSettings(BaseModel):
         default=3000,
         description="Listen port of `HOST` (the events and health endpoints)",
     )
-    event_loop: Literal["uvloop", "asyncio"] = Field(
-        default="uvloop",
+    event_loop: Literal["asyncio", "uvloop"] = Field(
+        default="asyncio",
         description=(
-            "The event loop of `python -m bot run`: `uvloop` (libuv; about a tenth less CPU "
-            "per streamed delta, docs/benchmarks.md) or Python's own `asyncio` loop; where "
-            "uvloop is not installed (Windows), `asyncio` is used and a warning logged"
+            "The event loop of `python -m bot run`: Python's own `asyncio` loop, or `uvloop` "
+            "(install the `uvloop` extra): about a tenth less CPU per streamed delta, but the "
+            "first token of 100 answers at once reached Slack later at p95 (docs/benchmarks.md)"
         ),
     )
     log_level: str = Field(

@@ -1,4 +1,4 @@
-"""`EVENT_LOOP`: `python -m bot run` answers on uvloop (the default) and on asyncio's own loop."""
+"""`EVENT_LOOP`: `python -m bot run` answers on asyncio's own loop (the default) and on uvloop."""
 
 from __future__ import annotations
 
@@ -31,4 +31,4 @@ async def test_the_bot_answers_on_the_event_loop_it_is_set_to(
     assert [text_of(m) for m in slack.bot_messages("C1")] == [ANSWER], diagnose(slack, bot)
     assert not stale_stop_buttons(slack.bot_messages())
     log = bot.log.read_text()
-    assert f"bot is ready (event loop: {loop or 'uvloop'})" in log, log[-2000:]
+    assert f"bot is ready (event loop: {loop or 'asyncio'})" in log, log[-2000:]
