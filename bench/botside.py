@@ -243,7 +243,9 @@ def _loop_runner(kind: str, overrides: dict[str, Any]) -> Any:
         from bot.settings import Settings
     except ImportError:
         return asyncio.run
-    loop = overrides.get("event_loop", Settings.model_fields["event_loop"].default)
+    # As the bot's own settings read it: `--set`, then the environment, then the default.
+    default = Settings.model_fields["event_loop"].default
+    loop = overrides.get("event_loop") or os.environ.get("EVENT_LOOP", "").lower() or default
     return lambda main: run(main, loop)
 
 

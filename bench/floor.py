@@ -83,6 +83,12 @@ async def _main(control_url: str, deltas: int, paced: tuple[int, ...]) -> dict[s
         await control.http.close()
 
 
-def work(conn: Connection, control_url: str, deltas: int, paced: tuple[int, ...] = (100,)) -> None:
+def work(
+    conn: Connection,
+    control_url: str,
+    deltas: int,
+    paced: tuple[int, ...] = (100,),
+    overrides: dict[str, Any] | None = None,
+) -> None:
     """Measure both readers in this process (multiprocessing target), on the bot's loop."""
-    conn.send(_loop_runner("bot", {})(_main(control_url, deltas, paced)))
+    conn.send(_loop_runner("bot", overrides or {})(_main(control_url, deltas, paced)))

@@ -92,9 +92,11 @@ class Processes:
             )
         return result
 
-    def floor(self, deltas: int, paced: tuple[int, ...]) -> dict[str, Any]:
+    def floor(
+        self, deltas: int, paced: tuple[int, ...], overrides: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         here, there = self.ctx.Pipe()
-        args = (there, self.control_url, deltas, paced)
+        args = (there, self.control_url, deltas, paced, overrides or {})
         proc = self.ctx.Process(target=floor.work, args=args)
         proc.start()
         result = here.recv()
@@ -189,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                 for result in procs.run(kind, plan_, overrides, tree=mine):
                     runs[kind].setdefault(result["scenario"], []).append(result)
         print("[bench] model client alone", file=sys.stderr)
-        model_floor = procs.floor(FLOOR[mode], PACED[mode])
+        model_floor = procs.floor(FLOOR[mode], PACED[mode], overrides)
         target = next((s for s in scenarios if s.name == "load-100"), None)
         if target is not None and not args.no_profile and mode == "full":
             print("[bench] bot: profiled load-100", file=sys.stderr)

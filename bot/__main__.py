@@ -48,7 +48,12 @@ async def _run(settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start()
-    logger.info("bot is ready (event loop: %s)", type(loop).__module__.split(".")[0])
+    running = aio.loop_name(loop)
+    if running != settings.event_loop:
+        logger.warning(
+            "EVENT_LOOP=%s is not installed here: running on %s", settings.event_loop, running
+        )
+    logger.info("bot is ready (event loop: %s)", running)
     await stop.wait()
     logger.info("signal received; shutting down")
     await runtime.stop()

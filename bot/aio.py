@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -24,10 +22,15 @@ def run(main: Coroutine[Any, Any, T], loop: str = "asyncio") -> T:
         try:
             import uvloop
         except ImportError:
-            logger.warning("EVENT_LOOP=uvloop, but uvloop is not installed: using asyncio's loop")
+            pass  # `python -m bot run` says so once its logging is set up (loop_name)
         else:
             return uvloop.run(main)
     return asyncio.run(main)
+
+
+def loop_name(loop: asyncio.AbstractEventLoop) -> str:
+    """Name the kind of `loop` as `EVENT_LOOP` does: "uvloop" or "asyncio"."""
+    return type(loop).__module__.split(".")[0]
 
 
 async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:

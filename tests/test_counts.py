@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import event
 
 import bot
-from bot.testing.harness import Harness
+from bot.testing.harness import Harness, text_of
 from bot.testing.openai import text_reply, tool_call_reply
 
 OURS = str(Path(bot.__file__).parent)
@@ -246,7 +246,8 @@ async def test_sqlite_answers_at_once_share_one_connection(bot: Harness) -> None
         bot.llm.responder = lambda body: text_reply("An answer among many.", pieces=3, delay=0.01)
         asked = await asyncio.gather(*(bot.mention(f"q{i}", channel=f"C{i}") for i in range(12)))
         for i, event_ in enumerate(asked):
-            await bot.wait_reply_done(f"C{i}", event_["ts"])
+            [reply] = await bot.wait_reply_done(f"C{i}", event_["ts"])
+            assert text_of(reply) == "An answer among many.", reply
         await bot.settle()
     finally:
         event.remove(engine, "connect", connect)

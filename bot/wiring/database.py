@@ -36,7 +36,8 @@ def turns_pool(url: str) -> dict[str, Any]:
     short transaction that awaits nothing but its statements, so none waits long.
     """
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+    in_memory = parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"
+    if parsed.get_backend_name() == "sqlite" and not in_memory:
         return {"pool_size": 1, "max_overflow": 0}
     return {}  # PostgreSQL's writers lock rows, not the database; in-memory: a static pool
 
