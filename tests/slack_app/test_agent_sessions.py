@@ -126,7 +126,9 @@ async def test_slack_stop_on_the_session_stops_the_answer_like_the_button(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_someone_else_stopping_the_session_is_told_no(bot: Harness) -> None:
-    bot.llm.script(text_reply(SLOW, delay=0.02))
+    # About 30 s unless stopped: two stop events, a users.info and a note must all come
+    # before the end (CI once saw the 6-second answer finish first; alone it takes 1.5 s).
+    bot.llm.script(text_reply(SLOW * 5, delay=0.02))
     event = await bot.mention("tell me a long story")
     await bot.slack.wait_for(
         lambda: bot.slack.session_statuses("C1", event["ts"]) == ["processing"]
