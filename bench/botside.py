@@ -231,7 +231,7 @@ async def _main(
     return results
 
 
-def _loop_runner(kind: str, overrides: dict[str, Any]) -> Any:
+def loop_runner(kind: str, overrides: dict[str, Any]) -> Any:
     """How `python -m bot run` of this tree (or the baseline's) runs its loop; asyncio.run else.
 
     The naive baseline and a tree older than `EVENT_LOOP` run on asyncio's own loop.
@@ -267,7 +267,7 @@ def work(
         if tree is not None:
             baseline.use(tree)
         main = _main(control_url, kind, scenarios, overrides, profile_path, db)
-        conn.send(_loop_runner(kind, overrides)(main))
+        conn.send(loop_runner(kind, overrides)(main))
     except BaseException as exc:
         conn.send({"error": f"{type(exc).__name__}: {exc}"})
         raise

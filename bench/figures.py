@@ -261,33 +261,39 @@ def history_rows(name: str, result: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _per_1000(label: str, mine: dict[str, Any], raw: dict[str, Any]) -> Row:
+    """A reader's CPU per 1,000 deltas beside the raw reader's, on the same streams."""
+    return Row(
+        label,
+        "",
+        mine["cpu"] / max(1, mine["deltas"]) * 1000,
+        raw["cpu"] / max(1, raw["deltas"]) * 1000,
+        "CPU-s",
+        digits=3,
+    )
+
+
 def floor_rows(result: dict[str, Any]) -> list[Row]:
     """Return the model-client-alone rows: the SDK path beside a raw SSE reader."""
-    sdk, raw = result["sdk"], result["raw"]
+    sdk = result["sdk"]
     rows = [
-        Row(
+        _per_1000(
             f"Model stream alone, CPU per 1,000 deltas ({sdk['deltas']:,} deltas; baseline: "
             "raw SSE + json.loads)",
-            "",
-            sdk["cpu"] / max(1, sdk["deltas"]) * 1000,
-            raw["cpu"] / max(1, raw["deltas"]) * 1000,
-            "CPU-s",
-            digits=3,
+            sdk,
+            result["raw"],
         )
     ]
     # "paced_sdk" is the one level of results saved before each level had its own key.
     levels = [k[: -len("_sdk")] for k in result if k.startswith("paced") and k.endswith("_sdk")]
     for level in levels:
-        paced, paced_raw = result[f"{level}_sdk"], result[f"{level}_raw"]
+        paced = result[f"{level}_sdk"]
         rows.append(
-            Row(
+            _per_1000(
                 f"Model streams alone, CPU per 1,000 deltas ({paced['streams']} at once, "
                 "a delta every 30 ms each; baseline: raw aiohttp + json.loads)",
-                "",
-                paced["cpu"] / max(1, paced["deltas"]) * 1000,
-                paced_raw["cpu"] / max(1, paced_raw["deltas"]) * 1000,
-                "CPU-s",
-                digits=3,
+                paced,
+                result[f"{level}_raw"],
             )
         )
     return rows

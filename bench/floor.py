@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.botside import Control, _loop_runner, cpu_seconds
+from bench.botside import Control, cpu_seconds, loop_runner
 
 
 async def _sdk(urls: dict[str, str], tag: str, shared: dict[str, Any]) -> int:
@@ -91,4 +91,4 @@ def work(
     overrides: dict[str, Any] | None = None,
 ) -> None:
     """Measure both readers in this process (multiprocessing target), on the bot's loop."""
-    conn.send(_loop_runner("bot", overrides or {})(_main(control_url, deltas, paced)))
+    conn.send(loop_runner("bot", overrides or {})(_main(control_url, deltas, paced)))

@@ -32,7 +32,7 @@ def turns_pool(url: str) -> dict[str, Any]:
     5, 10... ms between tries whatever happens meanwhile; with one connection they queue in
     the pool instead and each goes the moment the one before ends. 100 questions at once:
     event → placeholder p95 407-922 ms with the default pool (5 + 10 overflow), 223-254 ms
-    with one connection, and a tenth less CPU (docs/benchmarks.md). Every store call is one
+    with one connection, and a tenth less CPU (bench/FINDINGS.md). Every store call is one
     short transaction that awaits nothing but its statements, so none waits long.
     """
     parsed = make_url(url)
