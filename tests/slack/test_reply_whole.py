@@ -48,9 +48,10 @@ async def ask(bot: Harness, text: str = "go") -> str:
     return str(event["ts"])
 
 
-async def test_retraction_across_rollover(harness: Harness) -> None:
-    bot = await harness.start(slack_message_max_chars=400)
-    reasoning = " ".join(f"thinking{i}" for i in range(400))  # ~4,000 characters
+async def long_reasoning_next(bot: Harness) -> None:
+    """Teach the bot that the model opens <think>, then script ~4,000 characters of reasoning
+    closed by a lone </think> before "Short answer." as the next answer."""
+    reasoning = " ".join(f"thinking{i}" for i in range(400))
     # One lone </think> is no proof that the template opens the block; two in a row are.
     teach = text_reply("Hm.</think>\n\nShort answer.")
     bot.llm.script(
@@ -58,6 +59,11 @@ async def test_retraction_across_rollover(harness: Harness) -> None:
     )
     earlier = await bot.mention("first", channel="C2")
     await bot.wait_reply_done("C2", earlier["ts"], timeout=30)
+
+
+async def test_retraction_across_rollover(harness: Harness) -> None:
+    bot = await harness.start(slack_message_max_chars=400)
+    await long_reasoning_next(bot)
     ts = await ask(bot)
     assert len(bot.slack.calls_to("chat.postMessage")) > 2, "the reasoning rolled over"
     assert bot.slack.calls_to("chat.delete"), "the messages holding reasoning were deleted"
@@ -70,13 +76,7 @@ async def test_native_retraction_across_streams(harness: Harness) -> None:
     bot = await harness.start(
         stream_mode="native", native_flush_interval=0.05, slack_message_max_chars=400
     )
-    reasoning = " ".join(f"thinking{i}" for i in range(400))  # ~4,000 characters
-    teach = text_reply("Hm.</think>\n\nShort answer.")
-    bot.llm.script(
-        teach, text_reply(f"{reasoning}</think>\n\nShort answer.", pieces=80, delay=0.03)
-    )
-    earlier = await bot.mention("first", channel="C2")
-    await bot.wait_reply_done("C2", earlier["ts"], timeout=30)
+    await long_reasoning_next(bot)
     root = bot.slack.add_message("D1", "hello", "U1")
     await bot.send(dm("think about it", thread_ts=root))
     await bot.wait_reply_done("D1", root, timeout=30)
